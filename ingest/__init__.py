@@ -1,0 +1,1 @@
+"""ingest: keep a curated research catalog current."""

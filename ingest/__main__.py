@@ -1,0 +1,5 @@
+"""python -m ingest"""
+
+from .cli import main
+
+main()

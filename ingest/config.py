@@ -1,0 +1,152 @@
+"""Settings: the catalog root's config file (ingest.yaml) and the INGEST_* / OPENAI_* environment.
+
+Every option has a default and a description; the bundled ingest.yaml is written from these defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import CatalogError
+from .yamlio import line_of, load_yaml
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RenderConfig(_Section):
+    output: str = Field(default="README.md", description="the rendered catalog, relative to the root")
+    begin_marker: str = Field(default="<!-- ingest:catalog:begin -->", description="render between these markers")
+    end_marker: str = Field(default="<!-- ingest:catalog:end -->", description="when the output file has both")
+    exclusions: bool = Field(default=True, description="render the 'excluded on verification' lines")
+
+
+class ArxivConfig(_Section):
+    queries: list[str] = Field(
+        default_factory=lambda: [
+            'abs:"on-policy distillation"',
+            'abs:"on policy distillation"',
+            'abs:"self-distillation" AND abs:"language model"',
+            'abs:"knowledge distillation" AND abs:"student-generated"',
+            'abs:"speculative decoding" AND abs:"distillation"',
+            'ti:"distillation" AND abs:"reverse KL"',
+        ],
+        description="arXiv search queries (the API's syntax); each is combined with the categories",
+    )
+    categories: list[str] = Field(
+        default_factory=lambda: ["cs.CL", "cs.LG", "cs.AI", "cs.CV"], description="arXiv categories to search"
+    )
+    url: str = Field(
+        default="https://export.arxiv.org/api/query", description="query endpoint; INGEST_ARXIV_URL overrides"
+    )
+    pdf_url: str = Field(default="https://arxiv.org/pdf", description="PDF host; INGEST_ARXIV_PDF_URL overrides")
+    delay_seconds: float = Field(default=3.0, ge=0, description="pause between API calls (arXiv asks for 3 s)")
+    page_size: int = Field(default=100, ge=1, le=2000, description="results per API call")
+    max_results: int = Field(default=200, ge=1, description="most candidates per run (--max overrides)")
+    lookback_days: int = Field(default=7, ge=1, description="window of a first run that has no watermark")
+    title_match_threshold: float = Field(
+        default=92.0, ge=0, le=100, description="fuzzy title score (0-100) that makes a candidate a known entry"
+    )
+
+
+class DownloadConfig(_Section):
+    timeout_seconds: float = Field(default=60.0, gt=0, description="per-request timeout")
+    retries: int = Field(default=3, ge=0, description="retries on 429, 5xx and timeouts")
+    backoff_seconds: float = Field(default=2.0, ge=0, description="first backoff; doubles each retry")
+    max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="refuse PDFs larger than this")
+
+
+class ReadConfig(_Section):
+    context_tokens: int = Field(default=6000, ge=500, description="token budget of the context sent to the LLM")
+    workers: int = Field(default=2, ge=1, description="processes that parse PDFs in parallel")
+
+
+class ModelPrice(_Section):
+    input_per_mtok: float = Field(ge=0, description="USD per million prompt tokens")
+    output_per_mtok: float = Field(ge=0, description="USD per million completion tokens")
+
+
+class ExtractConfig(_Section):
+    backend: Literal["auto", "openai", "heuristic"] = Field(
+        default="auto", description="auto: openai when OPENAI_API_KEY is set, else heuristic"
+    )
+    model: str = Field(default="gpt-4o-mini", description="model name; INGEST_MODEL overrides")
+    mode: str = Field(
+        default="TOOLS", description="instructor mode: TOOLS, JSON, MD_JSON, JSON_SCHEMA (local servers differ)"
+    )
+    max_reasks: int = Field(default=2, ge=0, description="re-asks when the answer violates the schema")
+    retries: int = Field(default=3, ge=0, description="retries on 429/5xx and timeouts")
+    timeout_seconds: float = Field(default=120.0, gt=0, description="per-call timeout")
+    concurrency: int = Field(default=4, ge=1, description="papers extracted at once")
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    few_shot: int = Field(default=2, ge=0, description="approved entries shown as examples")
+    cross_check: Literal["heuristic", "none"] = Field(
+        default="heuristic", description="second opinion that feeds the agreement part of the confidence"
+    )
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.60),
+            "gpt-4o": ModelPrice(input_per_mtok=2.50, output_per_mtok=10.00),
+            "gpt-4.1-mini": ModelPrice(input_per_mtok=0.40, output_per_mtok=1.60),
+        },
+        description="price table for cost reports; unknown models cost 0",
+    )
+
+
+class CheckConfig(_Section):
+    min_confidence: float = Field(default=0.6, ge=0, le=1, description="fields below this are flagged")
+
+
+class Config(_Section):
+    """ingest.yaml in the catalog root."""
+
+    render: RenderConfig = Field(default_factory=RenderConfig)
+    arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
+    download: DownloadConfig = Field(default_factory=DownloadConfig)
+    read: ReadConfig = Field(default_factory=ReadConfig)
+    extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    check: CheckConfig = Field(default_factory=CheckConfig)
+
+
+class Env(BaseSettings):
+    """The environment variables ingest reads."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    model: str | None = Field(default=None, validation_alias="INGEST_MODEL")
+    arxiv_url: str | None = Field(default=None, validation_alias="INGEST_ARXIV_URL")
+    arxiv_pdf_url: str | None = Field(default=None, validation_alias="INGEST_ARXIV_PDF_URL")
+    cache_dir: Path | None = Field(default=None, validation_alias="INGEST_CACHE_DIR")
+    arxiv_delay: float | None = Field(
+        default=None, validation_alias=AliasChoices("INGEST_ARXIV_DELAY"), description="overrides delay_seconds"
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Load ingest.yaml (missing file: all defaults) and apply the environment's overrides."""
+    config = Config()
+    if path.exists():
+        data = load_yaml(path) or {}
+        try:
+            config = Config.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = list(err["loc"])
+            raise CatalogError(path, f"{'.'.join(map(str, loc))}: {err['msg']}", line=line_of(data, loc)) from exc
+    env = Env()
+    if env.arxiv_url:
+        config.arxiv.url = env.arxiv_url
+    if env.arxiv_pdf_url:
+        config.arxiv.pdf_url = env.arxiv_pdf_url
+    if env.arxiv_delay is not None:
+        config.arxiv.delay_seconds = env.arxiv_delay
+    if env.model:
+        config.extract.model = env.model
+    return config

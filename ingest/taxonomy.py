@@ -1,0 +1,174 @@
+"""The catalog's taxonomy, loaded from taxonomy.yaml: sections and their columns, the design axes, C1/C2.
+
+Nothing else in ingest knows a section, axis or column name. Another catalog changes this file, not the code.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import CatalogError
+from .models import NOT_APPLICABLE, UNKNOWN
+from .yamlio import line_of, load_yaml
+
+MAIN_ROLES = ("resource", "stars", "date", "org", "links", "title")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AxisValue(_Strict):
+    id: str
+    label: str
+    description: str = ""
+    keywords: list[str] = Field(default_factory=list, description="phrases the heuristic backend looks for")
+
+
+class Axis(_Strict):
+    id: str
+    label: str
+    description: str = ""
+    values: list[AxisValue]
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Every value an entry may hold on this axis, the special ones included."""
+        return [v.id for v in self.values] + [NOT_APPLICABLE, UNKNOWN]
+
+
+class Criterion(_Strict):
+    id: str
+    label: str
+    description: str
+    keywords: list[str] = Field(default_factory=list)
+
+
+class Column(_Strict):
+    """A main-table role (resource, stars, ...) with the header text the renderer writes and aliases to import."""
+
+    header: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+class DetailColumn(_Strict):
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    prose: bool = Field(default=False, description="curator prose: kept only with import --keep-prose")
+    description: str = ""
+
+
+class Badge(_Strict):
+    label: str = Field(description="text on the shields.io count badge")
+    color: str = Field(description="hex colour without '#'")
+    alt: str | None = Field(default=None, description="the badge image's alt text")
+
+
+class Section(_Strict):
+    id: str
+    heading: str = Field(description="heading text as rendered, with its emoji")
+    match: list[str] = Field(
+        default_factory=list, description="phrases that identify this section's heading in another list version"
+    )
+    level: int = Field(default=2, ge=2, le=4)
+    parent: str | None = None
+    role: Literal["catalog", "exclusions"] = "catalog"
+    description: str = ""
+    badge: Badge | None = None
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="per-section header text of a main-table role, e.g. links: Paper Link"
+    )
+    main_columns: list[str] = Field(default_factory=lambda: list(MAIN_ROLES))
+    detail_key: str = Field(default="Method", description="header of the detail table's first column")
+    details: list[DetailColumn] = Field(default_factory=list)
+    strictness_notes: bool = True
+    keywords: list[str] = Field(default_factory=list, description="phrases the heuristic backend looks for")
+
+    @model_validator(mode="after")
+    def _roles(self) -> Section:
+        unknown = [c for c in self.main_columns if c not in MAIN_ROLES]
+        if unknown:
+            raise ValueError(f"section {self.id}: unknown main-table roles {unknown}; use {list(MAIN_ROLES)}")
+        return self
+
+    @property
+    def anchor_text(self) -> str:
+        """The heading without its leading emoji, as people read it."""
+        return re.sub(r"^[^\w(]+", "", self.heading).strip()
+
+    def detail_names(self, *, keep_prose: bool = True) -> list[str]:
+        return [c.name for c in self.details if keep_prose or not c.prose]
+
+
+class Taxonomy(_Strict):
+    catalog: str
+    description: str = ""
+    columns: dict[str, Column]
+    axes: list[Axis]
+    verdict_values: list[str] = Field(default_factory=lambda: ["yes", "partial", "no"])
+    criteria: list[Criterion]
+    sections: list[Section]
+    scope_keywords: list[str] = Field(default_factory=list, description="phrases that put a paper in scope")
+    ignore_headings: list[str] = Field(
+        default_factory=list, description="headings of the list that hold no catalog table (Contributing, ...)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Taxonomy:
+        ids = [s.id for s in self.sections]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"section ids listed twice: {sorted(dupes)}")
+        for s in self.sections:
+            if s.parent and s.parent not in ids:
+                raise ValueError(f"section {s.id}: parent {s.parent!r} is not a section id")
+        missing = [r for r in MAIN_ROLES if r not in self.columns]
+        if missing:
+            raise ValueError(f"columns: no entry for main-table roles {missing}")
+        axis_ids = [a.id for a in self.axes]
+        if len(set(axis_ids)) != len(axis_ids):
+            raise ValueError("an axis id is listed twice")
+        return self
+
+    @cached_property
+    def section_ids(self) -> list[str]:
+        return [s.id for s in self.sections]
+
+    def section(self, section_id: str) -> Section:
+        for s in self.sections:
+            if s.id == section_id:
+                return s
+        raise KeyError(section_id)
+
+    def axis(self, axis_id: str) -> Axis:
+        for a in self.axes:
+            if a.id == axis_id:
+                return a
+        raise KeyError(axis_id)
+
+    @property
+    def catalog_sections(self) -> list[Section]:
+        return [s for s in self.sections if s.role == "catalog"]
+
+    def header(self, section: Section, role: str) -> str:
+        return section.headers.get(role, self.columns[role].header)
+
+
+def load_taxonomy(path: Path) -> Taxonomy:
+    """Load and validate taxonomy.yaml; an error names the file and line."""
+    if not path.exists():
+        raise CatalogError(path, "taxonomy file not found", hint="run a writing command to create the root")
+    data = load_yaml(path)
+    try:
+        return Taxonomy.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) if not isinstance(p, int) else p for p in err["loc"]]
+        raise CatalogError(
+            path, f"{'.'.join(map(str, loc)) or 'taxonomy'}: {err['msg']}", line=line_of(data, loc)
+        ) from exc
