@@ -12,6 +12,7 @@ import unicodedata
 from bisect import bisect_right
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -259,7 +260,7 @@ class Decision(Strict):
 class Candidate(BaseModel):
     """A paper that discover found: arXiv metadata only, no PDF yet."""
 
-    arxiv_id: str = Field(description="version-less")
+    arxiv_id: str | None = Field(default=None, description="version-less; None for a local PDF with no id")
     version: int = 1
     title: str
     abstract: str = ""
@@ -278,8 +279,15 @@ class Candidate(BaseModel):
     local_pdf: str | None = Field(default=None, description="a local PDF given to `ingest add`")
 
     @property
-    def versioned_id(self) -> str:
-        return f"{self.arxiv_id}v{self.version}"
+    def key(self) -> str:
+        """What messages, caches and failures name this paper by: its arXiv id, or the local file's name."""
+        if self.arxiv_id:
+            return self.arxiv_id
+        return Path(self.local_pdf).name if self.local_pdf else slugify(self.title)
+
+    @property
+    def versioned_id(self) -> str | None:
+        return f"{self.arxiv_id}v{self.version}" if self.arxiv_id else None
 
 
 class SectionSpan(BaseModel):

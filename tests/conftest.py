@@ -57,3 +57,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Anything that tries the real network fails fast instead of hanging on this offline machine.
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     return tmp_path
+
+
+# Loopback servers shared by the stage tests and the end-to-end tests.
+pytest_plugins = ["arxiv_mirror", "llm_server"]

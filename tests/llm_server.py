@@ -1,0 +1,1 @@
+"""A loopback OpenAI-compatible server with scripted answers (being written)."""
