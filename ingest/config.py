@@ -81,6 +81,9 @@ class ExtractConfig(_Section):
     )
     max_reasks: int = Field(default=2, ge=0, description="re-asks when the answer violates the schema")
     retries: int = Field(default=3, ge=0, description="retries on 429/5xx and timeouts")
+    backoff_seconds: float = Field(
+        default=1.0, ge=0, description="first wait before a retry without Retry-After; doubles each retry"
+    )
     timeout_seconds: float = Field(default=120.0, gt=0, description="per-call timeout")
     concurrency: int = Field(default=4, ge=1, description="papers extracted at once")
     temperature: float = Field(default=0.0, ge=0, le=2)

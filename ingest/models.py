@@ -418,6 +418,7 @@ class Proposal(Strict):
     confidence: float = Field(default=0.0, ge=0, le=1)
     flags: list[Flag] = Field(default_factory=list)
     resubmission_of: str | None = Field(default=None, description="a rejected proposal this new version follows")
+    edited: bool = Field(default=False, description="a reviewer changed it with `ingest review edit`")
     provenance: ProposalProvenance = Field(default_factory=ProposalProvenance)
 
     @field_validator("id")

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import CatalogError
-from .models import NOT_APPLICABLE, UNKNOWN
+from .models import NOT_APPLICABLE, UNKNOWN, Kind
 from .yamlio import line_of, load_yaml
 
 MAIN_ROLES = ("resource", "stars", "date", "org", "links", "title")
@@ -87,6 +87,7 @@ class Section(_Strict):
     detail_key: str = Field(default="Method", description="header of the detail table's first column")
     details: list[DetailColumn] = Field(default_factory=list)
     strictness_notes: bool = True
+    entry_kind: Kind | None = Field(default=None, description="kind of the resources this section lists (import)")
     keywords: list[str] = Field(default_factory=list, description="phrases the heuristic backend looks for")
 
     @model_validator(mode="after")

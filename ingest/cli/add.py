@@ -1,9 +1,152 @@
-"""CLI commands: (being written)."""
+"""CLI command `ingest add REF...`: papers through the whole chain, printed with their evidence and flags."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+from rich.markup import escape
+
+from ..errors import IngestError
+from ..extract import BACKENDS
+from ..models import Extraction
+from ..process import AddResult, PaperOutcome, add_refs, run_usage
+from ..store import CatalogRoot
+from .ui import console, err_console, print_json, progress
+
+QUOTE_CHARS = 160
+
+
+def _value(extraction: Extraction, path: str) -> str:
+    entry = extraction.entry
+    head, _, rest = path.partition(".")
+    if head == "axes":
+        return ", ".join(entry.axes.get(rest, []))
+    if head == "verdicts":
+        v = entry.verdicts.get(rest)
+        return f"{v.value}" + (f" ({v.note})" if v and v.note else "") if v else ""
+    if head == "details":
+        section, _, column = rest.partition(".")
+        return entry.details.get(section, {}).get(column, "")
+    if head == "sections":
+        return ", ".join(entry.sections)
+    if head == "links":
+        return ", ".join(link.url for link in entry.links)
+    if head == "scope":
+        return f"{extraction.scope.verdict}: {extraction.scope.reason}"
+    return str(getattr(entry, head, "") or "")
+
+
+def print_extraction(extraction: Extraction) -> None:
+    """One extracted entry: a head line, then every field with its value, confidence, flags and quotes."""
+    e = extraction.entry
+    who = extraction.backend + (f" {extraction.model}" if extraction.model else "")
+    flags = ", ".join(extraction.flags) or "none"
+    console.print(f"[bold]{escape(e.name)}[/] ({escape(extraction.paper)}) — {escape(e.title or '')}")
+    console.print(
+        f"  backend {escape(who)} · prompt {extraction.prompt_hash} · confidence {extraction.confidence:.2f}"
+        f" · flags: {escape(flags)} · {extraction.usage.calls} calls, "
+        f"{extraction.usage.prompt_tokens + extraction.usage.completion_tokens} tokens, "
+        f"${extraction.usage.cost_usd:.4f}" + (" (cached)" if extraction.usage.cached else "")
+    )
+    for path, ev in e.evidence.items():
+        mark = f" [{', '.join(ev.flags)}]" if ev.flags else ""
+        console.print(f"  {path}: {escape(_value(extraction, path))}  ({ev.confidence:.2f}){escape(mark)}")
+        for q in ev.quotes:
+            where = f"p. {q.page}" + (f", cited p. {q.cited_page}" if q.cited_page else "") + f", {q.match}"
+            text = q.text if len(q.text) <= QUOTE_CHARS else q.text[:QUOTE_CHARS] + "…"
+            console.print(f"      “{escape(text)}” ({where})")
+
+
+def _json(result: AddResult) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"ref": ref, "ok": False, "error": str(exc)} for ref, exc in result.bad_refs]
+    for o in result.outcomes:
+        out.append(
+            {
+                "ref": o.candidate.local_pdf or o.candidate.key,
+                "paper": o.candidate.key,
+                "ok": o.ok,
+                "error": str(o.error) if o.error else None,
+                "stage": o.error.stage if o.error else None,
+                "extraction": o.extraction.model_dump(mode="json") if o.extraction else None,
+            }
+        )
+    return out
+
+
+def exit_code(result: AddResult) -> int:
+    """0 when at least one REF went through; else the first failure's code (3 service, 2 usage, 1 paper)."""
+    if result.ok or not result.failures:
+        return 0
+    return result.failures[0][1].exit_code
 
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `ingest` group."""
+
+    @cli.command("add")
+    @click.argument("refs", nargs=-1, required=True)
+    @click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default=None,
+        help="Extractor: openai, heuristic (offline, low confidence) or auto (openai when "
+        "OPENAI_API_KEY is set). Default: the config's extract.backend.",
+    )
+    @click.option("--model", help="Model name for the openai backend (default: INGEST_MODEL or the config).")
+    @click.option("--concurrency", type=click.IntRange(min=1), help="Papers processed at once.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON for scripts.")
+    @click.pass_obj
+    def add_command(
+        root: CatalogRoot,
+        refs: tuple[str, ...],
+        backend: str | None,
+        model: str | None,
+        concurrency: int | None,
+        as_json: bool,
+    ) -> None:
+        """Run arXiv ids, arXiv URLs or local PDF paths through download, read, extract, verify and score,
+        and print each extracted entry with its evidence (quote and page) and flags.
+
+        A REF that fails is reported on one line and the others go on. Exit code: 0 when at least one REF went
+        through; when none did, the first failure's code (1 a paper failed, 2 bad usage, 3 a service was
+        unreachable). Creates the root if missing."""
+        root.create()
+        with progress("extracting") as steps:
+            steps.total(len(refs))
+
+            def done(outcome: PaperOutcome) -> None:
+                steps.advance(outcome.candidate.key)
+
+            result = add_refs(
+                root, list(refs), backend=backend, model=model, concurrency=concurrency, on_done=done
+            )
+        for ref, exc in result.failures:
+            err_console.print(
+                f"[bold red]error:[/] {escape(_one_line(ref, exc))}", markup=True, highlight=False
+            )
+        if as_json:
+            print_json(_json(result))
+        else:
+            for outcome in result.ok:
+                assert outcome.extraction is not None
+                print_extraction(outcome.extraction)
+            spent = run_usage(result.outcomes)
+            console.print(
+                f"{len(result.ok)} of {len(refs)} REFs extracted · {spent.calls} LLM calls · "
+                f"{spent.prompt_tokens + spent.completion_tokens} tokens · ${spent.cost_usd:.4f}"
+            )
+        from ..propose import adhoc_run_id, propose_many  # added by the review-queue issue: add proposes too
+
+        for proposal in propose_many(
+            root, [o.extraction for o in result.ok if o.extraction], run_id=adhoc_run_id("add")
+        ):
+            err_console.print(
+                f"proposed {proposal.id} ({proposal.kind}): see `ingest review show {proposal.id}`"
+            )
+        click.get_current_context().exit(exit_code(result))
+
+
+def _one_line(ref: str, exc: IngestError) -> str:
+    text = str(exc)
+    return text if text.startswith(ref) else f"{ref}: {text}"

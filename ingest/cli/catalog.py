@@ -1,9 +1,125 @@
-"""CLI commands: (being written)."""
+"""CLI commands on the catalog itself: `import-markdown`, `render` and `check`."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import click
+from rich.table import Table
+
+from ..check import check_root
+from ..check_format import append_step_summary, format_github, format_json, format_text
+from ..render import render_root
+from ..store import CatalogRoot
+from .ui import console, err_console, interactive
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@click.command("import-markdown")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--keep-prose",
+    is_flag=True,
+    help="Also keep the curators' sentences (strictness notes, Notes columns); off by default.",
+)
+@click.pass_obj
+def import_markdown_cmd(root: CatalogRoot, file: Path, keep_prose: bool) -> None:
+    """Bootstrap entries/ (and exclusions/) from an existing list's markdown; creates the root if needed."""
+    from ..importer import import_markdown  # imported on use: the other commands must not pay for markdown-it
+
+    result = import_markdown(root, file, keep_prose=keep_prose)
+    for problem in result.problems:
+        err_console.print(f"{file}:{problem.line}: {problem.message}", highlight=False, markup=False)
+    console.print(
+        f"imported {_count(len(result.entries), 'entry', 'entries')} and "
+        f"{_count(len(result.exclusions), 'exclusion', 'exclusions')} into {root.path} "
+        f"({sum(result.rows_by_section.values())} table rows, {len(result.problems)} problem(s) reported)",
+        highlight=False,
+        markup=False,
+    )
+    if interactive():
+        table = Table("section", "rows")
+        for section, rows in result.rows_by_section.items():
+            table.add_row(section, str(rows))
+        console.print(table)
+    else:
+        for section, rows in result.rows_by_section.items():
+            console.print(f"  {section}: {rows} rows", highlight=False, markup=False)
+
+
+@click.command("render")
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE|-",
+    help="Write here instead of the configured render.output; '-' prints to stdout.",
+)
+@click.pass_obj
+def render_cmd(root: CatalogRoot, output: str | None) -> None:
+    """Write the catalog markdown from entries/: between the markers of an existing file, or a new file."""
+    result = render_root(root.require(), output)
+    if result.path is None:
+        sys.stdout.write(result.text)
+        sys.stdout.flush()
+        return
+    shown = result.path.relative_to(root.path) if result.path.is_relative_to(root.path) else result.path
+    how = "between the markers of" if result.mode == "markers" else "a new"
+    state = "wrote" if result.changed else "unchanged:"
+    console.print(f"{state} {how} {shown} ({result.entries} entries)", highlight=False, markup=False)
+
+
+def _github_prefix(root: CatalogRoot) -> str:
+    """The root's path inside the repository, so annotations point at the right file."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace and root.path.is_relative_to(Path(workspace).resolve()):
+        rel = root.path.relative_to(Path(workspace).resolve()).as_posix()
+        return "" if rel == "." else rel + "/"
+    return ""
+
+
+@click.command("check")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, github for workflow annotations (+ step summary), json for scripts.",
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Flag fields whose confidence is below this (default: check.min_confidence in ingest.yaml).",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings (flagged fields) too, not only on errors.")
+@click.pass_context
+def check_cmd(ctx: click.Context, fmt: str, min_confidence: float | None, strict: bool) -> None:
+    """Validate entries/, review_queue/, exclusions/ and decisions/ against the schema and the taxonomy.
+
+    Exit 0 when clean or only warnings; 1 on errors (or warnings under --strict); 2 when not a root."""
+    root: CatalogRoot = ctx.obj
+    report = check_root(root.require(), min_confidence=min_confidence)
+    if fmt == "json":
+        sys.stdout.write(format_json(report))
+    elif fmt == "github":
+        prefix = _github_prefix(root)
+        sys.stdout.write(format_github(report, prefix))
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            append_step_summary(report, Path(summary), prefix)
+    else:
+        sys.stdout.write(format_text(report))
+    sys.stdout.flush()
+    ctx.exit(report.exit_code(strict=strict))
 
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `ingest` group."""
+    for command in (import_markdown_cmd, render_cmd, check_cmd):
+        cli.add_command(command)

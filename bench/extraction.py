@@ -1,0 +1,148 @@
+"""Benchmark of the extraction chain against a loopback OpenAI-compatible server that answers each call after
+1 s.
+
+Measures, on 16 real corpus PDFs (their text parsed once, before timing):
+- the speed-up of concurrency 8 over concurrency 1 (goal: at least 6x);
+- the number of LLM calls of an immediate rerun (goal: 0, every answer comes from the cache).
+
+Run: python bench/extraction.py   (needs ../shared/corpus; prints a table). `measure()` returns the rows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the loopback server lives with the tests
+
+PDFS = Path(os.environ.get("INGEST_SHARED", REPO.parent / "shared")) / "corpus" / "pdfs"
+PAPERS = 16
+DELAY_SECONDS = 1.0
+
+
+def _papers(cache_dir: Path) -> tuple[list[Any], dict[str, Any]]:
+    """16 corpus PDFs (the shortest that read) as local candidates, and their parsed text by key."""
+    from pypdf import PdfReader
+
+    from ingest.models import Candidate
+    from ingest.read import read_cached
+
+    candidates, papers = [], {}
+    for path in sorted(PDFS.glob("*.pdf"), key=lambda p: len(PdfReader(p).pages)):
+        try:
+            papers[path.name] = read_cached(path, cache_dir, source=path.name)
+        except Exception as exc:  # a reader bug on one file must not stop the benchmark; it is reported
+            print(f"skipped {path.name}: {type(exc).__name__}: {str(exc)[:80]}", file=sys.stderr)
+            continue
+        candidates.append(Candidate(title=path.stem, local_pdf=str(path)))
+        if len(candidates) == PAPERS:
+            break
+    return candidates, papers
+
+
+def _serve(papers: dict[str, Any], taxonomy: Any, urls: Any) -> None:
+    """The loopback LLM in its own process, so its work does not take the client's interpreter lock."""
+    from llm_server import LLMServer, ValidAnswers
+
+    server = LLMServer()
+    server.default = ValidAnswers(taxonomy, papers)
+    server.delay = DELAY_SECONDS
+    urls.put(server.base_url)
+    server._httpd.serve_forever()
+
+
+def _server_calls(base_url: str) -> int:
+    import httpx
+
+    return int(httpx.get(f"{base_url}/_calls", timeout=10).json()["calls"])
+
+
+def measure() -> list[dict[str, Any]]:
+    """Rows of (name, value, unit, goal, ratio): ratio >= 1 means the goal is met."""
+    import multiprocessing
+
+    import ingest.backends.openai  # noqa: F401  (imported before timing: a one-off cost of ~3 s)
+    from ingest.process import process, run_usage
+    from ingest.store import CatalogRoot
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache"
+        os.environ["INGEST_CACHE_DIR"] = str(cache)
+        root = CatalogRoot(Path(tmp) / "root").create()
+        candidates, papers = _papers(cache)  # read_cached keeps its texts under cache/"text"
+        context = multiprocessing.get_context("fork")  # no thread runs yet: forking is safe here
+        urls = context.Queue()
+        child = context.Process(target=_serve, args=(papers, root.taxonomy, urls), daemon=True)
+        child.start()
+        try:
+            base_url = urls.get(timeout=30)
+            os.environ["OPENAI_BASE_URL"] = base_url
+            os.environ["OPENAI_API_KEY"] = "bench"
+            timings = {}
+            for workers in (1, 8):
+                start = time.perf_counter()
+                # A model name per run, so the second run cannot use the first one's cached answers.
+                outcomes = process(
+                    root, candidates, backend="openai", model=f"bench-c{workers}", concurrency=workers
+                )
+                timings[workers] = time.perf_counter() - start
+                failed = [str(o.error) for o in outcomes if o.error]
+                if failed:
+                    raise RuntimeError(f"benchmark papers failed: {failed[:3]}")
+            before = _server_calls(base_url)
+            rerun = process(root, candidates, backend="openai", model="bench-c8", concurrency=8)
+            rerun_calls = _server_calls(base_url) - before
+            assert run_usage(rerun).calls == rerun_calls
+        finally:
+            child.terminate()
+            child.join()
+
+    speedup = timings[1] / timings[8]
+    return [
+        {
+            "name": f"wall time, concurrency 1, {PAPERS} papers",
+            "value": round(timings[1], 2),
+            "unit": "s",
+            "goal": None,
+            "ratio": None,
+        },
+        {
+            "name": f"wall time, concurrency 8, {PAPERS} papers",
+            "value": round(timings[8], 2),
+            "unit": "s",
+            "goal": None,
+            "ratio": None,
+        },
+        {
+            "name": "speed-up of concurrency 8 over 1",
+            "value": round(speedup, 2),
+            "unit": "x",
+            "goal": 6.0,
+            "ratio": round(speedup / 6.0, 2),
+        },
+        {
+            "name": "LLM calls on an immediate rerun",
+            "value": rerun_calls,
+            "unit": "calls",
+            "goal": 0,
+            "ratio": 1.0 if rerun_calls == 0 else 0.0,
+        },
+    ]
+
+
+def main() -> None:
+    rows = measure()
+    print(f"{'measure':<42} {'value':>8} {'unit':<6} {'goal':>6} {'ratio':>6}")
+    for r in rows:
+        goal = "" if r["goal"] is None else f"{r['goal']:g}"
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        print(f"{r['name']:<42} {r['value']:>8} {r['unit']:<6} {goal:>6} {ratio:>6}")
+
+
+if __name__ == "__main__":
+    main()

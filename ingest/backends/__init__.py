@@ -1,0 +1,1 @@
+"""Extraction backends: `openai` (instructor, any OpenAI-compatible server) and `heuristic` (offline)."""

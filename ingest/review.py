@@ -1,0 +1,278 @@
+"""review: approve, reject and edit proposals; each commits via a journal: a crash leaves old or new.
+
+Commit protocol of one decision (every step is an atomic write or an idempotent delete):
+
+    1. write .ingest-journal/<proposal id>.yaml (the intent: decision, entry or exclusion) <- commit point
+    2. write decisions/<proposal id>.yaml
+    3. write entries/<id>.yaml (approve new/update) or exclusions/<id>.yaml (approve exclude)
+    4. delete review_queue/<proposal id>.yaml
+    5. re-render the catalog (once for a batch of ids)
+    6. delete the journal(s)
+
+A crash before step 1 leaves the old state; a crash after it is rolled forward by `recover()`, which every
+review command and every run calls first. Test hook: INGEST_TEST_STEP_DELAY=<seconds> sleeps between the
+steps, so a test can kill the process half-way (tests/test_crash.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .check_load import load_catalog
+from .errors import CatalogError, LockedError, UsageError
+from .models import Decision, Entry, Exclusion, Proposal, Provenance
+from .propose import apply_changes
+from .queue import load_proposal, load_proposal_text
+from .store import CatalogRoot, model_to_yaml_data, read_model
+from .yamlio import load_yaml, write_yaml
+
+JOURNAL = ".ingest-journal"
+STEP_DELAY_ENV = "INGEST_TEST_STEP_DELAY"
+LOCK_WAIT_SECONDS = 10.0
+
+
+def journal_dir(root: CatalogRoot) -> Path:
+    return root.path / JOURNAL
+
+
+def _pause() -> None:
+    """The documented test hook: a pause between commit steps, so a test can kill the process there."""
+    delay = os.environ.get(STEP_DELAY_ENV)
+    if delay:
+        time.sleep(float(delay))
+
+
+def root_lock(root: CatalogRoot, *, wait: float = LOCK_WAIT_SECONDS) -> FileLock:
+    """The root's lock, taken; LockedError names the lock file when another process keeps it."""
+    lock = FileLock(str(root.lock_path))
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout as exc:
+        raise LockedError(f"another ingest process holds the lock {root.lock_path}",
+                          hint="wait for it to finish; the lock frees itself when that process ends") from exc
+    return lock
+
+
+# -- the journal ---------------------------------------------------------------------------------------------
+
+
+def _commit(root: CatalogRoot, decision: Decision, *, entry: Entry | None = None,
+            exclusion: Exclusion | None = None) -> Path:
+    """Steps 1-4 of one decision; returns its journal, which the caller deletes after rendering (5, 6)."""
+    intent: dict[str, object] = {"decision": model_to_yaml_data(decision)}
+    if entry is not None:
+        intent["entry"] = model_to_yaml_data(entry)
+    if exclusion is not None:
+        intent["exclusion"] = model_to_yaml_data(exclusion)
+    path = journal_dir(root) / f"{decision.id}.yaml"
+    write_yaml(path, intent)
+    _pause()
+    _roll_forward(root, path)
+    return path
+
+
+def _finish(root: CatalogRoot, journals: list[Path]) -> None:
+    """Steps 5 and 6: render once for the batch, then drop the journals (a crash before this re-renders)."""
+    if not journals:
+        return
+    render_catalog(root)
+    _pause()
+    for journal in journals:
+        journal.unlink(missing_ok=True)
+
+
+def _roll_forward(root: CatalogRoot, journal: Path) -> None:
+    data = load_yaml(journal)
+    decision = Decision.model_validate(data["decision"])
+    root.write_decision(decision)
+    _pause()
+    if "entry" in data:
+        root.write_entry(Entry.model_validate(data["entry"]))
+    if "exclusion" in data:
+        root.write_exclusion(Exclusion.model_validate(data["exclusion"]))
+    _pause()
+    root.proposal_path(decision.id).unlink(missing_ok=True)
+    _pause()
+
+
+def render_catalog(root: CatalogRoot) -> None:
+    from .render import render_root  # render is its own stage; imported here so review loads without it
+
+    render_root(root)
+
+
+def try_recover(root: CatalogRoot) -> list[str]:
+    """recover() when the lock is free at once; a reader must not wait for a running job."""
+    if not pending(root):
+        return []
+    try:
+        lock = root_lock(root, wait=0)
+    except LockedError:
+        return []
+    with lock:
+        return recover(root)
+
+
+def pending(root: CatalogRoot) -> list[Path]:
+    return CatalogRoot.files(journal_dir(root))
+
+
+def recover(root: CatalogRoot) -> list[str]:
+    """Finish every decision a crash left half-done; returns their proposal ids. Call it under the lock."""
+    journals = pending(root)
+    for journal in journals:
+        try:
+            _roll_forward(root, journal)
+        except (CatalogError, KeyError, ValueError) as exc:
+            raise CatalogError(journal, f"cannot finish an interrupted decision: {exc}",
+                               hint="inspect the journal file, then delete it") from exc
+    _finish(root, journals)
+    return [journal.stem for journal in journals]
+
+
+# -- decisions -----------------------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _decision(proposal: Proposal, action: str, *, reviewer: str | None, reason: str | None,
+              entry_id: str | None) -> Decision:
+    return Decision(
+        id=proposal.id, action=action, kind=proposal.kind,  # type: ignore[arg-type]
+        entry_id=entry_id, arxiv_id=proposal.arxiv_id, version=proposal.version, title=proposal.title,
+        reason=reason, reviewer=reviewer, at=_now(), edited=proposal.edited,
+    )
+
+
+def _approved_entry(root: CatalogRoot, proposal: Proposal, reviewer: str | None) -> Entry:
+    path = root.proposal_path(proposal.id)
+    if proposal.kind == "update":
+        assert proposal.target is not None
+        if not root.entry_path(proposal.target).exists():
+            raise CatalogError(path, f"the entry {proposal.target!r} it updates no longer exists",
+                               hint="reject the proposal")
+        current = root.read_entry(proposal.target)
+        updated = apply_changes(current, proposal.changes)
+        fields = [c.field for c in proposal.changes]
+        evidence = {k: v for k, v in (proposal.entry.evidence if proposal.entry else {}).items()
+                    if any(k == f or k.startswith(f + ".") for f in fields)}
+        return updated.model_copy(update={"evidence": {**current.evidence, **evidence}})
+    assert proposal.entry is not None
+    entry = proposal.entry
+    if root.entry_path(entry.id).exists():
+        raise CatalogError(path, f"an entry {entry.id!r} already exists",
+                           hint="change entry.id with `ingest review edit`")
+    if proposal.arxiv_id:
+        entries, _ = load_catalog(root)
+        holder = next((e.id for e in entries if proposal.arxiv_id in e.arxiv_ids), None)
+        if holder is not None:
+            raise CatalogError(path, f"arXiv {proposal.arxiv_id} is already the entry {holder!r}",
+                               hint="reject this proposal")
+    prov = proposal.provenance
+    return entry.model_copy(update={"provenance": Provenance(
+        source="edited" if proposal.edited else "extracted", by=reviewer, at=_now(), backend=prov.backend,
+        model=prov.model, prompt_hash=prov.prompt_hash, run_id=prov.run_id)})
+
+
+def _load_all(root: CatalogRoot, ids: list[str]) -> list[Proposal]:
+    """Every proposal named, fully validated, before anything is written: a bad one stops the whole batch."""
+    proposals = []
+    for proposal_id in ids:
+        path = root.proposal_path(proposal_id)
+        if not path.exists():
+            raise UsageError(f"no proposal {proposal_id!r} in {root.queue_dir.name}/",
+                             hint="see `ingest review list`")
+        proposals.append(load_proposal(path, root.taxonomy))
+    return proposals
+
+
+def approve(root: CatalogRoot, ids: list[str], *, reviewer: str | None = None) -> list[Decision]:
+    """Merge proposals: entry or exclusion written, proposal removed, decision recorded, render."""
+    with root_lock(root):
+        recover(root)
+        proposals = _load_all(root, ids)
+        for proposal in proposals:  # refuse the whole batch before writing anything
+            if proposal.kind != "exclude":
+                _approved_entry(root, proposal, reviewer)
+        decisions, journals = [], []
+        for proposal in proposals:
+            if proposal.kind == "exclude":
+                assert proposal.exclusion is not None
+                exclusion = proposal.exclusion.model_copy(update={"provenance": Provenance(
+                    source="extracted", by=reviewer, at=_now(), run_id=proposal.provenance.run_id)})
+                decision = _decision(proposal, "approved", reviewer=reviewer, reason=exclusion.reason,
+                                     entry_id=None)
+                journals.append(_commit(root, decision, exclusion=exclusion))
+            else:
+                entry = _approved_entry(root, proposal, reviewer)
+                decision = _decision(proposal, "approved", reviewer=reviewer, reason=None, entry_id=entry.id)
+                journals.append(_commit(root, decision, entry=entry))
+            decisions.append(decision)
+        _finish(root, journals)
+        return decisions
+
+
+def reject(root: CatalogRoot, ids: list[str], *, reason: str, reviewer: str | None = None) -> list[Decision]:
+    """Record the rejections; the papers are not proposed again unless a newer arXiv version appears."""
+    if not reason.strip():
+        raise UsageError("a rejection needs a reason", hint="pass --reason TEXT")
+    with root_lock(root):
+        recover(root)
+        decisions, journals = [], []
+        for proposal in _load_all(root, ids):
+            decision = _decision(proposal, "rejected", reviewer=reviewer, reason=reason,
+                                 entry_id=proposal.target)
+            journals.append(_commit(root, decision))
+            decisions.append(decision)
+        _finish(root, journals)
+        return decisions
+
+
+def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) -> Proposal | None:
+    """Let `editor` change a copy of the proposal; accept it only when it validates. None: nothing changed.
+
+    An invalid edit raises the CatalogError of the copy (file:line), keeps the copy for the reviewer, and
+    leaves the queue unchanged. A broken proposal can be edited: this is how a reviewer repairs one.
+    """
+    with root_lock(root):
+        recover(root)
+        path = root.proposal_path(proposal_id)
+        if not path.exists():
+            raise UsageError(f"no proposal {proposal_id!r} in {root.queue_dir.name}/",
+                             hint="see `ingest review list`")
+        original = path.read_text(encoding="utf-8")
+        workdir = Path(tempfile.mkdtemp(prefix="ingest-edit-"))
+        copy = workdir / path.name
+        copy.write_text(original, encoding="utf-8")
+        editor(copy)
+        text = copy.read_text(encoding="utf-8")
+        if text == original:
+            shutil.rmtree(workdir, ignore_errors=True)
+            return None
+        try:
+            proposal = load_proposal_text(text, copy, root.taxonomy)
+        except CatalogError as exc:
+            exc.hint = f"the queue is unchanged; your edit is kept at {copy}"
+            raise
+        if proposal.id != proposal_id:
+            raise CatalogError(copy, f"the id changed from {proposal_id!r} to {proposal.id!r}",
+                               line=1, hint=f"keep the id; your edit is kept at {copy}")
+        proposal = proposal.model_copy(update={"edited": True})
+        root.write_proposal(proposal)
+        shutil.rmtree(workdir, ignore_errors=True)
+        return proposal
+
+
+def decisions_for(root: CatalogRoot, proposal_id: str) -> Decision | None:
+    path = root.decision_path(proposal_id)
+    return read_model(path, Decision) if path.exists() else None

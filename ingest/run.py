@@ -1,0 +1,346 @@
+"""run: the weekly job, locked: discover → screen → download → (read → extract → verify → score) → propose.
+
+Resumable: the run keeps a journal, runs/<run-id>.journal.json, written after each stage and after each paper.
+It holds the window, the candidates and what became of each paper. A run killed at any point (even kill -9)
+leaves that journal; the next `ingest run` picks it up and finishes the same run: the papers already done are
+skipped, and the PDF, parsed-text and LLM caches make the rest cost nothing twice. propose() never proposes a
+paper the queue already holds, so a paper proposed just before the kill is not proposed again.
+
+The watermark in state.yaml moves to the end of the window only when a run completes. A paper that fails a
+stage is recorded in state.yaml and retried by the next run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from pydantic import BaseModel, Field
+
+from .errors import CatalogError, LockedError, PaperError, ServiceError, UsageError
+from .models import ARXIV_ID_RE, Candidate, Extraction, Failure, Scope
+from .propose import Known, propose, propose_exclusion
+from .report import FailedItem, ProposedItem, RunReport, ScreenedOut, write_report
+from .review import recover
+from .store import CatalogRoot
+from .yamlio import atomic_write_text
+
+Progress = Callable[[str, str], None]
+
+
+class PaperDone(BaseModel):
+    """What became of one paper in this run."""
+
+    outcome: str = Field(description="proposed, known, screened-out or failed")
+    proposal: str | None = None
+    stage: str | None = None
+    reason: str | None = None
+
+
+class RunJournal(BaseModel):
+    """runs/<run-id>.journal.json: a run's progress, so a killed run can be finished."""
+
+    report: RunReport
+    candidates: list[Candidate] | None = Field(default=None, description="None until discover has finished")
+    scopes: dict[str, Scope] = Field(default_factory=dict)
+    done: dict[str, PaperDone] = Field(default_factory=dict)
+    downloaded: list[str] = Field(default_factory=list, description="papers whose PDF is in the cache")
+
+
+def load_journal(path: Path) -> RunJournal:
+    """An interrupted run's journal; one that cannot be read names itself and what to do."""
+    try:
+        return RunJournal.model_validate_json(path.read_bytes())
+    except ValueError as exc:
+        raise CatalogError(path, f"cannot resume this run: {str(exc).splitlines()[0]}",
+                           hint="delete the file to start a fresh run") from exc
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ")
+
+
+@contextmanager
+def run_lock(root: CatalogRoot) -> Iterator[None]:
+    """The root's lock, or LockedError (exit 2) at once: two runs must never work on one root."""
+    lock = FileLock(str(root.lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout as exc:
+        raise LockedError(f"another ingest process (a run or a review) holds the lock {root.lock_path}",
+                          hint="wait for it to finish; the lock frees itself when that process ends") from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _pending(root: CatalogRoot) -> Path | None:
+    journals = sorted(root.runs_dir.glob("*.journal.json")) if root.runs_dir.is_dir() else []
+    return journals[-1] if journals else None
+
+
+class _Runner:
+    """One run's state while it works; every change to the journal is saved at once."""
+
+    def __init__(self, root: CatalogRoot, journal: RunJournal, path: Path, progress: Progress | None) -> None:
+        self.root = root
+        self.journal = journal
+        self.path = path
+        self.progress = progress or (lambda stage, item: None)
+        self.known = Known.from_root(root)
+        self.only: list[str] | None = None  # backfill: propose changes to these fields only
+        self._lock = threading.RLock()  # on_done proposes and marks under it; mark takes it again
+
+    @property
+    def report(self) -> RunReport:
+        return self.journal.report
+
+    def save(self) -> None:
+        # JSON, not YAML: saved after every paper with every candidate's abstract; ruamel would be slow.
+        atomic_write_text(self.path, self.journal.model_dump_json(exclude_none=True))
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            seconds = self.report.stage_seconds.get(name, 0.0) + time.monotonic() - start
+            self.report.stage_seconds[name] = round(seconds, 3)
+
+    def mark(self, paper: str, done: PaperDone) -> None:
+        with self._lock:
+            self.journal.done[paper] = done
+            self.save()
+
+    # -- stages ---------------------------------------------------------------------------------------------
+    def discover(self, max_results: int | None) -> None:
+        from .discover import KnownPapers, discover, lookup
+
+        config = self.root.config.arxiv
+        result = discover(config, known=KnownPapers.from_root(self.root), since=self.report.since,
+                          until=self.report.until, max_results=max_results)
+        candidates = result.candidates + result.updates
+        seen = {c.key for c in candidates}
+        retry = [p for p in self.root.read_state().failures if p not in seen and p not in self.known.queued]
+        retry_ids = [p for p in retry if _is_arxiv(p)]
+        retried = lookup(config, retry_ids) if retry_ids else []
+        self.report.found = result.total_seen
+        self.report.skipped_known = result.skipped_known
+        self.report.updates = len(result.updates)
+        self.report.retried = len(retried)
+        self.journal.candidates = candidates + retried
+        self.report.candidates = len(self.journal.candidates)
+        self.save()
+        self.progress("discover", f"{self.report.found} found, {len(self.journal.candidates)} to look at")
+
+    def screen(self, backend: Any) -> list[Candidate]:
+        from .screen import goes_on, screen
+
+        keep = []
+        for candidate in self.journal.candidates or []:
+            key = candidate.key
+            if key in self.journal.done:
+                continue
+            if candidate.status == "update":
+                keep.append(candidate)  # already in the catalog: its scope was judged when it was added
+                continue
+            scope = self.journal.scopes.get(key)
+            if scope is None:
+                scope = screen(candidate, backend, self.root.taxonomy)
+                self.journal.scopes[key] = scope
+                self.save()
+            if goes_on(scope):
+                keep.append(candidate)
+                continue
+            self.report.screened_out.append(ScreenedOut(paper=key, title=candidate.title,
+                                                        reason=scope.reason))
+            proposal = propose_exclusion(self.root, candidate, scope, run_id=self.report.run_id,
+                                         known=self.known, backend=self.report.backend,
+                                         model=self.report.model)
+            self._proposed(candidate, proposal, outcome="screened-out")
+            self.progress("screen", f"{key} out: {scope.reason}")
+        return keep
+
+    def _proposed(self, candidate: Candidate, proposal: Any, *, outcome: str = "proposed") -> None:
+        if proposal is not None:
+            self.report.proposed.append(ProposedItem(
+                id=proposal.id, kind=proposal.kind, paper=candidate.key, title=proposal.title,
+                confidence=proposal.confidence, flags=[str(f) for f in proposal.flags]))
+        elif outcome == "proposed":
+            self.report.already_known.append(candidate.key)
+        self.mark(candidate.key, PaperDone(outcome=outcome if proposal else "known",
+                                           proposal=proposal.id if proposal else None))
+
+    def download(self, candidates: list[Candidate], concurrency: int | None) -> list[Candidate]:
+        """Every candidate's PDF into the cache, in parallel; a failed download is recorded, not extracted."""
+        from .download import download_pdf
+
+        cfg = self.root.config
+
+        def fetch(candidate: Candidate) -> PaperError | None:
+            try:
+                download_pdf(candidate, config=cfg.download, pdf_base_url=cfg.arxiv.pdf_url,
+                             cache_dir=self.root.cache_dir)
+            except PaperError as exc:
+                return exc
+            return None
+
+        failed: set[str] = set()
+        workers = max(1, min(concurrency or cfg.extract.concurrency, len(candidates)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(fetch, c): c for c in candidates}
+            for future in as_completed(futures):
+                candidate, error = futures[future], future.result()
+                if error is None:
+                    with self._lock:
+                        if candidate.key not in self.journal.downloaded:
+                            self.journal.downloaded.append(candidate.key)
+                        self.save()
+                    self.progress("download", candidate.key)
+                else:
+                    failed.add(candidate.key)
+                    self.on_done(_Failed(candidate, error))
+        return [c for c in candidates if c.key not in failed]
+
+    def on_done(self, outcome: Any) -> None:
+        """One paper finished download → score: propose it, or record its failure. Called once per paper."""
+        candidate: Candidate = outcome.candidate
+        with self._lock:
+            if candidate.key in self.journal.done:
+                return
+        extraction: Extraction | None = outcome.extraction
+        error: PaperError | None = outcome.error
+        if extraction is not None:
+            self.report.extracted += 1
+            self.report.usage = self.report.usage + extraction.usage
+            with self._lock:
+                proposal = propose(self.root, extraction, run_id=self.report.run_id, known=self.known,
+                                   only=self.only)
+            self._proposed(candidate, proposal)
+            self.progress("extract", f"{candidate.key} -> {proposal.id if proposal else 'nothing new'}")
+        elif _unreachable(error):
+            # Not the paper's fault: left undone, so the resumed (or next) run tries it again.
+            self.progress("extract", f"{candidate.key}: the LLM endpoint could not be reached")
+        else:
+            stage = getattr(error, "stage", "extract")
+            reason = getattr(error, "reason", None) or str(error)
+            self.report.failed.append(FailedItem(paper=candidate.key, stage=stage, reason=reason))
+            self.mark(candidate.key, PaperDone(outcome="failed", stage=stage, reason=reason))
+            self.progress("extract", f"{candidate.key} failed ({stage}): {reason}")
+
+    def process(self, candidates: list[Candidate], *, backend: str | None, model: str | None,
+                concurrency: int | None) -> None:
+        from .process import process
+
+        outcomes = process(self.root, candidates, backend=backend, model=model, concurrency=concurrency,
+                           on_done=self.on_done)
+        for outcome in outcomes:  # on_done is idempotent: this catches any paper it was not called for
+            self.on_done(outcome)
+        attempted = [o for o in outcomes if o.candidate.key in {c.key for c in candidates}]
+        if attempted and all(_unreachable(o.error) for o in attempted):
+            if not self.journal.done:
+                self.path.unlink(missing_ok=True)  # nothing happened: leave the root as it was
+            raise ServiceError(f"the LLM endpoint could not be reached for any of {len(attempted)} paper(s)",
+                               hint="check OPENAI_BASE_URL and the network; the next run resumes this one")
+
+    def finish(self) -> None:
+        state = self.root.read_state()
+        failures = dict(state.failures)
+        now = datetime.now(UTC)
+        for paper, done in self.journal.done.items():
+            if done.outcome == "failed":
+                prior = failures.get(paper)
+                failures[paper] = Failure(paper=paper, stage=done.stage or "extract",
+                                          reason=done.reason or "",
+                                          at=now, attempts=(prior.attempts + 1) if prior else 1)
+            else:
+                failures.pop(paper, None)
+        state = state.model_copy(update={"failures": failures, "watermark": self.report.until,
+                                         "last_run": self.report.run_id})
+        self.report.finished = now
+        self.report.downloaded = len(self.journal.downloaded)
+        self.root.write_state(state)
+        write_report(self.root, self.report)
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class _Failed:
+    """A paper that failed before process(): shaped like process.PaperOutcome for on_done."""
+
+    candidate: Candidate
+    error: PaperError
+    extraction: Extraction | None = None
+
+
+def _is_arxiv(paper: str) -> bool:
+    return bool(ARXIV_ID_RE.match(paper))
+
+
+def _unreachable(error: Exception | None) -> bool:
+    """An error that says the endpoint never answered (connection refused, DNS), not that a paper was bad."""
+    if error is None or getattr(error, "stage", "") == "download":
+        return False  # a PDF that cannot be fetched is that paper's failure, retried by the next run
+    if isinstance(error, ServiceError):
+        return True
+    text = f"{type(error).__name__} {error}".lower()
+    words = ("could not reach", "unreachable", "could not be reached", "connection error", "connecterror",
+             "connection refused")
+    return any(word in text for word in words)
+
+
+def run(root: CatalogRoot, *, since: datetime | None = None, until: datetime | None = None,
+        backend: str | None = None, model: str | None = None, concurrency: int | None = None,
+        max_results: int | None = None, progress: Progress | None = None) -> RunReport:
+    """The weekly job over the window since the last successful run; finishes an interrupted run first."""
+    from .extract import make_backend
+
+    with run_lock(root):
+        recover(root)
+        pending = _pending(root)
+        if pending is not None:
+            journal = load_journal(pending)
+            journal.report.resumed = True
+            path = pending
+        else:
+            now = datetime.now(UTC).replace(microsecond=0)
+            state = root.read_state()
+            until = until or now
+            since = since or state.watermark or until - timedelta(days=root.config.arxiv.lookback_days)
+            if since > until:
+                raise UsageError(f"the window is empty: {since:%Y-%m-%d} is after {until:%Y-%m-%d}",
+                                 hint="give an earlier --since or a later --until")
+            chosen = make_backend(backend, root, model=model)
+            report = RunReport(run_id=new_run_id(now), started=now, since=since, until=until,
+                               backend=chosen.name, model=chosen.model,
+                               min_confidence=root.config.check.min_confidence)
+            journal = RunJournal(report=report)
+            path = root.runs_dir / f"{report.run_id}.journal.json"
+        runner = _Runner(root, journal, path, progress)
+        report = runner.report
+        backend_obj = make_backend(report.backend, root, model=report.model)
+        if journal.candidates is None:
+            with runner.stage("discover"):
+                runner.discover(max_results)
+        with runner.stage("screen"):
+            keep = runner.screen(backend_obj)
+        todo = [c for c in keep if c.key not in journal.done]
+        if todo:
+            with runner.stage("download"):
+                todo = runner.download(todo, concurrency)
+        if todo:
+            with runner.stage("extract"):
+                runner.process(todo, backend=report.backend, model=report.model, concurrency=concurrency)
+        runner.finish()
+        return report
+

@@ -1,0 +1,100 @@
+"""`ingest add REF...`: the whole chain from the command line, one bad REF reported and the others go on."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from conftest import PDFS
+from llm_server import ValidAnswers, share_text_cache
+
+from ingest.cli import cli
+
+FALCON = "falcon-2412.12639-aaai2025.pdf"
+
+
+def run(root: Path, *args: str) -> Any:
+    return CliRunner().invoke(cli, ["--root", str(root), *args], catch_exceptions=False)
+
+
+def test_add_offline_prints_the_entry_with_evidence_and_flags(tmp_path, corpus_paper, corpus_text_cache):
+    corpus_paper(FALCON)  # parsed once per session; copied into this test's cache
+    share_text_cache(corpus_text_cache, Path(os.environ["INGEST_CACHE_DIR"]))
+    result = run(tmp_path / "root", "add", str(PDFS / FALCON))
+
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Falcon (2412.12639)" in out
+    assert "backend heuristic" in out
+    assert "sections: speculative-decoding" in out
+    assert "“https://github.com/Bestpay-inc/Falcon” (p. 1, exact)" in out
+    assert "[low-confidence, heuristic]" in out
+    assert (tmp_path / "root" / "taxonomy.yaml").is_file()  # add created the root
+
+
+def test_one_bad_ref_is_one_line_and_the_others_go_on(tmp_path, corpus_paper, corpus_text_cache):
+    corpus_paper(FALCON)
+    share_text_cache(corpus_text_cache, Path(os.environ["INGEST_CACHE_DIR"]))
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"<html>not a pdf</html>")
+    result = run(tmp_path / "root", "add", "not-a-ref", str(broken), str(PDFS / FALCON))
+
+    assert result.exit_code == 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2
+    assert any("not-a-ref" in e for e in errors)
+    assert any("broken.pdf" in e and "not a PDF" in e for e in errors)
+    assert "Falcon (2412.12639)" in result.stdout
+
+
+def test_nothing_good_exits_with_the_failures_code(tmp_path):
+    result = run(tmp_path / "root", "add", "not-a-ref")
+    assert result.exit_code == 2
+    assert "not-a-ref" in result.stderr
+
+
+def test_add_json_with_the_openai_backend(tmp_path, llm_server, corpus_paper, corpus_text_cache):
+    paper = corpus_paper(FALCON, source="2412.12639")
+    share_text_cache(corpus_text_cache, Path(os.environ["INGEST_CACHE_DIR"]))
+    root = tmp_path / "root"
+    run(root, "add", "--help")
+    from ingest.store import CatalogRoot
+
+    llm_server.default = ValidAnswers(
+        CatalogRoot(root).create().taxonomy, {"2412.12639": paper}, name="Falcon"
+    )
+    result = run(root, "add", "--backend", "openai", "--model", "gpt-4o", "--json", str(PDFS / FALCON))
+
+    assert result.exit_code == 0, result.stderr
+    [item] = json.loads(result.stdout)
+    ex = item["extraction"]
+    assert item["ok"]
+    assert ex["backend"] == "openai"
+    assert ex["model"] == "gpt-4o"
+    assert ex["entry"]["name"] == "Falcon"
+    assert ex["usage"]["calls"] == 1
+    quote = ex["entry"]["evidence"]["sections"]["quotes"][0]
+    assert quote["match"] == "exact"
+    assert quote["page"] >= 1
+    assert llm_server.requests[0]["model"] == "gpt-4o"
+
+
+def test_an_unreachable_llm_endpoint_exits_3(tmp_path, monkeypatch, corpus_paper, corpus_text_cache):
+    import socket
+
+    corpus_paper(FALCON)
+    share_text_cache(corpus_text_cache, Path(os.environ["INGEST_CACHE_DIR"]))
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "ingest.yaml").write_text("extract:\n  retries: 0\n", encoding="utf-8")
+    result = run(root, "add", str(PDFS / FALCON))
+    assert result.exit_code == 3
+    assert "could not reach the LLM endpoint" in result.stderr

@@ -1,0 +1,229 @@
+"""read: the real GKD paper into pages, sections and a context; every kind of bad PDF as a clear ReadError."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fpdf import FPDF
+from pypdf import PdfReader, PdfWriter
+
+from ingest.errors import ReadError
+from ingest.models import PaperText
+from ingest.read import count_tokens, locate, normalise, read_cached, read_many, read_pdf, select_context
+
+GKD_FILE = "gkd-2306.13649-iclr2024.pdf"
+HINTON_FILE = "hinton-kd-1503.02531v1.pdf"
+
+
+@pytest.fixture(scope="session")
+def text_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("text-cache")
+
+
+@pytest.fixture(scope="session")
+def gkd(text_cache: Path) -> PaperText:
+    """GKD parsed once per session (pypdf takes about half a second for it)."""
+    from conftest import PDFS, need_shared
+
+    return read_cached(need_shared(PDFS) / GKD_FILE, text_cache, source="2306.13649")
+
+
+def test_gkd_reads_into_its_18_pages_with_its_sections(gkd: PaperText) -> None:
+    assert len(gkd.pages) == 18
+    assert gkd.flags == []
+    kinds = [(s.kind, s.page) for s in gkd.sections]
+    assert kinds == [
+        ("front", 1),
+        ("abstract", 1),
+        ("introduction", 1),
+        ("method", 2),
+        ("method", 3),
+        ("experiments", 5),
+        ("related_work", 9),
+        ("conclusion", 9),
+        ("references", 10),
+        ("appendix", 13),
+    ]
+    method = [s.title for s in gkd.sections if s.kind == "method"]
+    assert method == ["2 PRELIMINARIES", "3 DISTILLATION FOR AUTO-REGRESSIVE SEQUENCE MODELS"]
+    assert gkd.sections[-1].end == len(gkd.text)
+
+
+def test_a_copied_sentence_traces_back_to_its_page(gkd: PaperText) -> None:
+    # As a reader copies it from the PDF: with the "ﬁ" ligature and a line break.
+    quote = "Instead of solely relying on a ﬁxed set\nof output sequences, GKD trains the student"
+    span = locate(gkd, quote)
+    assert span is not None
+    assert gkd.page_of(span[0]) == 1
+    assert (
+        gkd.text[span[0] : span[1]]
+        == "Instead of solely relying on a fixed set of output sequences, GKD trains the student"
+    )
+    span = locate(
+        gkd,
+        "where α∈ [0, 1] controls the strength of the distillation loss compared to the RL objective",  # noqa: RUF001 - the paper's own alpha
+    )
+    assert span is not None
+    assert gkd.page_of(span[0]) == 5
+    assert locate(gkd, "a sentence that the paper never wrote") is None
+
+
+def test_page_text_is_normalised(gkd: PaperText) -> None:
+    assert "ﬁ" not in gkd.text
+    assert "\n" not in gkd.pages[1]
+    assert "  " not in gkd.pages[1]
+    # "auto-\nregressive" at a line end: the paper writes the hyphenated form, so the hyphen stays.
+    assert "auto- regressive" not in gkd.text
+    assert "Current distillation methods for auto-regressive" in gkd.text
+    assert normalise("distri-\nbution  of the ﬁne   tuned\tmodel") == "distribution of the fine tuned model"
+
+
+def test_the_arxiv_side_stamp_is_removed(pdfs: Path, text_cache: Path) -> None:
+    hinton = read_cached(pdfs / HINTON_FILE, text_cache)
+    assert "arXiv:1503.02531v1" not in hinton.text
+    assert "[stat.ML]" not in hinton.text
+    assert "Distilling the Knowledge in a Neural Network" in hinton.pages[0]
+    assert normalise("before arXiv:2306.13649v3  [cs.LG]  17 Jan 2024 after") == "before after"
+
+
+def test_context_fits_the_budget_favours_the_abstract_and_leaves_out_references(gkd: PaperText) -> None:
+    passages = select_context(gkd, 3000)
+    assert sum(p.tokens for p in passages) <= 3000
+    assert passages[0].section == "abstract"
+    assert passages[0].page == 1
+    assert all(p.section != "references" for p in passages)
+    refs = next(s for s in gkd.sections if s.kind == "references")
+    reference = "Reincarnating reinforcement learning: Reusing prior computation"
+    assert reference in gkd.text[refs.start : refs.end]
+    assert not any(reference in p.text for p in passages)
+    assert {"method", "experiments"} <= {p.section for p in passages}
+    for p in passages:  # every passage is the paper's own text on the page it names
+        assert p.text[:60] in gkd.pages[p.page - 1]
+    assert sum(p.tokens for p in passages) / count_tokens(gkd.text) < 0.4
+
+
+def test_count_tokens_follows_its_rule() -> None:
+    assert count_tokens("") == 0
+    assert count_tokens("the KL loss") == 3
+    assert count_tokens("distillation") == 2  # 12 letters: two 6-character pieces
+    assert count_tokens("p(y|x) = 0.5") == 10  # every symbol and digit run counts
+    assert 15 <= count_tokens("Knowledge distillation is widely used for compressing a teacher model.") <= 20
+
+
+def test_a_rerun_parses_nothing(pdfs: Path, tmp_path: Path) -> None:
+    start = time.perf_counter()
+    first = read_cached(pdfs / HINTON_FILE, tmp_path / "c", source="a")
+    parse = time.perf_counter() - start
+    start = time.perf_counter()
+    again = read_cached(pdfs / HINTON_FILE, tmp_path / "c", source="b")
+    assert time.perf_counter() - start < parse / 4
+    assert again.pages == first.pages
+    assert again.source == "b"
+    assert (tmp_path / "c" / "text").is_dir()
+
+
+def test_read_many_in_processes_keeps_order_and_failures(
+    pdfs: Path, text_cache: Path, gkd: PaperText, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"")
+    out = read_many(
+        [(pdfs / GKD_FILE, "2306.13649"), (bad, "2401.00001"), (pdfs / HINTON_FILE, "1503.02531")],
+        text_cache,
+        workers=2,
+    )
+    assert isinstance(out[0], PaperText)
+    assert out[0].pages == gkd.pages
+    assert isinstance(out[1], ReadError)
+    assert out[1].paper == "2401.00001"
+    assert isinstance(out[2], PaperText)
+    assert out[2].source == "1503.02531"
+
+
+# --- bad input: each a real file made here ---------------------------------------------------------------
+
+
+def _text_pdf(path: Path, pages: int = 1, image_page: bool = False) -> Path:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for i in range(pages):
+        pdf.add_page()
+        pdf.cell(text=f"Page {i + 1} says the student samples its own rollouts.")
+    if image_page:
+        pdf.add_page()
+        pdf.rect(20, 20, 100, 60, style="F")
+    pdf.output(str(path))
+    return path
+
+
+def _assert_read_error(path: Path, message: str) -> None:
+    with pytest.raises(ReadError, match=message) as info:
+        read_pdf(path, source="2401.00001")
+    text = str(info.value)
+    assert text.startswith("2401.00001: ")
+    assert path.name in text
+    assert "\n" not in text
+
+
+def test_truncated_pdf(pdfs: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.pdf"
+    data = (pdfs / HINTON_FILE).read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    _assert_read_error(cut, "truncated")
+
+
+def test_encrypted_pdf_needs_a_password(tmp_path: Path) -> None:
+    writer = PdfWriter(clone_from=_text_pdf(tmp_path / "plain.pdf"))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-256")
+    locked = tmp_path / "locked.pdf"
+    writer.write(locked)
+    assert PdfReader(locked).is_encrypted
+    _assert_read_error(locked, "encrypted and needs a password")
+
+
+def test_encrypted_pdf_with_an_empty_user_password_reads(tmp_path: Path) -> None:
+    writer = PdfWriter(clone_from=_text_pdf(tmp_path / "plain.pdf"))
+    writer.encrypt(user_password="", owner_password="owner", algorithm="AES-128")
+    opened = tmp_path / "opened.pdf"
+    writer.write(opened)
+    assert "student samples its own rollouts" in read_pdf(opened).pages[0]
+
+
+def test_pdf_without_a_text_layer(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.rect(20, 20, 100, 60, style="F")
+    path = tmp_path / "scan.pdf"
+    pdf.output(str(path))
+    _assert_read_error(path, "no text layer")
+
+
+def test_pages_without_text_are_flagged(tmp_path: Path) -> None:
+    paper = read_pdf(_text_pdf(tmp_path / "mixed.pdf", pages=2, image_page=True))
+    assert paper.flags == ["pages-without-text:1"]
+    assert len(paper.pages) == 3
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.pdf"
+    path.write_bytes(b"")
+    _assert_read_error(path, "empty")
+
+
+def test_html_saved_as_pdf(tmp_path: Path) -> None:
+    path = tmp_path / "page.pdf"
+    path.write_text("<!DOCTYPE html><html><body>Just a moment...</body></html>")
+    _assert_read_error(path, "not a PDF")
+
+
+def test_corrupt_pdf(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.pdf"
+    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n")
+    _assert_read_error(path, "corrupt|no pages")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ReadError, match="does not exist"):
+        read_cached(tmp_path / "nope.pdf", tmp_path / "c", source="2401.00001")
