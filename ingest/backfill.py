@@ -22,10 +22,16 @@ LOOKUP_BATCH = 50  # ids per arXiv id_list query
 
 def unknown_fields(entry: Entry, taxonomy: Taxonomy) -> list[str]:
     """The dotted fields of an entry that hold no known value: axes and verdicts."""
-    fields = [f"axes.{a.id}" for a in taxonomy.axes
-              if not entry.axes.get(a.id) or all(v == UNKNOWN for v in entry.axes[a.id])]
-    fields += [f"verdicts.{c.id}" for c in taxonomy.criteria
-               if c.id not in entry.verdicts or entry.verdicts[c.id].value == UNKNOWN]
+    fields = [
+        f"axes.{a.id}"
+        for a in taxonomy.axes
+        if not entry.axes.get(a.id) or all(v == UNKNOWN for v in entry.axes[a.id])
+    ]
+    fields += [
+        f"verdicts.{c.id}"
+        for c in taxonomy.criteria
+        if c.id not in entry.verdicts or entry.verdicts[c.id].value == UNKNOWN
+    ]
     return fields
 
 
@@ -33,8 +39,9 @@ def _wanted(field: str, only: list[str] | None) -> bool:
     return only is None or any(field == f or field.startswith(f + ".") for f in only)
 
 
-def backfill_targets(root: CatalogRoot, *, fields: list[str] | None = None,
-                     limit: int | None = None) -> list[tuple[Entry, str]]:
+def backfill_targets(
+    root: CatalogRoot, *, fields: list[str] | None = None, limit: int | None = None
+) -> list[tuple[Entry, str]]:
     """(entry, arXiv id) of the entries with an unknown field of `fields` and no update already queued."""
     from .propose import Known
 
@@ -50,9 +57,16 @@ def backfill_targets(root: CatalogRoot, *, fields: list[str] | None = None,
     return targets
 
 
-def backfill(root: CatalogRoot, *, fields: list[str] | None = None, limit: int | None = None,
-             backend: str | None = None, model: str | None = None, concurrency: int | None = None,
-             progress: Progress | None = None) -> RunReport:
+def backfill(
+    root: CatalogRoot,
+    *,
+    fields: list[str] | None = None,
+    limit: int | None = None,
+    backend: str | None = None,
+    model: str | None = None,
+    concurrency: int | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
     """Extract the entries with unknown fields; returns a run report (also written to runs/)."""
     from .discover import lookup
     from .extract import make_backend
@@ -61,24 +75,35 @@ def backfill(root: CatalogRoot, *, fields: list[str] | None = None, limit: int |
         recover(root)
         now = datetime.now(UTC).replace(microsecond=0)
         chosen = make_backend(backend, root, model=model)
-        report = RunReport(run_id=f"backfill-{new_run_id(now)}", started=now, backend=chosen.name,
-                           model=chosen.model, min_confidence=root.config.check.min_confidence)
-        runner = _Runner(root, RunJournal(report=report), root.runs_dir / f"{report.run_id}.backfill.json",
-                         progress)
+        report = RunReport(
+            run_id=f"backfill-{new_run_id(now)}",
+            started=now,
+            backend=chosen.name,
+            model=chosen.model,
+            min_confidence=root.config.check.min_confidence,
+        )
+        runner = _Runner(
+            root, RunJournal(report=report), root.runs_dir / f"{report.run_id}.backfill.json", progress
+        )
         runner.only = fields
         targets = backfill_targets(root, fields=fields, limit=limit)
         with runner.stage("lookup"):
             ids = [arxiv_id for _, arxiv_id in targets]
             found: dict[str, Candidate] = {}
             for start in range(0, len(ids), LOOKUP_BATCH):
-                for candidate in lookup(root.config.arxiv, ids[start:start + LOOKUP_BATCH]):
+                for candidate in lookup(root.config.arxiv, ids[start : start + LOOKUP_BATCH]):
                     found[candidate.key] = candidate
         candidates = []
         for entry, arxiv_id in targets:
             hit = found.get(arxiv_id)
             if hit is None:
-                report.failed.append(FailedItem(paper=arxiv_id, stage="lookup",
-                                                reason=f"arXiv has no paper {arxiv_id} (entry {entry.id})"))
+                report.failed.append(
+                    FailedItem(
+                        paper=arxiv_id,
+                        stage="lookup",
+                        reason=f"arXiv has no paper {arxiv_id} (entry {entry.id})",
+                    )
+                )
                 continue
             candidates.append(hit.model_copy(update={"status": "update", "known_entry": entry.id}))
         report.found = report.candidates = len(candidates)
@@ -88,8 +113,9 @@ def backfill(root: CatalogRoot, *, fields: list[str] | None = None, limit: int |
                 candidates = runner.download(candidates, concurrency)
         if candidates:
             with runner.stage("extract"):
-                runner.process(candidates, backend=report.backend, model=report.model,
-                               concurrency=concurrency)
+                runner.process(
+                    candidates, backend=report.backend, model=report.model, concurrency=concurrency
+                )
         report.finished = datetime.now(UTC)
         report.downloaded = len(runner.journal.downloaded)
         write_report(root, report)

@@ -30,7 +30,11 @@ __all__ = ["CheckReport", "Problem", "check_root", "summary_line"]
 
 # Flags that ask a human to look; `heuristic` and `page-corrected` only describe how a value was found.
 WARNING_FLAGS = (
-    Flag.injection_suspect, Flag.ungrounded, Flag.disagreement, Flag.missing, Flag.scope_partial,
+    Flag.injection_suspect,
+    Flag.ungrounded,
+    Flag.disagreement,
+    Flag.missing,
+    Flag.scope_partial,
     Flag.low_confidence,
 )
 
@@ -55,8 +59,15 @@ class _Checker:
         except ValueError:
             return str(path)
 
-    def add(self, record: Record | Path, line: int | None, severity: Severity, code: str, message: str,
-            **extra: Any) -> None:
+    def add(
+        self,
+        record: Record | Path,
+        line: int | None,
+        severity: Severity,
+        code: str,
+        message: str,
+        **extra: Any,
+    ) -> None:
         path = record.path if isinstance(record, Record) else record
         self.report.problems.append(Problem(self.rel(path), line, severity, code, message, **extra))
 
@@ -86,16 +97,37 @@ class _Checker:
         """The file name must be a slug and match the record's id (when that id is itself a valid slug)."""
         stem = record.path.stem
         if not ID_RE.match(stem) or ".." in stem:
-            self.add(record, None, "error", "bad-filename",
-                     f"file name {record.path.name!r} is not a slug; rename it to '<id>.yaml'")
-        elif isinstance(record_id, str) and ID_RE.match(record_id) and ".." not in record_id \
-                and record_id != stem:
-            self.emit(record, ["id"], "error", "id-mismatch",
-                      f"{kind} id {record_id!r} does not match the file name {record.path.name!r}; "
-                      f"rename the file or fix the id")
+            self.add(
+                record,
+                None,
+                "error",
+                "bad-filename",
+                f"file name {record.path.name!r} is not a slug; rename it to '<id>.yaml'",
+            )
+        elif (
+            isinstance(record_id, str)
+            and ID_RE.match(record_id)
+            and ".." not in record_id
+            and record_id != stem
+        ):
+            self.emit(
+                record,
+                ["id"],
+                "error",
+                "id-mismatch",
+                f"{kind} id {record_id!r} does not match the file name {record.path.name!r}; "
+                f"rename the file or fix the id",
+            )
 
-    def duplicate(self, seen: dict[str, Record], key: str, record: Record, loc: Sequence[str | int],
-                  code: str, what: str) -> None:
+    def duplicate(
+        self,
+        seen: dict[str, Record],
+        key: str,
+        record: Record,
+        loc: Sequence[str | int],
+        code: str,
+        what: str,
+    ) -> None:
         """Report `key` when an earlier file (in name order) already holds it."""
         first = seen.setdefault(key, record)
         if first is not record:
@@ -122,8 +154,16 @@ class _Checker:
             parts.append(" ".join(evidence.note.split()))
         loc = field_loc(record.lined, prefix, path)
         line = (record.exact_line(loc) if loc else None) or record.line([*prefix, "evidence", path])
-        self.add(record, line, "warning", flags[0].value, f"{path}: {'; '.join(parts)}", field=path,
-                 flags=tuple(f.value for f in flags), confidence=evidence.confidence)
+        self.add(
+            record,
+            line,
+            "warning",
+            flags[0].value,
+            f"{path}: {'; '.join(parts)}",
+            field=path,
+            flags=tuple(f.value for f in flags),
+            confidence=evidence.confidence,
+        )
 
     # -- folders -------------------------------------------------------------------------------------------
     def check_entries(self) -> list[Entry]:
@@ -142,8 +182,14 @@ class _Checker:
             links = data.get("links")
             for i, link in enumerate(links if isinstance(links, list) else []):
                 if isinstance(link, dict) and isinstance(link.get("arxiv_id"), str):
-                    self.duplicate(arxiv, link["arxiv_id"], record, ["links", i, "arxiv_id"],
-                                   "duplicate-arxiv", "arXiv id")
+                    self.duplicate(
+                        arxiv,
+                        link["arxiv_id"],
+                        record,
+                        ["links", i, "arxiv_id"],
+                        "duplicate-arxiv",
+                        "arXiv id",
+                    )
             if entry is not None:
                 self.check_evidence(record, entry, [])
                 valid.append(entry)
@@ -163,12 +209,17 @@ class _Checker:
             self.rules.changes(record, data.get("changes"))
             target = data.get("target")
             if data.get("kind") == "update" and isinstance(target, str) and target not in self.entry_ids:
-                self.emit(record, ["target"], "error", "unknown-target",
-                          f"target {target!r} is not an entry in entries/; reject this proposal or fix the "
-                          f"target")
+                self.emit(
+                    record,
+                    ["target"],
+                    "error",
+                    "unknown-target",
+                    f"target {target!r} is not an entry in entries/; reject this proposal or fix the target",
+                )
             if isinstance(data.get("arxiv_id"), str) and data.get("kind") == "new":
-                self.duplicate(arxiv, data["arxiv_id"], record, ["arxiv_id"], "duplicate-arxiv",
-                               "proposed arXiv id")
+                self.duplicate(
+                    arxiv, data["arxiv_id"], record, ["arxiv_id"], "duplicate-arxiv", "proposed arXiv id"
+                )
             if proposal is None:
                 continue
             if proposal.entry is not None:
@@ -176,9 +227,15 @@ class _Checker:
             paper_flags = [f for f in WARNING_FLAGS if f in proposal.flags and f != Flag.low_confidence]
             if paper_flags:
                 names = ", ".join(f.value for f in paper_flags)
-                self.add(record, record.line(["flags"]), "warning", paper_flags[0].value,
-                         f"proposal flagged {names}; read the paper before approving",
-                         flags=tuple(f.value for f in paper_flags), confidence=proposal.confidence)
+                self.add(
+                    record,
+                    record.line(["flags"]),
+                    "warning",
+                    paper_flags[0].value,
+                    f"proposal flagged {names}; read the paper before approving",
+                    flags=tuple(f.value for f in paper_flags),
+                    confidence=proposal.confidence,
+                )
 
     def check_exclusions(self) -> list[Exclusion]:
         records = read_records(self.root.exclusions_dir)
@@ -193,9 +250,14 @@ class _Checker:
             if isinstance(aid, str):
                 self.duplicate(arxiv, aid, record, ["arxiv_id"], "duplicate-arxiv", "excluded arXiv id")
                 if aid in self.entry_arxiv:
-                    self.emit(record, ["arxiv_id"], "warning", "excluded-entry",
-                              f"arXiv id {aid!r} is excluded here but is also the entry "
-                              f"{self.rel(self.entry_arxiv[aid].path)}; remove one of them")
+                    self.emit(
+                        record,
+                        ["arxiv_id"],
+                        "warning",
+                        "excluded-entry",
+                        f"arXiv id {aid!r} is excluded here but is also the entry "
+                        f"{self.rel(self.entry_arxiv[aid].path)}; remove one of them",
+                    )
             if exclusion is not None:
                 valid.append(exclusion)
         self.exclusions_ok = len(valid) == len(records)
@@ -214,30 +276,45 @@ class _Checker:
         config = self.root.config.render
         path = render_output_path(self.root.path, config)
         if not path.exists():
-            self.add(path, None, "info", "render-skipped",
-                     f"{config.output} does not exist; run `ingest render` to write the catalog")
+            self.add(
+                path,
+                None,
+                "info",
+                "render-skipped",
+                f"{config.output} does not exist; run `ingest render` to write the catalog",
+            )
             return
         if not (self.entries_ok and self.exclusions_ok):
-            self.add(path, None, "info", "render-skipped",
-                     "not compared with entries/: fix the errors above first")
+            self.add(
+                path, None, "info", "render-skipped", "not compared with entries/: fix the errors above first"
+            )
             return
         text = path.read_bytes().decode("utf-8")
         span = marker_span(text, config)
         if span is None:
-            self.add(path, None, "info", "render-skipped",
-                     f"{config.output} has no {config.begin_marker} … {config.end_marker} markers; "
-                     "not compared")
+            self.add(
+                path,
+                None,
+                "info",
+                "render-skipped",
+                f"{config.output} has no {config.begin_marker} … {config.end_marker} markers; not compared",
+            )
             return
         block = render_catalog(self.taxonomy, entries, exclusions, config=config)
-        current = text[span[0]:span[1]]
+        current = text[span[0] : span[1]]
         if current.strip("\n") == block.strip("\n"):
             return
         old, new = current.strip("\n").split("\n"), block.strip("\n").split("\n")
         pairs = zip(old, new, strict=False)
         diff = next((i for i, (a, b) in enumerate(pairs) if a != b), min(len(old), len(new)))
         first_line = text.count("\n", 0, span[0]) + 1  # the begin marker's line; the block starts below it
-        self.add(path, first_line + 1 + diff, "error", "render-out-of-sync",
-                 f"{config.output} is out of sync with entries/ (first difference here); run `ingest render`")
+        self.add(
+            path,
+            first_line + 1 + diff,
+            "error",
+            "render-out-of-sync",
+            f"{config.output} is out of sync with entries/ (first difference here); run `ingest render`",
+        )
 
 
 def check_root(root: CatalogRoot, *, min_confidence: float | None = None) -> CheckReport:

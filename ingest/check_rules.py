@@ -41,15 +41,24 @@ class TaxonomyRules:
             if not self.section(record, sid, loc, "details"):
                 continue
             if sid not in sections:
-                self.emit(record, loc, "warning", "detail-section-not-listed",
-                          f"details: {sid!r} is not in this entry's sections, so render skips these details")
+                self.emit(
+                    record,
+                    loc,
+                    "warning",
+                    "detail-section-not-listed",
+                    f"details: {sid!r} is not in this entry's sections, so render skips these details",
+                )
             section = self.sections[sid]
             allowed = {*section.detail_names(), section.detail_key}
             for column in columns if isinstance(columns, dict) else []:
                 if column not in allowed:
-                    self.emit(record, [*loc, column], "error", "unknown-detail-column",
-                              f"details.{sid}: column {column!r} is not one of {sorted(allowed)} "
-                              "(taxonomy.yaml)")
+                    self.emit(
+                        record,
+                        [*loc, column],
+                        "error",
+                        "unknown-detail-column",
+                        f"details.{sid}: column {column!r} is not one of {sorted(allowed)} (taxonomy.yaml)",
+                    )
         axes = data.get("axes")
         for axis_id, values in axes.items() if isinstance(axes, dict) else []:
             self.axis(record, axis_id, values, [*prefix, "axes", axis_id], "axes")
@@ -57,38 +66,68 @@ class TaxonomyRules:
         for crit, verdict in verdicts.items() if isinstance(verdicts, dict) else []:
             loc = [*prefix, "verdicts", crit]
             if crit not in self.criteria:
-                self.emit(record, loc, "error", "unknown-criterion",
-                          f"verdicts: {crit!r} is not a criterion of the taxonomy ({sorted(self.criteria)})")
+                self.emit(
+                    record,
+                    loc,
+                    "error",
+                    "unknown-criterion",
+                    f"verdicts: {crit!r} is not a criterion of the taxonomy ({sorted(self.criteria)})",
+                )
             value = verdict.get("value") if isinstance(verdict, dict) else None
             # values outside yes/partial/no/unknown are schema errors already; this is a narrower taxonomy
             if value in ("yes", "partial", "no") and value not in self.verdict_values:
-                self.emit(record, [*loc, "value"], "error", "bad-verdict-value",
-                          f"verdicts.{crit}: {value!r} is not one of {sorted(self.verdict_values)}")
+                self.emit(
+                    record,
+                    [*loc, "value"],
+                    "error",
+                    "bad-verdict-value",
+                    f"verdicts.{crit}: {value!r} is not one of {sorted(self.verdict_values)}",
+                )
 
     def section(self, record: Record, sid: Any, loc: Sequence[str | int], where: str) -> bool:
         section = self.sections.get(sid) if isinstance(sid, str) else None
         if section is None:
-            self.emit(record, loc, "error", "unknown-section",
-                      f"{where}: {sid!r} is not a section of the taxonomy; use one of {list(self.sections)}")
+            self.emit(
+                record,
+                loc,
+                "error",
+                "unknown-section",
+                f"{where}: {sid!r} is not a section of the taxonomy; use one of {list(self.sections)}",
+            )
             return False
         if section.role != "catalog":
-            self.emit(record, loc, "error", "unknown-section",
-                      f"{where}: {sid!r} lists exclusions; an entry belongs in a catalog section")
+            self.emit(
+                record,
+                loc,
+                "error",
+                "unknown-section",
+                f"{where}: {sid!r} lists exclusions; an entry belongs in a catalog section",
+            )
             return False
         return True
 
     def axis(self, record: Record, axis_id: Any, values: Any, loc: Loc, where: str) -> None:
         vocabulary = self.axes.get(axis_id)
         if vocabulary is None:
-            self.emit(record, loc, "error", "unknown-axis",
-                      f"{where}: {axis_id!r} is not an axis of the taxonomy; use one of {list(self.axes)}")
+            self.emit(
+                record,
+                loc,
+                "error",
+                "unknown-axis",
+                f"{where}: {axis_id!r} is not an axis of the taxonomy; use one of {list(self.axes)}",
+            )
             return
         items = values if isinstance(values, list) else [values]
         for i, value in enumerate(items):
             if value not in vocabulary:
-                self.emit(record, [*loc, i] if isinstance(values, list) else loc, "error", "bad-axis-value",
-                          f"{where}.{axis_id}: {value!r} is not in its vocabulary "
-                          f"({', '.join(sorted(vocabulary))})")
+                self.emit(
+                    record,
+                    [*loc, i] if isinstance(values, list) else loc,
+                    "error",
+                    "bad-axis-value",
+                    f"{where}.{axis_id}: {value!r} is not in its vocabulary "
+                    f"({', '.join(sorted(vocabulary))})",
+                )
 
     def changes(self, record: Record, changes: Any) -> None:
         """An update proposal's field changes: sections and axes must stay inside the taxonomy."""

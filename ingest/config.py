@@ -21,8 +21,12 @@ class _Section(BaseModel):
 
 class RenderConfig(_Section):
     output: str = Field(default="README.md", description="the rendered catalog, relative to the root")
-    begin_marker: str = Field(default="<!-- ingest:catalog:begin -->", description="render between these markers")
-    end_marker: str = Field(default="<!-- ingest:catalog:end -->", description="when the output file has both")
+    begin_marker: str = Field(
+        default="<!-- ingest:catalog:begin -->", description="render between these markers"
+    )
+    end_marker: str = Field(
+        default="<!-- ingest:catalog:end -->", description="when the output file has both"
+    )
     exclusions: bool = Field(default=True, description="render the 'excluded on verification' lines")
 
 
@@ -44,13 +48,20 @@ class ArxivConfig(_Section):
     url: str = Field(
         default="https://export.arxiv.org/api/query", description="query endpoint; INGEST_ARXIV_URL overrides"
     )
-    pdf_url: str = Field(default="https://arxiv.org/pdf", description="PDF host; INGEST_ARXIV_PDF_URL overrides")
-    delay_seconds: float = Field(default=3.0, ge=0, description="pause between API calls (arXiv asks for 3 s)")
+    pdf_url: str = Field(
+        default="https://arxiv.org/pdf", description="PDF host; INGEST_ARXIV_PDF_URL overrides"
+    )
+    delay_seconds: float = Field(
+        default=3.0, ge=0, description="pause between API calls (arXiv asks for 3 s)"
+    )
     page_size: int = Field(default=100, ge=1, le=2000, description="results per API call")
     max_results: int = Field(default=200, ge=1, description="most candidates per run (--max overrides)")
     lookback_days: int = Field(default=7, ge=1, description="window of a first run that has no watermark")
     title_match_threshold: float = Field(
-        default=92.0, ge=0, le=100, description="fuzzy title score (0-100) that makes a candidate a known entry"
+        default=92.0,
+        ge=0,
+        le=100,
+        description="fuzzy title score (0-100) that makes a candidate a known entry",
     )
 
 
@@ -62,7 +73,9 @@ class DownloadConfig(_Section):
 
 
 class ReadConfig(_Section):
-    context_tokens: int = Field(default=6000, ge=500, description="token budget of the context sent to the LLM")
+    context_tokens: int = Field(
+        default=6000, ge=500, description="token budget of the context sent to the LLM"
+    )
     workers: int = Field(default=2, ge=1, description="processes that parse PDFs in parallel")
 
 
@@ -77,7 +90,8 @@ class ExtractConfig(_Section):
     )
     model: str = Field(default="gpt-4o-mini", description="model name; INGEST_MODEL overrides")
     mode: str = Field(
-        default="TOOLS", description="instructor mode: TOOLS, JSON, MD_JSON, JSON_SCHEMA (local servers differ)"
+        default="TOOLS",
+        description="instructor mode: TOOLS, JSON, MD_JSON, JSON_SCHEMA (local servers differ)",
     )
     max_reasks: int = Field(default=2, ge=0, description="re-asks when the answer violates the schema")
     retries: int = Field(default=3, ge=0, description="retries on 429/5xx and timeouts")
@@ -128,7 +142,9 @@ class Env(BaseSettings):
     arxiv_pdf_url: str | None = Field(default=None, validation_alias="INGEST_ARXIV_PDF_URL")
     cache_dir: Path | None = Field(default=None, validation_alias="INGEST_CACHE_DIR")
     arxiv_delay: float | None = Field(
-        default=None, validation_alias=AliasChoices("INGEST_ARXIV_DELAY"), description="overrides delay_seconds"
+        default=None,
+        validation_alias=AliasChoices("INGEST_ARXIV_DELAY"),
+        description="overrides delay_seconds",
     )
 
 
@@ -142,7 +158,9 @@ def load_config(path: Path) -> Config:
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = list(err["loc"])
-            raise CatalogError(path, f"{'.'.join(map(str, loc))}: {err['msg']}", line=line_of(data, loc)) from exc
+            raise CatalogError(
+                path, f"{'.'.join(map(str, loc))}: {err['msg']}", line=line_of(data, loc)
+            ) from exc
     env = Env()
     if env.arxiv_url:
         config.arxiv.url = env.arxiv_url

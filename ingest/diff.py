@@ -53,8 +53,9 @@ def _evidence_for(entry: Entry | None, name: str) -> FieldEvidence | None:
 
 
 def _row(name: str, old: Any, new: Any, entry: Entry | None) -> Row:
-    status: Status = ("added" if old is None else "removed" if new is None
-                      else "changed" if old != new else "same")
+    status: Status = (
+        "added" if old is None else "removed" if new is None else "changed" if old != new else "same"
+    )
     evidence = _evidence_for(entry, name)
     return Row(name, old, new, status, evidence, list(evidence.flags) if evidence else [])
 
@@ -78,8 +79,17 @@ def summary(proposal: Proposal) -> dict[str, Any]:
     """The one-line view of `review list` (and its --json)."""
     prov = proposal.provenance
     return {
-        "id": proposal.id, "kind": proposal.kind, "title": proposal.title, "arxiv_id": proposal.arxiv_id,
-        "version": proposal.version, "target": proposal.target, "confidence": proposal.confidence,
-        "flags": [str(f) for f in proposal.flags], "resubmission_of": proposal.resubmission_of,
-        "edited": proposal.edited, "run_id": prov.run_id, "backend": prov.backend, "model": prov.model,
+        "id": proposal.id,
+        "kind": proposal.kind,
+        "title": proposal.title,
+        "arxiv_id": proposal.arxiv_id,
+        "version": proposal.version,
+        "target": proposal.target,
+        "confidence": proposal.confidence,
+        "flags": [str(f) for f in proposal.flags],
+        "resubmission_of": proposal.resubmission_of,
+        "edited": proposal.edited,
+        "run_id": prov.run_id,
+        "backend": prov.backend,
+        "model": prov.model,
     }

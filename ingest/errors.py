@@ -1,14 +1,14 @@
 """The one exception tree of ingest; the CLI turns each into a one-line message and an exit code.
 
-    IngestError                 (exit 2 unless a subclass says otherwise)
-    ├── UsageError              bad arguments or configuration
-    ├── CatalogError            a catalog file is invalid (carries file and line)
-    ├── ServiceError            arXiv or the LLM endpoint could not be reached (exit 3)
-    ├── PaperError              one paper failed a stage; the run goes on with the others
-    │   ├── DownloadError       HTTP failure, not a PDF, too large
-    │   ├── ReadError           encrypted, corrupt, truncated, empty or image-only PDF
-    │   └── ExtractionError     the LLM answer stayed invalid after the re-asks
-    └── LockedError             another run holds the root's lock
+IngestError                 (exit 2 unless a subclass says otherwise)
+├── UsageError              bad arguments or configuration
+├── CatalogError            a catalog file is invalid (carries file and line)
+├── ServiceError            arXiv or the LLM endpoint could not be reached (exit 3)
+├── PaperError              one paper failed a stage; the run goes on with the others
+│   ├── DownloadError       HTTP failure, not a PDF, too large
+│   ├── ReadError           encrypted, corrupt, truncated, empty or image-only PDF
+│   └── ExtractionError     the LLM answer stayed invalid after the re-asks
+└── LockedError             another run holds the root's lock
 """
 
 from __future__ import annotations
@@ -76,8 +76,15 @@ class ReadError(PaperError):
 class ExtractionError(PaperError):
     stage = "extract"
 
-    def __init__(self, paper: str, message: str, *, attempts: int = 0, last_response: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        paper: str,
+        message: str,
+        *,
+        attempts: int = 0,
+        last_response: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(paper, message, hint=hint)
         self.attempts = attempts
         self.last_response = last_response

@@ -136,8 +136,9 @@ def _nothing_scored(outcomes: list[PaperOutcome]) -> IngestError:
     first = errors[0]
     if all(isinstance(e, ServiceError) or UNREACHABLE in str(e) for e in errors):
         return ServiceError(f"eval scored no paper: {first}", hint="nothing was written")
-    return PaperError(first.paper, f"{first.reason}; all {len(errors)} papers failed, nothing was scored",
-                      hint=first.hint)
+    return PaperError(
+        first.paper, f"{first.reason}; all {len(errors)} papers failed, nothing was scored", hint=first.hint
+    )
 
 
 def save_report(report: EvalReport, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The data of ingest as pydantic models: catalog entries, exclusions, decisions, papers, extractions, proposals.
+"""The data of ingest as pydantic models: entries, exclusions, decisions, papers, extractions, proposals.
 
 Nothing here knows a section, axis or column name: those come from the taxonomy file (taxonomy.py) and are
 checked against it by check.py. Models loaded from files that people edit forbid unknown keys, so a typo such
@@ -84,11 +84,17 @@ class Quote(Strict):
     """A quote from the paper that supports a field, and where verification found it."""
 
     text: str
-    page: int = Field(ge=1, description="1-based page the extractor cited (corrected by verify when found elsewhere)")
+    page: int = Field(
+        ge=1, description="1-based page the extractor cited (corrected by verify when found elsewhere)"
+    )
     match: MatchKind = MatchKind.unchecked
     score: float | None = Field(default=None, ge=0, le=100, description="fuzzy match score, 0-100")
-    cited_page: int | None = Field(default=None, description="the page originally cited, when verify corrected it")
-    span: tuple[int, int] | None = Field(default=None, description="character span in the paper's normalised text")
+    cited_page: int | None = Field(
+        default=None, description="the page originally cited, when verify corrected it"
+    )
+    span: tuple[int, int] | None = Field(
+        default=None, description="character span in the paper's normalised text"
+    )
 
 
 class FieldEvidence(Strict):
@@ -172,7 +178,9 @@ class Entry(Strict):
     details: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="section id -> technical-detail column -> short value"
     )
-    axes: dict[str, list[str]] = Field(default_factory=dict, description="axis id -> values from its vocabulary")
+    axes: dict[str, list[str]] = Field(
+        default_factory=dict, description="axis id -> values from its vocabulary"
+    )
     verdicts: dict[str, Verdict] = Field(default_factory=dict, description="criterion id (c1, c2) -> verdict")
     notes: str | None = Field(default=None, description="curator prose; not kept by the default import")
     provenance: Provenance | None = None
@@ -294,8 +302,16 @@ class SectionSpan(BaseModel):
     """A part of a paper found by the reader: abstract, introduction, method, experiments, ..."""
 
     kind: Literal[
-        "front", "abstract", "introduction", "related_work", "method", "experiments", "conclusion",
-        "references", "appendix", "other",
+        "front",
+        "abstract",
+        "introduction",
+        "related_work",
+        "method",
+        "experiments",
+        "conclusion",
+        "references",
+        "appendix",
+        "other",
     ]
     title: str
     start: int
@@ -410,14 +426,18 @@ class Proposal(Strict):
     arxiv_id: str | None = None
     version: int | None = None
     title: str
-    entry: Entry | None = Field(default=None, description="the proposed entry (new) or the updated entry (update)")
+    entry: Entry | None = Field(
+        default=None, description="the proposed entry (new) or the updated entry (update)"
+    )
     target: str | None = Field(default=None, description="the existing entry id, for an update")
     changes: list[FieldChange] = Field(default_factory=list, description="for an update: field-level changes")
     exclusion: Exclusion | None = None
     scope: Scope | None = None
     confidence: float = Field(default=0.0, ge=0, le=1)
     flags: list[Flag] = Field(default_factory=list)
-    resubmission_of: str | None = Field(default=None, description="a rejected proposal this new version follows")
+    resubmission_of: str | None = Field(
+        default=None, description="a rejected proposal this new version follows"
+    )
     edited: bool = Field(default=False, description="a reviewer changed it with `ingest review edit`")
     provenance: ProposalProvenance = Field(default_factory=ProposalProvenance)
 

@@ -130,8 +130,13 @@ def _unique_entry_id(wanted: str, taken: set[str], paper: str) -> str:
 def _provenance(extraction: Extraction, run_id: str) -> ProposalProvenance:
     usage = extraction.usage
     return ProposalProvenance(
-        run_id=run_id, backend=extraction.backend, model=extraction.model, prompt_hash=extraction.prompt_hash,
-        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens, cost_usd=usage.cost_usd,
+        run_id=run_id,
+        backend=extraction.backend,
+        model=extraction.model,
+        prompt_hash=extraction.prompt_hash,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=usage.cost_usd,
         created=datetime.now(UTC),
     )
 
@@ -161,8 +166,15 @@ def _link_key(link: Link) -> str:
     return link.url.rstrip("/").lower()
 
 
-def update_changes(old: Entry, new: Entry, taxonomy: Taxonomy, *, version: int | None = None,
-                   known_version: int | None = None, only: list[str] | None = None) -> list[FieldChange]:
+def update_changes(
+    old: Entry,
+    new: Entry,
+    taxonomy: Taxonomy,
+    *,
+    version: int | None = None,
+    known_version: int | None = None,
+    only: list[str] | None = None,
+) -> list[FieldChange]:
     """Field-level changes that fill unknowns or add what is new; a known value is never replaced."""
     changes: list[FieldChange] = []
     for axis in taxonomy.axes:
@@ -173,20 +185,33 @@ def update_changes(old: Entry, new: Entry, taxonomy: Taxonomy, *, version: int |
         verdict = new.verdicts.get(criterion.id)
         current = old.verdicts.get(criterion.id)
         if verdict and verdict.value != UNKNOWN and (current is None or current.value == UNKNOWN):
-            changes.append(FieldChange(field=f"verdicts.{criterion.id}",
-                                       old=current.model_dump(exclude_none=True) if current else None,
-                                       new=verdict.model_dump(exclude_none=True)))
+            changes.append(
+                FieldChange(
+                    field=f"verdicts.{criterion.id}",
+                    old=current.model_dump(exclude_none=True) if current else None,
+                    new=verdict.model_dump(exclude_none=True),
+                )
+            )
     for section in old.sections:
         for column, detail in new.details.get(section, {}).items():
             if not _is_unknown(detail) and _is_unknown(old.details.get(section, {}).get(column)):
-                changes.append(FieldChange(field=f"details.{section}.{column}",
-                                           old=old.details.get(section, {}).get(column), new=detail))
+                changes.append(
+                    FieldChange(
+                        field=f"details.{section}.{column}",
+                        old=old.details.get(section, {}).get(column),
+                        new=detail,
+                    )
+                )
     have = {_link_key(link) for link in old.links}
     added = [link for link in new.links if _link_key(link) not in have]
     if added:
-        changes.append(FieldChange(field="links", old=None,
-                                   new=[link.model_dump(mode="json", exclude_none=True)
-                                                                 for link in added]))
+        changes.append(
+            FieldChange(
+                field="links",
+                old=None,
+                new=[link.model_dump(mode="json", exclude_none=True) for link in added],
+            )
+        )
     if old.paper_only and any(link.kind == LinkKind.code for link in added):
         changes.append(FieldChange(field="paper_only", old=True, new=False))
     for scalar in ("org", "title", "date", "stars_repo"):
@@ -231,8 +256,14 @@ def _known_version(known: Known, target: Entry, arxiv_id: str) -> int:
     return max(versions, default=1)
 
 
-def propose(root: CatalogRoot, extraction: Extraction, *, run_id: str, only: list[str] | None = None,
-            known: Known | None = None) -> Proposal | None:
+def propose(
+    root: CatalogRoot,
+    extraction: Extraction,
+    *,
+    run_id: str,
+    only: list[str] | None = None,
+    known: Known | None = None,
+) -> Proposal | None:
     """Write the extraction's proposal to review_queue/ and return it; None when the paper is known."""
     known = known or Known.from_root(root)
     paper, version = extraction.paper, extraction.version
@@ -257,51 +288,98 @@ def propose(root: CatalogRoot, extraction: Extraction, *, run_id: str, only: lis
             return None
         resubmission_of = rejected.id
     if extraction.scope.verdict == "out":
-        candidate = Candidate(arxiv_id=arxiv_id, version=version or 1, title=extraction.entry.title
-                              or extraction.entry.name)
-        return propose_exclusion(root, candidate, extraction.scope, run_id=run_id, known=known,
-                                 extraction=extraction, resubmission_of=resubmission_of)
+        candidate = Candidate(
+            arxiv_id=arxiv_id, version=version or 1, title=extraction.entry.title or extraction.entry.name
+        )
+        return propose_exclusion(
+            root,
+            candidate,
+            extraction.scope,
+            run_id=run_id,
+            known=known,
+            extraction=extraction,
+            resubmission_of=resubmission_of,
+        )
     entry = extraction.entry.model_copy(
-        update={"id": _unique_entry_id(extraction.entry.id, known.taken_entry_ids, slugify(paper))})
+        update={"id": _unique_entry_id(extraction.entry.id, known.taken_entry_ids, slugify(paper))}
+    )
     proposal = Proposal(
-        id=proposal_id("new", entry.name, paper, version, known.queued_ids), kind="new", arxiv_id=arxiv_id,
-        version=version, title=entry.title or entry.name, entry=entry, scope=extraction.scope,
-        confidence=extraction.confidence, flags=_flags(extraction), resubmission_of=resubmission_of,
+        id=proposal_id("new", entry.name, paper, version, known.queued_ids),
+        kind="new",
+        arxiv_id=arxiv_id,
+        version=version,
+        title=entry.title or entry.name,
+        entry=entry,
+        scope=extraction.scope,
+        confidence=extraction.confidence,
+        flags=_flags(extraction),
+        resubmission_of=resubmission_of,
         provenance=_provenance(extraction, run_id),
     )
     return _write(root, proposal, known)
 
 
-def _propose_update(root: CatalogRoot, extraction: Extraction, target: Entry, known: Known, *, run_id: str,
-                    arxiv_id: str | None, only: list[str] | None) -> Proposal | None:
+def _propose_update(
+    root: CatalogRoot,
+    extraction: Extraction,
+    target: Entry,
+    known: Known,
+    *,
+    run_id: str,
+    arxiv_id: str | None,
+    only: list[str] | None,
+) -> Proposal | None:
     version = extraction.version
     if arxiv_id and ("update", arxiv_id, version) in known.decided:
         return None
-    changes = update_changes(target, extraction.entry, root.taxonomy, version=version,
-                             known_version=_known_version(known, target, arxiv_id) if arxiv_id else None,
-                             only=only)
+    changes = update_changes(
+        target,
+        extraction.entry,
+        root.taxonomy,
+        version=version,
+        known_version=_known_version(known, target, arxiv_id) if arxiv_id else None,
+        only=only,
+    )
     if not changes:
         return None
     fields = [c.field for c in changes]
     updated = apply_changes(target, changes)
-    evidence = {k: v for k, v in extraction.entry.evidence.items()
-                if any(k == f or k.startswith(f + ".") for f in fields)}
+    evidence = {
+        k: v
+        for k, v in extraction.entry.evidence.items()
+        if any(k == f or k.startswith(f + ".") for f in fields)
+    }
     updated = updated.model_copy(update={"evidence": {**target.evidence, **evidence}})
     confidences = [v.confidence for v in evidence.values()]
     proposal = Proposal(
         id=proposal_id("update", target.id, arxiv_id or extraction.paper, version, known.queued_ids),
-        kind="update", arxiv_id=arxiv_id, version=version, title=target.title or target.name, entry=updated,
-        target=target.id, changes=changes, scope=extraction.scope,
+        kind="update",
+        arxiv_id=arxiv_id,
+        version=version,
+        title=target.title or target.name,
+        entry=updated,
+        target=target.id,
+        changes=changes,
+        scope=extraction.scope,
         confidence=min(confidences) if confidences else extraction.confidence,
-        flags=_flags(extraction, fields), provenance=_provenance(extraction, run_id),
+        flags=_flags(extraction, fields),
+        provenance=_provenance(extraction, run_id),
     )
     return _write(root, proposal, known)
 
 
-def propose_exclusion(root: CatalogRoot, candidate: Candidate, scope: Scope, *, run_id: str,
-                      known: Known | None = None, extraction: Extraction | None = None,
-                      resubmission_of: str | None = None, backend: str | None = None,
-                      model: str | None = None) -> Proposal | None:
+def propose_exclusion(
+    root: CatalogRoot,
+    candidate: Candidate,
+    scope: Scope,
+    *,
+    run_id: str,
+    known: Known | None = None,
+    extraction: Extraction | None = None,
+    resubmission_of: str | None = None,
+    backend: str | None = None,
+    model: str | None = None,
+) -> Proposal | None:
     """An `exclude` proposal for a paper judged out of scope, with the reason; None when it is known."""
     known = known or Known.from_root(root)
     arxiv_id = candidate.arxiv_id
@@ -316,20 +394,31 @@ def propose_exclusion(root: CatalogRoot, candidate: Candidate, scope: Scope, *, 
         return None
     paper = candidate.key
     exclusion = Exclusion(
-        id=slugify(f"{candidate.title[:50]}-{paper}", max_len=78), title=candidate.title, arxiv_id=arxiv_id,
-        version=candidate.version if arxiv_id else None, reason=scope.reason,
+        id=slugify(f"{candidate.title[:50]}-{paper}", max_len=78),
+        title=candidate.title,
+        arxiv_id=arxiv_id,
+        version=candidate.version if arxiv_id else None,
+        reason=scope.reason,
         url=candidate.abs_url or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
         date=candidate.published.strftime("%Y.%m") if candidate.published else None,
     )
-    provenance = (_provenance(extraction, run_id) if extraction is not None
-                  else ProposalProvenance(run_id=run_id, backend=backend, model=model,
-                                          created=datetime.now(UTC)))
+    provenance = (
+        _provenance(extraction, run_id)
+        if extraction is not None
+        else ProposalProvenance(run_id=run_id, backend=backend, model=model, created=datetime.now(UTC))
+    )
     proposal = Proposal(
-        id=proposal_id("exclude", candidate.title[:40], paper, candidate.version if arxiv_id else None,
-                       known.queued_ids),
-        kind="exclude", arxiv_id=arxiv_id, version=candidate.version if arxiv_id else None,
+        id=proposal_id(
+            "exclude", candidate.title[:40], paper, candidate.version if arxiv_id else None, known.queued_ids
+        ),
+        kind="exclude",
+        arxiv_id=arxiv_id,
+        version=candidate.version if arxiv_id else None,
         title=candidate.title,
-        exclusion=exclusion, scope=scope, confidence=scope.confidence, resubmission_of=resubmission_of,
+        exclusion=exclusion,
+        scope=scope,
+        confidence=scope.confidence,
+        resubmission_of=resubmission_of,
         provenance=provenance,
     )
     return _write(root, proposal, known)
@@ -349,7 +438,6 @@ def _write(root: CatalogRoot, proposal: Proposal, known: Known) -> Proposal:
 
 def _looks_arxiv(ref: str) -> bool:
     return bool(ARXIV_ID_RE.match(ref))
-
 
 
 def propose_many(root: CatalogRoot, extractions: list[Extraction], *, run_id: str) -> list[Proposal]:

@@ -36,14 +36,18 @@ def entry_taxonomy_problems(entry: Entry, taxonomy: Taxonomy) -> list[tuple[list
         vocabulary = taxonomy.axis(axis_id).vocabulary
         for i, value in enumerate(values):
             if value not in vocabulary:
-                problems.append((["axes", axis_id, i],
-                                 f"{value!r} is not a value of axis {axis_id}; use one of "
-                                 f"{vocabulary}"))
+                problems.append(
+                    (
+                        ["axes", axis_id, i],
+                        f"{value!r} is not a value of axis {axis_id}; use one of {vocabulary}",
+                    )
+                )
     criteria = [c.id for c in taxonomy.criteria]
     for criterion in entry.verdicts:
         if criterion not in criteria:
-            problems.append((["verdicts", criterion],
-                             f"unknown criterion {criterion!r}; use one of {criteria}"))
+            problems.append(
+                (["verdicts", criterion], f"unknown criterion {criterion!r}; use one of {criteria}")
+            )
     for section_id, columns in entry.details.items():
         if section_id not in sections:
             problems.append((["details", section_id], f"unknown section {section_id!r} in details"))
@@ -51,22 +55,34 @@ def entry_taxonomy_problems(entry: Entry, taxonomy: Taxonomy) -> list[tuple[list
         names = taxonomy.section(section_id).detail_names()
         for column in columns:
             if column not in names:
-                problems.append((["details", section_id, column],
-                                 f"section {section_id} has no detail column {column!r}; use one of {names}"))
+                problems.append(
+                    (
+                        ["details", section_id, column],
+                        f"section {section_id} has no detail column {column!r}; use one of {names}",
+                    )
+                )
     return problems
 
 
-def proposal_problems(path: Path, line: Callable[[list[str | int]], int | None], proposal: Proposal,
-                      taxonomy: Taxonomy) -> list[CatalogError]:
+def proposal_problems(
+    path: Path, line: Callable[[list[str | int]], int | None], proposal: Proposal, taxonomy: Taxonomy
+) -> list[CatalogError]:
     """Errors a valid schema still allows: a wrong file name, values outside this root's taxonomy."""
     errors: list[CatalogError] = []
     if proposal.id != path.stem:
-        errors.append(CatalogError(path, f"id {proposal.id!r} does not match the file name {path.name}",
-                                   line=line(["id"]), hint="rename the file or fix the id"))
+        errors.append(
+            CatalogError(
+                path,
+                f"id {proposal.id!r} does not match the file name {path.name}",
+                line=line(["id"]),
+                hint="rename the file or fix the id",
+            )
+        )
     if proposal.entry is not None:
         for loc, message in entry_taxonomy_problems(proposal.entry, taxonomy):
-            errors.append(CatalogError(path, f"entry.{'.'.join(map(str, loc))}: {message}",
-                                       line=line(["entry", *loc])))
+            errors.append(
+                CatalogError(path, f"entry.{'.'.join(map(str, loc))}: {message}", line=line(["entry", *loc]))
+            )
     return errors
 
 

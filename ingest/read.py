@@ -53,7 +53,11 @@ _WORD_START_RE = re.compile(r"^([a-z][^\W\d_]*)")
 
 def _clean_lines(raw: str, keep_hyphen: Callable[[str, str], bool] | None = None) -> list[str]:
     """The lines of a page after NFKC, stamp removal, whitespace clean-up and joining of hyphenated words."""
-    text = unicodedata.normalize("NFKC", _SURROGATE_RE.sub("\ufffd", raw)).replace("\r\n", "\n").replace("\r", "\n")
+    text = (
+        unicodedata.normalize("NFKC", _SURROGATE_RE.sub("\ufffd", raw))
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+    )
     text = STAMP_RE.sub(" ", text)
     lines = [_SPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
     out: list[str] = []

@@ -67,10 +67,15 @@ class RunReport(BaseModel):
 
     def counts(self) -> dict[str, int]:
         return {
-            "found": self.found, "skipped as known": len(self.skipped_known),
+            "found": self.found,
+            "skipped as known": len(self.skipped_known),
             "updates of entries": self.updates,
-            "retried": self.retried, "screened out": len(self.screened_out), "downloaded": self.downloaded,
-            "extracted": self.extracted, "proposed": len(self.proposed), "flagged": len(self.flagged),
+            "retried": self.retried,
+            "screened out": len(self.screened_out),
+            "downloaded": self.downloaded,
+            "extracted": self.extracted,
+            "proposed": len(self.proposed),
+            "flagged": len(self.flagged),
             "failed": len(self.failed),
         }
 
@@ -83,21 +88,38 @@ class RunReport(BaseModel):
     def to_markdown(self) -> str:
         """The pull request body: counts, proposals weakest first, failures, cost and time per stage."""
         window = f"{_day(self.since)} → {_day(self.until)}"
-        lines = [f"## ingest run `{self.run_id}`", "",
-                 f"Window {window} · backend `{self.backend}`"
-                 + (f" · model `{self.model}`" if self.model else "")
-                 + (" · resumed after an interruption" if self.resumed else ""), ""]
-        lines += ["| " + " | ".join(self.counts()) + " |", "|" + "---|" * len(self.counts()),
-                  "| " + " | ".join(str(v) for v in self.counts().values()) + " |", ""]
+        lines = [
+            f"## ingest run `{self.run_id}`",
+            "",
+            f"Window {window} · backend `{self.backend}`"
+            + (f" · model `{self.model}`" if self.model else "")
+            + (" · resumed after an interruption" if self.resumed else ""),
+            "",
+        ]
+        lines += [
+            "| " + " | ".join(self.counts()) + " |",
+            "|" + "---|" * len(self.counts()),
+            "| " + " | ".join(str(v) for v in self.counts().values()) + " |",
+            "",
+        ]
         if self.proposed:
-            lines += ["### Proposals (weakest first)", "", "| id | kind | paper | confidence | flags |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                "### Proposals (weakest first)",
+                "",
+                "| id | kind | paper | confidence | flags |",
+                "|---|---|---|---|---|",
+            ]
             for p in sorted(self.proposed, key=lambda p: (p.confidence, -len(p.flags), p.id)):
                 flags = ", ".join(p.flags) or "—"
-                lines.append(f"| `{p.id}` | {p.kind} | {p.paper} · {_cell(p.title)} | {p.confidence:.2f} "
-                             f"| {flags} |")
-            lines += ["", "Review with `ingest review show ID`, then `ingest review approve ID` or "
-                      "`ingest review reject ID --reason TEXT`.", ""]
+                lines.append(
+                    f"| `{p.id}` | {p.kind} | {p.paper} · {_cell(p.title)} | {p.confidence:.2f} | {flags} |"
+                )
+            lines += [
+                "",
+                "Review with `ingest review show ID`, then `ingest review approve ID` or "
+                "`ingest review reject ID --reason TEXT`.",
+                "",
+            ]
         else:
             lines += ["No new proposals.", ""]
         if self.failed:
@@ -109,9 +131,12 @@ class RunReport(BaseModel):
             lines += [f"- `{s.paper}` {_cell(s.title)}: {_cell(s.reason)}" for s in self.screened_out]
             lines += ["", "</details>", ""]
         u = self.usage
-        lines += [f"LLM: {u.calls} calls, {u.prompt_tokens} prompt + {u.completion_tokens} "
-                  "completion tokens, "
-                  f"${u.cost_usd:.4f}", ""]
+        lines += [
+            f"LLM: {u.calls} calls, {u.prompt_tokens} prompt + {u.completion_tokens} "
+            "completion tokens, "
+            f"${u.cost_usd:.4f}",
+            "",
+        ]
         if self.stage_seconds:
             times = ", ".join(f"{k} {v:.1f} s" for k, v in self.stage_seconds.items())
             lines.append(f"Time per stage: {times}")

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from filelock import FileLock, Timeout
 
@@ -56,16 +57,19 @@ def root_lock(root: CatalogRoot, *, wait: float = LOCK_WAIT_SECONDS) -> FileLock
     try:
         lock.acquire(timeout=wait)
     except Timeout as exc:
-        raise LockedError(f"another ingest process holds the lock {root.lock_path}",
-                          hint="wait for it to finish; the lock frees itself when that process ends") from exc
+        raise LockedError(
+            f"another ingest process holds the lock {root.lock_path}",
+            hint="wait for it to finish; the lock frees itself when that process ends",
+        ) from exc
     return lock
 
 
 # -- the journal ---------------------------------------------------------------------------------------------
 
 
-def _commit(root: CatalogRoot, decision: Decision, *, entry: Entry | None = None,
-            exclusion: Exclusion | None = None) -> Path:
+def _commit(
+    root: CatalogRoot, decision: Decision, *, entry: Entry | None = None, exclusion: Exclusion | None = None
+) -> Path:
     """Steps 1-4 of one decision; returns its journal, which the caller deletes after rendering (5, 6)."""
     intent: dict[str, object] = {"decision": model_to_yaml_data(decision)}
     if entry is not None:
@@ -132,8 +136,11 @@ def recover(root: CatalogRoot) -> list[str]:
         try:
             _roll_forward(root, journal)
         except (CatalogError, KeyError, ValueError) as exc:
-            raise CatalogError(journal, f"cannot finish an interrupted decision: {exc}",
-                               hint="inspect the journal file, then delete it") from exc
+            raise CatalogError(
+                journal,
+                f"cannot finish an interrupted decision: {exc}",
+                hint="inspect the journal file, then delete it",
+            ) from exc
     _finish(root, journals)
     return [journal.stem for journal in journals]
 
@@ -145,12 +152,26 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _decision(proposal: Proposal, action: str, *, reviewer: str | None, reason: str | None,
-              entry_id: str | None) -> Decision:
+def _decision(
+    proposal: Proposal,
+    action: Literal["approved", "rejected"],
+    *,
+    reviewer: str | None,
+    reason: str | None,
+    entry_id: str | None,
+) -> Decision:
     return Decision(
-        id=proposal.id, action=action, kind=proposal.kind,  # type: ignore[arg-type]
-        entry_id=entry_id, arxiv_id=proposal.arxiv_id, version=proposal.version, title=proposal.title,
-        reason=reason, reviewer=reviewer, at=_now(), edited=proposal.edited,
+        id=proposal.id,
+        action=action,
+        kind=proposal.kind,
+        entry_id=entry_id,
+        arxiv_id=proposal.arxiv_id,
+        version=proposal.version,
+        title=proposal.title,
+        reason=reason,
+        reviewer=reviewer,
+        at=_now(),
+        edited=proposal.edited,
     )
 
 
@@ -159,29 +180,47 @@ def _approved_entry(root: CatalogRoot, proposal: Proposal, reviewer: str | None)
     if proposal.kind == "update":
         assert proposal.target is not None
         if not root.entry_path(proposal.target).exists():
-            raise CatalogError(path, f"the entry {proposal.target!r} it updates no longer exists",
-                               hint="reject the proposal")
+            raise CatalogError(
+                path, f"the entry {proposal.target!r} it updates no longer exists", hint="reject the proposal"
+            )
         current = root.read_entry(proposal.target)
         updated = apply_changes(current, proposal.changes)
         fields = [c.field for c in proposal.changes]
-        evidence = {k: v for k, v in (proposal.entry.evidence if proposal.entry else {}).items()
-                    if any(k == f or k.startswith(f + ".") for f in fields)}
+        evidence = {
+            k: v
+            for k, v in (proposal.entry.evidence if proposal.entry else {}).items()
+            if any(k == f or k.startswith(f + ".") for f in fields)
+        }
         return updated.model_copy(update={"evidence": {**current.evidence, **evidence}})
     assert proposal.entry is not None
     entry = proposal.entry
     if root.entry_path(entry.id).exists():
-        raise CatalogError(path, f"an entry {entry.id!r} already exists",
-                           hint="change entry.id with `ingest review edit`")
+        raise CatalogError(
+            path, f"an entry {entry.id!r} already exists", hint="change entry.id with `ingest review edit`"
+        )
     if proposal.arxiv_id:
         entries, _ = load_catalog(root)
         holder = next((e.id for e in entries if proposal.arxiv_id in e.arxiv_ids), None)
         if holder is not None:
-            raise CatalogError(path, f"arXiv {proposal.arxiv_id} is already the entry {holder!r}",
-                               hint="reject this proposal")
+            raise CatalogError(
+                path,
+                f"arXiv {proposal.arxiv_id} is already the entry {holder!r}",
+                hint="reject this proposal",
+            )
     prov = proposal.provenance
-    return entry.model_copy(update={"provenance": Provenance(
-        source="edited" if proposal.edited else "extracted", by=reviewer, at=_now(), backend=prov.backend,
-        model=prov.model, prompt_hash=prov.prompt_hash, run_id=prov.run_id)})
+    return entry.model_copy(
+        update={
+            "provenance": Provenance(
+                source="edited" if proposal.edited else "extracted",
+                by=reviewer,
+                at=_now(),
+                backend=prov.backend,
+                model=prov.model,
+                prompt_hash=prov.prompt_hash,
+                run_id=prov.run_id,
+            )
+        }
+    )
 
 
 def _load_all(root: CatalogRoot, ids: list[str]) -> list[Proposal]:
@@ -190,8 +229,9 @@ def _load_all(root: CatalogRoot, ids: list[str]) -> list[Proposal]:
     for proposal_id in ids:
         path = root.proposal_path(proposal_id)
         if not path.exists():
-            raise UsageError(f"no proposal {proposal_id!r} in {root.queue_dir.name}/",
-                             hint="see `ingest review list`")
+            raise UsageError(
+                f"no proposal {proposal_id!r} in {root.queue_dir.name}/", hint="see `ingest review list`"
+            )
         proposals.append(load_proposal(path, root.taxonomy))
     return proposals
 
@@ -208,10 +248,16 @@ def approve(root: CatalogRoot, ids: list[str], *, reviewer: str | None = None) -
         for proposal in proposals:
             if proposal.kind == "exclude":
                 assert proposal.exclusion is not None
-                exclusion = proposal.exclusion.model_copy(update={"provenance": Provenance(
-                    source="extracted", by=reviewer, at=_now(), run_id=proposal.provenance.run_id)})
-                decision = _decision(proposal, "approved", reviewer=reviewer, reason=exclusion.reason,
-                                     entry_id=None)
+                exclusion = proposal.exclusion.model_copy(
+                    update={
+                        "provenance": Provenance(
+                            source="extracted", by=reviewer, at=_now(), run_id=proposal.provenance.run_id
+                        )
+                    }
+                )
+                decision = _decision(
+                    proposal, "approved", reviewer=reviewer, reason=exclusion.reason, entry_id=None
+                )
                 journals.append(_commit(root, decision, exclusion=exclusion))
             else:
                 entry = _approved_entry(root, proposal, reviewer)
@@ -230,8 +276,9 @@ def reject(root: CatalogRoot, ids: list[str], *, reason: str, reviewer: str | No
         recover(root)
         decisions, journals = [], []
         for proposal in _load_all(root, ids):
-            decision = _decision(proposal, "rejected", reviewer=reviewer, reason=reason,
-                                 entry_id=proposal.target)
+            decision = _decision(
+                proposal, "rejected", reviewer=reviewer, reason=reason, entry_id=proposal.target
+            )
             journals.append(_commit(root, decision))
             decisions.append(decision)
         _finish(root, journals)
@@ -248,8 +295,9 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
         recover(root)
         path = root.proposal_path(proposal_id)
         if not path.exists():
-            raise UsageError(f"no proposal {proposal_id!r} in {root.queue_dir.name}/",
-                             hint="see `ingest review list`")
+            raise UsageError(
+                f"no proposal {proposal_id!r} in {root.queue_dir.name}/", hint="see `ingest review list`"
+            )
         original = path.read_text(encoding="utf-8")
         workdir = Path(tempfile.mkdtemp(prefix="ingest-edit-"))
         copy = workdir / path.name
@@ -265,8 +313,12 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
             exc.hint = f"the queue is unchanged; your edit is kept at {copy}"
             raise
         if proposal.id != proposal_id:
-            raise CatalogError(copy, f"the id changed from {proposal_id!r} to {proposal.id!r}",
-                               line=1, hint=f"keep the id; your edit is kept at {copy}")
+            raise CatalogError(
+                copy,
+                f"the id changed from {proposal_id!r} to {proposal.id!r}",
+                line=1,
+                hint=f"keep the id; your edit is kept at {copy}",
+            )
         proposal = proposal.model_copy(update={"edited": True})
         root.write_proposal(proposal)
         shutil.rmtree(workdir, ignore_errors=True)

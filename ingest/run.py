@@ -60,8 +60,11 @@ def load_journal(path: Path) -> RunJournal:
     try:
         return RunJournal.model_validate_json(path.read_bytes())
     except ValueError as exc:
-        raise CatalogError(path, f"cannot resume this run: {str(exc).splitlines()[0]}",
-                           hint="delete the file to start a fresh run") from exc
+        raise CatalogError(
+            path,
+            f"cannot resume this run: {str(exc).splitlines()[0]}",
+            hint="delete the file to start a fresh run",
+        ) from exc
 
 
 def new_run_id(now: datetime) -> str:
@@ -75,8 +78,10 @@ def run_lock(root: CatalogRoot) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout as exc:
-        raise LockedError(f"another ingest process (a run or a review) holds the lock {root.lock_path}",
-                          hint="wait for it to finish; the lock frees itself when that process ends") from exc
+        raise LockedError(
+            f"another ingest process (a run or a review) holds the lock {root.lock_path}",
+            hint="wait for it to finish; the lock frees itself when that process ends",
+        ) from exc
     try:
         yield
     finally:
@@ -127,8 +132,13 @@ class _Runner:
         from .discover import KnownPapers, discover, lookup
 
         config = self.root.config.arxiv
-        result = discover(config, known=KnownPapers.from_root(self.root), since=self.report.since,
-                          until=self.report.until, max_results=max_results)
+        result = discover(
+            config,
+            known=KnownPapers.from_root(self.root),
+            since=self.report.since,
+            until=self.report.until,
+            max_results=max_results,
+        )
         candidates = result.candidates + result.updates
         seen = {c.key for c in candidates}
         retry = [p for p in self.root.read_state().failures if p not in seen and p not in self.known.queued]
@@ -162,24 +172,40 @@ class _Runner:
             if goes_on(scope):
                 keep.append(candidate)
                 continue
-            self.report.screened_out.append(ScreenedOut(paper=key, title=candidate.title,
-                                                        reason=scope.reason))
-            proposal = propose_exclusion(self.root, candidate, scope, run_id=self.report.run_id,
-                                         known=self.known, backend=self.report.backend,
-                                         model=self.report.model)
+            self.report.screened_out.append(
+                ScreenedOut(paper=key, title=candidate.title, reason=scope.reason)
+            )
+            proposal = propose_exclusion(
+                self.root,
+                candidate,
+                scope,
+                run_id=self.report.run_id,
+                known=self.known,
+                backend=self.report.backend,
+                model=self.report.model,
+            )
             self._proposed(candidate, proposal, outcome="screened-out")
             self.progress("screen", f"{key} out: {scope.reason}")
         return keep
 
     def _proposed(self, candidate: Candidate, proposal: Any, *, outcome: str = "proposed") -> None:
         if proposal is not None:
-            self.report.proposed.append(ProposedItem(
-                id=proposal.id, kind=proposal.kind, paper=candidate.key, title=proposal.title,
-                confidence=proposal.confidence, flags=[str(f) for f in proposal.flags]))
+            self.report.proposed.append(
+                ProposedItem(
+                    id=proposal.id,
+                    kind=proposal.kind,
+                    paper=candidate.key,
+                    title=proposal.title,
+                    confidence=proposal.confidence,
+                    flags=[str(f) for f in proposal.flags],
+                )
+            )
         elif outcome == "proposed":
             self.report.already_known.append(candidate.key)
-        self.mark(candidate.key, PaperDone(outcome=outcome if proposal else "known",
-                                           proposal=proposal.id if proposal else None))
+        self.mark(
+            candidate.key,
+            PaperDone(outcome=outcome if proposal else "known", proposal=proposal.id if proposal else None),
+        )
 
     def download(self, candidates: list[Candidate], concurrency: int | None) -> list[Candidate]:
         """Every candidate's PDF into the cache, in parallel; a failed download is recorded, not extracted."""
@@ -189,8 +215,12 @@ class _Runner:
 
         def fetch(candidate: Candidate) -> PaperError | None:
             try:
-                download_pdf(candidate, config=cfg.download, pdf_base_url=cfg.arxiv.pdf_url,
-                             cache_dir=self.root.cache_dir)
+                download_pdf(
+                    candidate,
+                    config=cfg.download,
+                    pdf_base_url=cfg.arxiv.pdf_url,
+                    cache_dir=self.root.cache_dir,
+                )
             except PaperError as exc:
                 return exc
             return None
@@ -224,8 +254,9 @@ class _Runner:
             self.report.extracted += 1
             self.report.usage = self.report.usage + extraction.usage
             with self._lock:
-                proposal = propose(self.root, extraction, run_id=self.report.run_id, known=self.known,
-                                   only=self.only)
+                proposal = propose(
+                    self.root, extraction, run_id=self.report.run_id, known=self.known, only=self.only
+                )
             self._proposed(candidate, proposal)
             self.progress("extract", f"{candidate.key} -> {proposal.id if proposal else 'nothing new'}")
         elif _unreachable(error):
@@ -238,20 +269,24 @@ class _Runner:
             self.mark(candidate.key, PaperDone(outcome="failed", stage=stage, reason=reason))
             self.progress("extract", f"{candidate.key} failed ({stage}): {reason}")
 
-    def process(self, candidates: list[Candidate], *, backend: str | None, model: str | None,
-                concurrency: int | None) -> None:
+    def process(
+        self, candidates: list[Candidate], *, backend: str | None, model: str | None, concurrency: int | None
+    ) -> None:
         from .process import process
 
-        outcomes = process(self.root, candidates, backend=backend, model=model, concurrency=concurrency,
-                           on_done=self.on_done)
+        outcomes = process(
+            self.root, candidates, backend=backend, model=model, concurrency=concurrency, on_done=self.on_done
+        )
         for outcome in outcomes:  # on_done is idempotent: this catches any paper it was not called for
             self.on_done(outcome)
         attempted = [o for o in outcomes if o.candidate.key in {c.key for c in candidates}]
         if attempted and all(_unreachable(o.error) for o in attempted):
             if not self.journal.done:
                 self.path.unlink(missing_ok=True)  # nothing happened: leave the root as it was
-            raise ServiceError(f"the LLM endpoint could not be reached for any of {len(attempted)} paper(s)",
-                               hint="check OPENAI_BASE_URL and the network; the next run resumes this one")
+            raise ServiceError(
+                f"the LLM endpoint could not be reached for any of {len(attempted)} paper(s)",
+                hint="check OPENAI_BASE_URL and the network; the next run resumes this one",
+            )
 
     def finish(self) -> None:
         state = self.root.read_state()
@@ -260,13 +295,18 @@ class _Runner:
         for paper, done in self.journal.done.items():
             if done.outcome == "failed":
                 prior = failures.get(paper)
-                failures[paper] = Failure(paper=paper, stage=done.stage or "extract",
-                                          reason=done.reason or "",
-                                          at=now, attempts=(prior.attempts + 1) if prior else 1)
+                failures[paper] = Failure(
+                    paper=paper,
+                    stage=done.stage or "extract",
+                    reason=done.reason or "",
+                    at=now,
+                    attempts=(prior.attempts + 1) if prior else 1,
+                )
             else:
                 failures.pop(paper, None)
-        state = state.model_copy(update={"failures": failures, "watermark": self.report.until,
-                                         "last_run": self.report.run_id})
+        state = state.model_copy(
+            update={"failures": failures, "watermark": self.report.until, "last_run": self.report.run_id}
+        )
         self.report.finished = now
         self.report.downloaded = len(self.journal.downloaded)
         self.root.write_state(state)
@@ -294,14 +334,28 @@ def _unreachable(error: Exception | None) -> bool:
     if isinstance(error, ServiceError):
         return True
     text = f"{type(error).__name__} {error}".lower()
-    words = ("could not reach", "unreachable", "could not be reached", "connection error", "connecterror",
-             "connection refused")
+    words = (
+        "could not reach",
+        "unreachable",
+        "could not be reached",
+        "connection error",
+        "connecterror",
+        "connection refused",
+    )
     return any(word in text for word in words)
 
 
-def run(root: CatalogRoot, *, since: datetime | None = None, until: datetime | None = None,
-        backend: str | None = None, model: str | None = None, concurrency: int | None = None,
-        max_results: int | None = None, progress: Progress | None = None) -> RunReport:
+def run(
+    root: CatalogRoot,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    backend: str | None = None,
+    model: str | None = None,
+    concurrency: int | None = None,
+    max_results: int | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
     """The weekly job over the window since the last successful run; finishes an interrupted run first."""
     from .extract import make_backend
 
@@ -318,12 +372,20 @@ def run(root: CatalogRoot, *, since: datetime | None = None, until: datetime | N
             until = until or now
             since = since or state.watermark or until - timedelta(days=root.config.arxiv.lookback_days)
             if since > until:
-                raise UsageError(f"the window is empty: {since:%Y-%m-%d} is after {until:%Y-%m-%d}",
-                                 hint="give an earlier --since or a later --until")
+                raise UsageError(
+                    f"the window is empty: {since:%Y-%m-%d} is after {until:%Y-%m-%d}",
+                    hint="give an earlier --since or a later --until",
+                )
             chosen = make_backend(backend, root, model=model)
-            report = RunReport(run_id=new_run_id(now), started=now, since=since, until=until,
-                               backend=chosen.name, model=chosen.model,
-                               min_confidence=root.config.check.min_confidence)
+            report = RunReport(
+                run_id=new_run_id(now),
+                started=now,
+                since=since,
+                until=until,
+                backend=chosen.name,
+                model=chosen.model,
+                min_confidence=root.config.check.min_confidence,
+            )
             journal = RunJournal(report=report)
             path = root.runs_dir / f"{report.run_id}.journal.json"
         runner = _Runner(root, journal, path, progress)
@@ -343,4 +405,3 @@ def run(root: CatalogRoot, *, since: datetime | None = None, until: datetime | N
                 runner.process(todo, backend=report.backend, model=report.model, concurrency=concurrency)
         runner.finish()
         return report
-

@@ -1,10 +1,10 @@
 """The catalog root on disk: where each kind of file lives, and safe reads and atomic writes of them.
 
-    <root>/taxonomy.yaml      sections, axes, columns            ingest.yaml   config
-    <root>/entries/<id>.yaml  the catalog, one file a resource   state.yaml    watermark and failures
-    <root>/review_queue/      proposals waiting for a reviewer   decisions/    approvals and rejections
-    <root>/exclusions/        out-of-scope papers                runs/         run reports
-    <root>/prompts/           prompt files                       .ingest-cache/ downloads, parsed text, LLM answers
+<root>/taxonomy.yaml      sections, axes, columns            ingest.yaml   config
+<root>/entries/<id>.yaml  the catalog, one file a resource   state.yaml    watermark and failures
+<root>/review_queue/      proposals waiting for a reviewer   decisions/    approvals and rejections
+<root>/exclusions/        out-of-scope papers                runs/         run reports
+<root>/prompts/           prompt files                       .ingest-cache/ downloads, texts, LLM answers
 """
 
 from __future__ import annotations
@@ -218,7 +218,9 @@ class CatalogRoot:
     def read_proposal(self, proposal_id: str) -> Proposal:
         path = self.proposal_path(proposal_id)
         if not path.exists():
-            raise UsageError(f"no proposal {proposal_id!r} in {self.queue_dir.name}/", hint="see `ingest review list`")
+            raise UsageError(
+                f"no proposal {proposal_id!r} in {self.queue_dir.name}/", hint="see `ingest review list`"
+            )
         return read_model(path, Proposal)
 
     def write_proposal(self, proposal: Proposal) -> Path:

@@ -50,7 +50,7 @@ class Criterion(_Strict):
 
 
 class Column(_Strict):
-    """A main-table role (resource, stars, ...) with the header text the renderer writes and aliases to import."""
+    """A main-table role (resource, stars, ...): the header the renderer writes, and aliases to import."""
 
     header: str
     aliases: list[str] = Field(default_factory=list)
@@ -73,7 +73,8 @@ class Section(_Strict):
     id: str
     heading: str = Field(description="heading text as rendered, with its emoji")
     match: list[str] = Field(
-        default_factory=list, description="phrases that identify this section's heading in another list version"
+        default_factory=list,
+        description="phrases that identify this section's heading in another list version",
     )
     level: int = Field(default=2, ge=2, le=4)
     parent: str | None = None
@@ -81,13 +82,16 @@ class Section(_Strict):
     description: str = ""
     badge: Badge | None = None
     headers: dict[str, str] = Field(
-        default_factory=dict, description="per-section header text of a main-table role, e.g. links: Paper Link"
+        default_factory=dict,
+        description="per-section header text of a main-table role, e.g. links: Paper Link",
     )
     main_columns: list[str] = Field(default_factory=lambda: list(MAIN_ROLES))
     detail_key: str = Field(default="Method", description="header of the detail table's first column")
     details: list[DetailColumn] = Field(default_factory=list)
     strictness_notes: bool = True
-    entry_kind: Kind | None = Field(default=None, description="kind of the resources this section lists (import)")
+    entry_kind: Kind | None = Field(
+        default=None, description="kind of the resources this section lists (import)"
+    )
     keywords: list[str] = Field(default_factory=list, description="phrases the heuristic backend looks for")
 
     @model_validator(mode="after")
@@ -116,7 +120,8 @@ class Taxonomy(_Strict):
     sections: list[Section]
     scope_keywords: list[str] = Field(default_factory=list, description="phrases that put a paper in scope")
     ignore_headings: list[str] = Field(
-        default_factory=list, description="headings of the list that hold no catalog table (Contributing, ...)"
+        default_factory=list,
+        description="headings of the list that hold no catalog table (Contributing, ...)",
     )
 
     @model_validator(mode="after")

@@ -49,13 +49,15 @@ def loads_yaml(text: str, path: Path | str = "<string>") -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise CatalogError(path, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax") from exc
+        raise CatalogError(
+            path, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax"
+        ) from exc
     except Exception as exc:  # ruamel raises several non-marked errors (duplicate keys, bad tags)
         raise CatalogError(path, f"YAML error: {exc}".splitlines()[0], hint="fix the YAML syntax") from exc
 
 
 def line_of(data: Any, loc: Sequence[str | int]) -> int | None:
-    """The 1-based line of the value at `loc` (a pydantic error location) in loaded YAML, or the nearest parent."""
+    """The 1-based line of the value at `loc` (a pydantic error location), or of its nearest parent."""
     node = data
     best: int | None = None
     for key in loc:
@@ -94,24 +96,12 @@ def dumps_yaml(data: Any) -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that a reader (or a crash) sees either the old content or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write a text file atomically (UTF-8, '\n' line ends)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so that a reader (or a crash) sees either the old content or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -15,7 +15,7 @@ ARXIV_API = SHARED / "corpus" / "arxiv-api"
 
 
 def need_shared(path: Path = SHARED) -> Path:
-    """Skip (with the reason) when the corpus is absent, as in a user's clone; fail in CI, which always has it."""
+    """Skip (with the reason) without the corpus, as in a user's clone; fail in CI, which always has it."""
     if not path.exists():
         reason = f"needs the test corpus at {path} (the repository's ../shared folder)"
         if os.environ.get("CI"):
@@ -47,8 +47,17 @@ def arxiv_api() -> Path:
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test touches a real root, the home folder, a real key or the internet."""
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "INGEST_MODEL", "INGEST_ARXIV_URL", "INGEST_ARXIV_PDF_URL",
-                "INGEST_ROOT", "GITHUB_STEP_SUMMARY", "EDITOR", "VISUAL"):
+    for var in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "INGEST_MODEL",
+        "INGEST_ARXIV_URL",
+        "INGEST_ARXIV_PDF_URL",
+        "INGEST_ROOT",
+        "GITHUB_STEP_SUMMARY",
+        "EDITOR",
+        "VISUAL",
+    ):
         monkeypatch.delenv(var, raising=False)
     cache = tmp_path / "cache"
     monkeypatch.setenv("INGEST_CACHE_DIR", str(cache))

@@ -35,8 +35,13 @@ def paper_texts(papers: dict[str, Any]) -> dict[str, PaperText]:
     return _TEXTS
 
 
-def responder(taxonomy: Taxonomy, texts: dict[str, PaperText], *, low: str | None = None,
-              delay_for: dict[str, float] | None = None) -> Callable[[dict[str, Any]], Any]:
+def responder(
+    taxonomy: Taxonomy,
+    texts: dict[str, PaperText],
+    *,
+    low: str | None = None,
+    delay_for: dict[str, float] | None = None,
+) -> Callable[[dict[str, Any]], Any]:
     """Valid answers for whichever paper a request is about; `low` gets a weak, low-confidence answer."""
     from llm_server import Reply
 
@@ -48,8 +53,13 @@ def responder(taxonomy: Taxonomy, texts: dict[str, PaperText], *, low: str | Non
         if paper not in texts:
             return Reply(status=404, body={"error": {"message": f"no paper {paper!r}"}})
         confidence = 0.3 if paper == low else 0.95
-        args = valid_arguments(taxonomy, texts[paper], name=NEW[paper], title=f"{NEW[paper]}: a corpus paper",
-                               confidence=confidence)
+        args = valid_arguments(
+            taxonomy,
+            texts[paper],
+            name=NEW[paper],
+            title=f"{NEW[paper]}: a corpus paper",
+            confidence=confidence,
+        )
         body = completion(request, json.dumps(args))
         delay = (delay_for or {}).get(paper, 0.0)
         return Reply(body=body, delay=delay) if delay else body
@@ -59,8 +69,9 @@ def responder(taxonomy: Taxonomy, texts: dict[str, PaperText], *, low: str | Non
 
 def requests_about(requests: list[dict[str, Any]], paper: str) -> int:
     """How many extraction requests the LLM server got for this paper."""
-    return sum(1 for r in requests
-               if f'<paper id="{paper}">' in user_text(r) and "ScreenAnswer" not in json.dumps(r))
+    return sum(
+        1 for r in requests if f'<paper id="{paper}">' in user_text(r) and "ScreenAnswer" not in json.dumps(r)
+    )
 
 
 def ingest_cmd(root: Path, *args: str) -> list[str]:
@@ -68,9 +79,13 @@ def ingest_cmd(root: Path, *args: str) -> list[str]:
 
 
 def spawn(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(ingest_cmd(root, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        ingest_cmd(root, *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def kill(proc: subprocess.Popen[str]) -> None:
@@ -79,10 +94,16 @@ def kill(proc: subprocess.Popen[str]) -> None:
     proc.communicate(timeout=10)
 
 
-def run_cli(root: Path, *args: str, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(ingest_cmd(root, *args), capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+def run_cli(
+    root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ingest_cmd(root, *args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def invoke(root: Path, *args: str) -> Any:

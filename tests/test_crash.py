@@ -36,10 +36,12 @@ RUN = ("run", "--backend", "openai", "--model", "test-model", "--concurrency", "
 
 def gated(answer: Any, paper: str, gate: threading.Event) -> Any:
     """`answer`, except that the extraction request for `paper` waits for `gate` (a paper in flight)."""
+
     def reply(request: dict[str, Any]) -> Any:
         if requests_about([request], paper):
             gate.wait(timeout=30)
         return answer(request)
+
     return reply
 
 
@@ -58,8 +60,9 @@ def feed(arxiv_mirror, llm_server, tmp_path: Path) -> CatalogRoot:
     return root
 
 
-def test_a_run_killed_during_a_download_is_finished_by_the_next_run(feed: CatalogRoot, arxiv_mirror,
-                                                                    llm_server) -> None:
+def test_a_run_killed_during_a_download_is_finished_by_the_next_run(
+    feed: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
     texts = paper_texts(arxiv_mirror.papers)
     llm_server.default = responder(feed.taxonomy, texts)
     arxiv_mirror.fail_pdf(SECOND, "slow", delay=8, times=1)
@@ -80,16 +83,17 @@ def test_a_run_killed_during_a_download_is_finished_by_the_next_run(feed: Catalo
     assert_sound(feed, PAPERS)
 
 
-def test_a_run_killed_during_extraction_does_not_pay_again_for_finished_papers(feed: CatalogRoot,
-                                                                                arxiv_mirror,
-                                                                                llm_server) -> None:
+def test_a_run_killed_during_extraction_does_not_pay_again_for_finished_papers(
+    feed: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
     texts = paper_texts(arxiv_mirror.papers)
     gate = threading.Event()
     llm_server.default = gated(responder(feed.taxonomy, texts), SECOND, gate)
     proc = spawn(feed.path, *RUN)
     try:
-        wait_for(lambda: requests_about(llm_server.requests, SECOND) > 0,
-                 what="the extraction call in flight")
+        wait_for(
+            lambda: requests_about(llm_server.requests, SECOND) > 0, what="the extraction call in flight"
+        )
         wait_for(lambda: arxiv_ids_in_queue(feed) == [FIRST], what="the first paper's proposal")
         kill(proc)
     finally:
@@ -141,8 +145,9 @@ def test_an_approve_killed_half_way_is_finished_by_the_next_command(tmp_path: Pa
     assert check.exit_code == 0, check.output
 
 
-def test_two_runs_at_once_one_works_the_other_exits_2_naming_the_lock(feed: CatalogRoot, arxiv_mirror,
-                                                                      llm_server) -> None:
+def test_two_runs_at_once_one_works_the_other_exits_2_naming_the_lock(
+    feed: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
     texts = paper_texts(arxiv_mirror.papers)
     gate = threading.Event()
     llm_server.default = gated(responder(feed.taxonomy, texts), FIRST, gate)

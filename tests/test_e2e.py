@@ -33,8 +33,9 @@ def test_run_review_and_check_end_to_end(tmp_path: Path, seed_list: Path, arxiv_
     arxiv_mirror.route_search(arxiv_mirror.feed([KNOWN, *NEW]), match="on-policy distillation")
     llm_server.default = responder(root.taxonomy, paper_texts(arxiv_mirror.papers), low=low)
 
-    first = ingest(path, "run", "--backend", "openai", "--model", "test-model", "--concurrency", "3",
-                   "--json")
+    first = ingest(
+        path, "run", "--backend", "openai", "--model", "test-model", "--concurrency", "3", "--json"
+    )
     assert first.exit_code == 0, first.output
     report = json.loads(first.stdout)
     assert report["counts"]["found"] == 4
@@ -85,8 +86,9 @@ def test_run_review_and_check_end_to_end(tmp_path: Path, seed_list: Path, arxiv_
 
     # A new arXiv version of the rejected paper brings it back, marked as such; the rest stays known.
     arxiv_mirror.reset()
-    arxiv_mirror.route_search(arxiv_mirror.feed([KNOWN, *NEW], versions={"2505.14464": 2}),
-                              match="on-policy distillation")
+    arxiv_mirror.route_search(
+        arxiv_mirror.feed([KNOWN, *NEW], versions={"2505.14464": 2}), match="on-policy distillation"
+    )
     third = ingest(path, "run", "--backend", "openai", "--model", "test-model", "--json")
     assert third.exit_code == 0, third.output
     [back] = json.loads(third.stdout)["proposed"]

@@ -332,10 +332,14 @@ def test_eval_with_the_openai_backend_on_the_loopback_server(
     primary = report.field("primary_section")
     assert primary is not None
     assert primary.accuracy == pytest.approx(
-        sum(e.primary_section == first_section for e in entries.values()) / 4)
+        sum(e.primary_section == first_section for e in entries.values()) / 4
+    )
     for criterion in catalog.taxonomy.criteria:
-        known = [e.verdicts[criterion.id].value for e in entries.values()
-                 if criterion.id in e.verdicts and e.verdicts[criterion.id].value != "unknown"]
+        known = [
+            e.verdicts[criterion.id].value
+            for e in entries.values()
+            if criterion.id in e.verdicts and e.verdicts[criterion.id].value != "unknown"
+        ]
         field = report.field(f"verdicts.{criterion.id}")
         if known:
             assert field is not None

@@ -31,9 +31,12 @@ def test_a_new_paper_becomes_a_new_proposal_with_evidence_flags_and_provenance(t
     assert on_disk.confidence == 0.45
     assert Flag.low_confidence in on_disk.flags
     prov = on_disk.provenance
-    assert (prov.run_id, prov.backend, prov.model, prov.prompt_hash) == ("20261125T000000Z", "openai",
-                                                                        "test-model",
-                                                                        "p1234")
+    assert (prov.run_id, prov.backend, prov.model, prov.prompt_hash) == (
+        "20261125T000000Z",
+        "openai",
+        "test-model",
+        "p1234",
+    )
     assert (prov.prompt_tokens, prov.completion_tokens, prov.cost_usd) == (1200, 300, 0.00036)
 
 
@@ -58,8 +61,14 @@ def test_a_paper_in_the_catalog_gets_an_update_that_only_fills_unknowns(tmp_path
     tax = root.taxonomy
     first, second = tax.axes[0], tax.axes[1]
     root.write_entry(catalog_entry(tax, axes={first.id: [first.values[1].id], second.id: [UNKNOWN]}))
-    ext = extraction(tax, paper="2306.13649", version=2, name="GKD", entry_id="gkd-new",
-                     axes={first.id: [first.values[0].id], second.id: [second.values[2].id]})
+    ext = extraction(
+        tax,
+        paper="2306.13649",
+        version=2,
+        name="GKD",
+        entry_id="gkd-new",
+        axes={first.id: [first.values[0].id], second.id: [second.values[2].id]},
+    )
     proposal = propose(root, ext, run_id="r1")
     assert proposal is not None
     assert proposal.kind == "update"
@@ -96,9 +105,17 @@ def test_nothing_new_about_a_known_paper_proposes_nothing(tmp_path: Path) -> Non
 
 
 def _rejected(root_path: Path, version: int) -> Decision:
-    return Decision(id="dpo-2305.18290v2", action="rejected", kind="new", arxiv_id="2305.18290",
-                    version=version,
-                    title="DPO", reason="not OPD", reviewer="ana", at=datetime(2026, 11, 1, tzinfo=UTC))
+    return Decision(
+        id="dpo-2305.18290v2",
+        action="rejected",
+        kind="new",
+        arxiv_id="2305.18290",
+        version=version,
+        title="DPO",
+        reason="not OPD",
+        reviewer="ana",
+        at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
 
 
 def test_a_rejected_paper_comes_back_only_with_a_newer_version(tmp_path: Path) -> None:

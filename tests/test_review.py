@@ -24,8 +24,11 @@ def ingest(root: CatalogRoot, *args: str, env: dict[str, str] | None = None) -> 
 
 def snapshot(root: CatalogRoot) -> dict[str, bytes]:
     """Every file of the root but the caches: what 'nothing changed' is checked against."""
-    return {str(p.relative_to(root.path)): p.read_bytes() for p in sorted(root.path.rglob("*"))
-            if p.is_file() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"}
+    return {
+        str(p.relative_to(root.path)): p.read_bytes()
+        for p in sorted(root.path.rglob("*"))
+        if p.is_file() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"
+    }
 
 
 @pytest.fixture
@@ -34,8 +37,13 @@ def queued(tmp_path: Path) -> CatalogRoot:
     root = new_root(tmp_path / "cat")
     tax = root.taxonomy
     root.write_entry(catalog_entry(tax, axes={tax.axes[0].id: [UNKNOWN]}))
-    propose(root, extraction(tax, paper="2305.18290", name="DPO", confidence=0.35,
-                             flags=[Flag.low_confidence, Flag.ungrounded]), run_id="r1")
+    propose(
+        root,
+        extraction(
+            tax, paper="2305.18290", name="DPO", confidence=0.35, flags=[Flag.low_confidence, Flag.ungrounded]
+        ),
+        run_id="r1",
+    )
     propose(root, extraction(tax, paper="1707.06347", name="PPO", confidence=0.9), run_id="r1")
     propose(root, extraction(tax, paper="2306.13649", version=1, name="GKD"), run_id="r1")
     return root
@@ -74,7 +82,8 @@ def test_review_show_of_an_update_is_a_diff_against_the_entry(queued: CatalogRoo
 
 
 def test_approve_writes_the_entry_removes_the_proposal_records_the_decision_and_renders(
-        queued: CatalogRoot) -> None:
+    queued: CatalogRoot,
+) -> None:
     result = ingest(queued, "review", "approve", "dpo-2305.18290v2", "--reviewer", "ana")
     assert result.exit_code == 0, result.output
     entry = queued.read_entry("dpo")
@@ -126,13 +135,16 @@ def test_reject_records_the_reason_and_the_paper_is_not_proposed_again(queued: C
 def _editor(tmp_path: Path, old: str, new: str) -> dict[str, str]:
     """A real editor program that replaces `old` by `new` in the file it is given."""
     script = tmp_path / "fake_editor.py"
-    script.write_text("import sys, pathlib\np = pathlib.Path(sys.argv[1])\n"
-                      f"p.write_text(p.read_text().replace({old!r}, {new!r}))\n")
+    script.write_text(
+        "import sys, pathlib\np = pathlib.Path(sys.argv[1])\n"
+        f"p.write_text(p.read_text().replace({old!r}, {new!r}))\n"
+    )
     return {"EDITOR": f"{sys.executable} {script}"}
 
 
-def test_a_valid_edit_replaces_the_proposal_and_is_recorded_at_approval(queued: CatalogRoot,
-                                                                        tmp_path: Path) -> None:
+def test_a_valid_edit_replaces_the_proposal_and_is_recorded_at_approval(
+    queued: CatalogRoot, tmp_path: Path
+) -> None:
     env = _editor(tmp_path, "name: DPO", "name: DPO (edited)")
     result = ingest(queued, "review", "edit", "dpo-2305.18290v2", env=env)
     assert result.exit_code == 0, result.output
@@ -143,7 +155,8 @@ def test_a_valid_edit_replaces_the_proposal_and_is_recorded_at_approval(queued: 
 
 
 def test_an_invalid_edit_is_refused_with_file_and_line_and_the_queue_is_unchanged(
-        queued: CatalogRoot, tmp_path: Path) -> None:
+    queued: CatalogRoot, tmp_path: Path
+) -> None:
     axis = queued.taxonomy.axes[0]
     before = snapshot(queued)
     env = _editor(tmp_path, f"- {axis.values[0].id}", "- telepathy")
@@ -160,18 +173,25 @@ def _break(root: CatalogRoot) -> dict[str, int]:
     """Three hand-broken proposals; returns file name -> the line a reviewer must look at."""
     good = next(root.queue_dir.glob("ppo-*.yaml")).read_text()
     (root.queue_dir / "syntax.yaml").write_text(
-        "id: syntax\nkind: new\n  title: misindented\nconfidence: 1\n")
+        "id: syntax\nkind: new\n  title: misindented\nconfidence: 1\n"
+    )
     axis = root.taxonomy.axes[0]
-    bad_axis = good.replace("id: ppo-1707.06347v2", "id: bad-axis").replace(
-        "arxiv_id: '1707.06347'", "arxiv_id: '9999.00001'").replace(
-        f"- {axis.values[0].id}", "- telepathy", 1)
+    bad_axis = (
+        good.replace("id: ppo-1707.06347v2", "id: bad-axis")
+        .replace("arxiv_id: '1707.06347'", "arxiv_id: '9999.00001'")
+        .replace(f"- {axis.values[0].id}", "- telepathy", 1)
+    )
     (root.queue_dir / "bad-axis.yaml").write_text(bad_axis)
     escape = good.replace("id: ppo-1707.06347v2", "id: ../../entries/evil").replace(
-        "arxiv_id: '1707.06347'", "arxiv_id: '9999.00002'")
+        "arxiv_id: '1707.06347'", "arxiv_id: '9999.00002'"
+    )
     (root.queue_dir / "escape.yaml").write_text(escape)
     lines = bad_axis.splitlines()
-    return {"syntax.yaml": 3, "bad-axis.yaml": next(i for i, t in enumerate(lines, 1) if "telepathy" in t),
-            "escape.yaml": 1}
+    return {
+        "syntax.yaml": 3,
+        "bad-axis.yaml": next(i for i, t in enumerate(lines, 1) if "telepathy" in t),
+        "escape.yaml": 1,
+    }
 
 
 def test_hand_broken_proposals_are_reported_with_file_and_line_and_refused(queued: CatalogRoot) -> None:
@@ -197,16 +217,27 @@ def test_hand_broken_proposals_are_reported_with_file_and_line_and_refused(queue
 
 
 def test_a_decision_interrupted_after_its_journal_is_finished_by_the_next_command(
-        queued: CatalogRoot) -> None:
+    queued: CatalogRoot,
+) -> None:
     """The state a crash right after step 1 leaves (tests/test_crash.py makes it with a real kill -9)."""
     proposal_path = queued.queue_dir / "ppo-1707.06347v2.yaml"
     entry = queued.read_proposal("ppo-1707.06347v2").entry
     assert entry is not None
-    decision = Decision(id="ppo-1707.06347v2", action="approved", kind="new", entry_id=entry.id,
-                        arxiv_id="1707.06347", version=2, title="PPO", reviewer="ana",
-                        at="2026-11-25T12:00:00Z")  # type: ignore[arg-type]
-    write_yaml(queued.path / JOURNAL / "ppo-1707.06347v2.yaml",
-               {"decision": model_to_yaml_data(decision), "entry": model_to_yaml_data(entry)})
+    decision = Decision(
+        id="ppo-1707.06347v2",
+        action="approved",
+        kind="new",
+        entry_id=entry.id,
+        arxiv_id="1707.06347",
+        version=2,
+        title="PPO",
+        reviewer="ana",
+        at="2026-11-25T12:00:00Z",
+    )  # type: ignore[arg-type]
+    write_yaml(
+        queued.path / JOURNAL / "ppo-1707.06347v2.yaml",
+        {"decision": model_to_yaml_data(decision), "entry": model_to_yaml_data(entry)},
+    )
     result = ingest(queued, "review", "list", "--json")
     assert result.exit_code == 0
     assert "ppo-1707.06347v2" not in [p["id"] for p in json.loads(result.stdout)["proposals"]]
@@ -225,8 +256,9 @@ def test_an_approved_exclusion_and_entry_survive_a_second_approve_attempt(queued
     assert queued.exclusions() == []
 
 
-def test_a_broken_proposal_can_be_repaired_with_edit_and_then_approved(queued: CatalogRoot,
-                                                                      tmp_path: Path) -> None:
+def test_a_broken_proposal_can_be_repaired_with_edit_and_then_approved(
+    queued: CatalogRoot, tmp_path: Path
+) -> None:
     _break(queued)
     axis = queued.taxonomy.axes[0]
     env = _editor(tmp_path, "- telepathy", f"- {axis.values[1].id}")

@@ -19,8 +19,11 @@ RUN = ("run", "--backend", "openai", "--model", "test-model", "--concurrency", "
 
 
 def snapshot(root: CatalogRoot) -> dict[str, bytes]:
-    return {str(p.relative_to(root.path)): p.read_bytes() for p in sorted(root.path.rglob("*"))
-            if p.is_file() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"}
+    return {
+        str(p.relative_to(root.path)): p.read_bytes()
+        for p in sorted(root.path.rglob("*"))
+        if p.is_file() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"
+    }
 
 
 def closed_port() -> int:
@@ -34,8 +37,9 @@ def root(tmp_path: Path) -> CatalogRoot:
     return new_root(tmp_path / "cat")
 
 
-def test_a_run_writes_its_report_as_json_and_markdown_and_moves_the_watermark(root: CatalogRoot, arxiv_mirror,
-                                                                              llm_server) -> None:
+def test_a_run_writes_its_report_as_json_and_markdown_and_moves_the_watermark(
+    root: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
     arxiv_mirror.route_search(arxiv_mirror.feed([HINTON, NACA]), match="on-policy distillation")
     llm_server.default = responder(root.taxonomy, paper_texts(arxiv_mirror.papers), low=NACA)
     result = invoke(root.path, *RUN, "--since", "2026-01-01", "--until", "2030-01-01")
@@ -63,8 +67,9 @@ def test_a_run_writes_its_report_as_json_and_markdown_and_moves_the_watermark(ro
     assert state.last_run == report["run_id"]
 
 
-def test_a_failed_download_is_reported_recorded_and_retried_by_the_next_run(root: CatalogRoot, arxiv_mirror,
-                                                                           llm_server) -> None:
+def test_a_failed_download_is_reported_recorded_and_retried_by_the_next_run(
+    root: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
     arxiv_mirror.route_search(arxiv_mirror.feed([HINTON, NACA]), match="on-policy distillation")
     llm_server.default = responder(root.taxonomy, paper_texts(arxiv_mirror.papers))
     arxiv_mirror.fail_pdf(NACA, "html", times=4)  # every try of this run gets arXiv's captcha page
@@ -86,8 +91,9 @@ def test_a_failed_download_is_reported_recorded_and_retried_by_the_next_run(root
     assert root.read_state().failures == {}
 
 
-def test_arxiv_unreachable_exits_3_and_changes_nothing(root: CatalogRoot, llm_server,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_arxiv_unreachable_exits_3_and_changes_nothing(
+    root: CatalogRoot, llm_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("INGEST_ARXIV_URL", f"http://127.0.0.1:{closed_port()}/api/query")
     before = snapshot(root)
     result = invoke(root.path, *RUN)
@@ -97,8 +103,9 @@ def test_arxiv_unreachable_exits_3_and_changes_nothing(root: CatalogRoot, llm_se
     assert llm_server.calls == 0
 
 
-def test_the_llm_endpoint_unreachable_exits_3_and_changes_nothing(root: CatalogRoot, arxiv_mirror,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_llm_endpoint_unreachable_exits_3_and_changes_nothing(
+    root: CatalogRoot, arxiv_mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
     arxiv_mirror.route_search(arxiv_mirror.feed([HINTON]), match="on-policy distillation")
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{closed_port()}/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
@@ -111,14 +118,22 @@ def test_the_llm_endpoint_unreachable_exits_3_and_changes_nothing(root: CatalogR
     assert root.read_state().watermark is None
 
 
-def test_backfill_proposes_updates_for_entries_with_unknown_axes(root: CatalogRoot, arxiv_mirror,
-                                                                 llm_server) -> None:
+def test_backfill_proposes_updates_for_entries_with_unknown_axes(
+    root: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
     tax = root.taxonomy
-    root.write_entry(catalog_entry(tax, id="hinton-kd", name="Hinton KD", title="Distilling the Knowledge",
-                                   links=[Link(kind=LinkKind.arxiv, url=f"https://arxiv.org/abs/{HINTON}",
-                                               arxiv_id=HINTON)]))
-    root.write_entry(catalog_entry(tax, id="done", name="Done", links=[], axes={a.id: [a.values[0].id]
-                                                                                for a in tax.axes}))
+    root.write_entry(
+        catalog_entry(
+            tax,
+            id="hinton-kd",
+            name="Hinton KD",
+            title="Distilling the Knowledge",
+            links=[Link(kind=LinkKind.arxiv, url=f"https://arxiv.org/abs/{HINTON}", arxiv_id=HINTON)],
+        )
+    )
+    root.write_entry(
+        catalog_entry(tax, id="done", name="Done", links=[], axes={a.id: [a.values[0].id] for a in tax.axes})
+    )
     llm_server.default = responder(tax, paper_texts(arxiv_mirror.papers))
     axis = tax.axes[0].id
     result = invoke(root.path, "backfill", "--field", f"axes.{axis}", "--backend", "openai", "--json")
@@ -146,8 +161,9 @@ def test_ingest_add_proposes_what_it_extracts(root: CatalogRoot, arxiv_mirror, l
     assert arxiv_ids_in_queue(root) == [HINTON]
 
 
-def test_the_heuristic_backend_runs_offline_and_labels_its_proposals(root: CatalogRoot, arxiv_mirror,
-                                                                      llm_server) -> None:
+def test_the_heuristic_backend_runs_offline_and_labels_its_proposals(
+    root: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
     arxiv_mirror.route_search(arxiv_mirror.feed([HINTON]), match="on-policy distillation")
     result = invoke(root.path, "run", "--backend", "heuristic", "--json")
     assert result.exit_code == 0, result.output
@@ -161,7 +177,8 @@ def test_the_heuristic_backend_runs_offline_and_labels_its_proposals(root: Catal
 
 
 def test_an_empty_window_is_a_usage_error(root: CatalogRoot) -> None:
-    result = invoke(root.path, "run", "--backend", "heuristic", "--since", "2026-02-01",
-                    "--until", "2026-01-01")
+    result = invoke(
+        root.path, "run", "--backend", "heuristic", "--since", "2026-02-01", "--until", "2026-01-01"
+    )
     assert result.exit_code == 2
     assert "window is empty" in result.stderr

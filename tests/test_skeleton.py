@@ -15,8 +15,12 @@ from ingest.taxonomy import load_taxonomy
 def test_bundled_taxonomy_declares_twelve_sections_and_four_axes() -> None:
     taxonomy = load_taxonomy(bundled("taxonomy.yaml"))
     assert len(taxonomy.catalog_sections) == 12
-    assert [a.id for a in taxonomy.axes] == ["teacher_source", "supervision_signal", "rollout_consumption",
-                                            "pipeline_slot"]
+    assert [a.id for a in taxonomy.axes] == [
+        "teacher_source",
+        "supervision_signal",
+        "rollout_consumption",
+        "pipeline_slot",
+    ]
     assert taxonomy.section("iterative").parent == "opsd"
     assert "unknown" in taxonomy.axis("teacher_source").vocabulary
 

@@ -26,18 +26,27 @@ def _check_jsonschema() -> list[str]:
 
 @pytest.mark.parametrize("name", ["ci.yml", "weekly-ingest.yml"])
 def test_workflow_validates_against_the_github_workflow_schema(name: str) -> None:
-    done = subprocess.run([*_check_jsonschema(), "--builtin-schema", "vendor.github-workflows",
-                           str(WORKFLOWS / name)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*_check_jsonschema(), "--builtin-schema", "vendor.github-workflows", str(WORKFLOWS / name)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ok" in done.stdout
 
 
 def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
-    broken.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
-                      "      - uses: 3\n        run: [1]\n")
-    done = subprocess.run([*_check_jsonschema(), "--builtin-schema", "vendor.github-workflows", str(broken)],
-                          capture_output=True, text=True, timeout=60)
+    broken.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: 3\n        run: [1]\n"
+    )
+    done = subprocess.run(
+        [*_check_jsonschema(), "--builtin-schema", "vendor.github-workflows", str(broken)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
 
 

@@ -180,8 +180,10 @@ def eval_command(
         print_deltas(deltas, previous)
         old, new = {p.paper for p in before.per_paper}, {p.paper for p in report.per_paper}
         if old != new:
-            console.print(f"note: the two runs scored different papers ({len(old)} before, {len(new)} now, "
-                          f"{len(old & new)} in both): a change may come from the sample, not the extractor")
+            console.print(
+                f"note: the two runs scored different papers ({len(old)} before, {len(new)} now, "
+                f"{len(old & new)} in both): a change may come from the sample, not the extractor"
+            )
 
 
 def register(cli: click.Group) -> None:

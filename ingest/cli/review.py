@@ -62,8 +62,13 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     for item in items:
         conf = item["confidence"]
         flags = Text(", ".join(item["flags"]), style="bold yellow" if item["flags"] else "")
-        table.add_row(item["id"], item["kind"], Text(f"{conf:.2f}", style="red" if conf < 0.6 else "green"),
-                      flags, item["title"])
+        table.add_row(
+            item["id"],
+            item["kind"],
+            Text(f"{conf:.2f}", style="red" if conf < 0.6 else "green"),
+            flags,
+            item["title"],
+        )
     console.print(table)
     for line in problems:
         console.print(Text(f"invalid: {line}", style="bold red"))
@@ -78,11 +83,15 @@ def _value(value: Any) -> str:
 def _print_row(row: Row) -> None:
     label = Text(f"{row.field}", style="bold")
     if row.flags:
-        label.append("  [" + ", ".join(map(str, row.flags)) + "]",
-                     style="bold red" if BAD_FLAGS & set(map(str, row.flags)) else "bold yellow")
+        label.append(
+            "  [" + ", ".join(map(str, row.flags)) + "]",
+            style="bold red" if BAD_FLAGS & set(map(str, row.flags)) else "bold yellow",
+        )
     if row.evidence is not None:
-        label.append(f"  confidence {row.evidence.confidence:.2f}",
-                     style="red" if row.evidence.confidence < 0.6 else "dim")
+        label.append(
+            f"  confidence {row.evidence.confidence:.2f}",
+            style="red" if row.evidence.confidence < 0.6 else "dim",
+        )
     console.print(label)
     if row.status in ("changed", "removed"):
         console.print(Text(f"  - {_value(row.old)}", style="red"))
@@ -118,7 +127,8 @@ def show_cmd(ctx: click.Context, proposal_id: str) -> None:
     prov = proposal.provenance
     meta = (f"arXiv {proposal.arxiv_id}v{proposal.version}  " if proposal.arxiv_id else "") + (
         f"confidence {proposal.confidence:.2f}  run {prov.run_id}  {prov.backend}/{prov.model}  "
-        f"tokens {prov.prompt_tokens}+{prov.completion_tokens}  ${prov.cost_usd:.4f}")
+        f"tokens {prov.prompt_tokens}+{prov.completion_tokens}  ${prov.cost_usd:.4f}"
+    )
     console.print(Text(meta, style="dim"))
     if proposal.target:
         console.print(Text(f"updates entry {proposal.target}", style="magenta"))
@@ -161,8 +171,9 @@ def approve_cmd(ctx: click.Context, proposal_ids: tuple[str, ...], reviewer: str
 def reject_cmd(ctx: click.Context, proposal_ids: tuple[str, ...], reason: str, reviewer: str | None) -> None:
     """Reject proposals; the paper is not proposed again unless arXiv has a newer version."""
     root = _root(ctx)
-    decisions = _act(root, review_lib.reject, list(proposal_ids), reason=reason,
-                     reviewer=reviewer or getpass.getuser())
+    decisions = _act(
+        root, review_lib.reject, list(proposal_ids), reason=reason, reviewer=reviewer or getpass.getuser()
+    )
     for decision in decisions:
         console.print(f"rejected {decision.id}: {decision.reason}")
 

@@ -42,14 +42,17 @@ def _print_report(report: RunReport, as_json: bool) -> None:
     for failure in report.failed:
         console.print(f"[red]failed[/] {failure.paper} ({failure.stage}): {failure.reason}", markup=True)
     u = report.usage
-    console.print(f"LLM: {u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens, ${u.cost_usd:.4f}; "
-                  + ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items()))
+    console.print(
+        f"LLM: {u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens, ${u.cost_usd:.4f}; "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items())
+    )
     console.print(f"report: runs/{report.run_id}.json, runs/{report.run_id}.md")
 
 
 @click.command("run")
-@click.option("--since", type=DATE, default=None,
-              help="Start of the window (default: the last run's watermark).")
+@click.option(
+    "--since", type=DATE, default=None, help="Start of the window (default: the last run's watermark)."
+)
 @click.option("--until", type=DATE, default=None, help="End of the window (default: now).")
 @click.option("--backend", type=BACKEND, default=None, help="Extractor (default: the config's, auto).")
 @click.option("--model", default=None, help="LLM model name (default: the config's or INGEST_MODEL).")
@@ -57,39 +60,74 @@ def _print_report(report: RunReport, as_json: bool) -> None:
 @click.option("--max", "max_results", type=click.IntRange(1), default=None, help="Most candidates this run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.pass_context
-def run_cmd(ctx: click.Context, since: datetime | None, until: datetime | None, backend: str | None,
-            model: str | None, concurrency: int | None, max_results: int | None, as_json: bool) -> None:
+def run_cmd(
+    ctx: click.Context,
+    since: datetime | None,
+    until: datetime | None,
+    backend: str | None,
+    model: str | None,
+    concurrency: int | None,
+    max_results: int | None,
+    as_json: bool,
+) -> None:
     """The weekly job: discover, screen, download, read, extract, verify, score and propose new papers."""
     root: CatalogRoot = ctx.obj
     root.create()
     with progress("ingest run") as steps:
+
         def show(stage: str, item: str) -> None:
             if interactive():
                 steps.advance(f"{stage}: {item}")  # a rich bar on a terminal
             elif not as_json:
                 _progress(stage, item)  # plain lines in CI and pipes
 
-        report = run(root, since=_utc(since), until=_utc(until), backend=backend, model=model,
-                     concurrency=concurrency, max_results=max_results, progress=show)
+        report = run(
+            root,
+            since=_utc(since),
+            until=_utc(until),
+            backend=backend,
+            model=model,
+            concurrency=concurrency,
+            max_results=max_results,
+            progress=show,
+        )
     _print_report(report, as_json)
 
 
 @click.command("backfill")
-@click.option("--field", "fields", multiple=True,
-              help="Only this field (e.g. axes or axes.teacher_source); repeatable. Default: every unknown.")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    help="Only this field (e.g. axes or axes.teacher_source); repeatable. Default: every unknown.",
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Most entries this time.")
 @click.option("--backend", type=BACKEND, default=None, help="Extractor (default: the config's, auto).")
 @click.option("--model", default=None, help="LLM model name.")
 @click.option("--concurrency", type=click.IntRange(1), default=None, help="Papers processed at once.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def backfill_cmd(ctx: click.Context, fields: tuple[str, ...], limit: int | None, backend: str | None,
-                 model: str | None, concurrency: int | None, as_json: bool) -> None:
+def backfill_cmd(
+    ctx: click.Context,
+    fields: tuple[str, ...],
+    limit: int | None,
+    backend: str | None,
+    model: str | None,
+    concurrency: int | None,
+    as_json: bool,
+) -> None:
     """Extract existing entries whose fields are unknown and propose `update`s through the review queue."""
     root: CatalogRoot = ctx.obj
     root.require()
-    report = backfill(root, fields=list(fields) or None, limit=limit, backend=backend, model=model,
-                      concurrency=concurrency, progress=None if as_json else _progress)
+    report = backfill(
+        root,
+        fields=list(fields) or None,
+        limit=limit,
+        backend=backend,
+        model=model,
+        concurrency=concurrency,
+        progress=None if as_json else _progress,
+    )
     _print_report(report, as_json)
 
 

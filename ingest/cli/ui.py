@@ -51,8 +51,12 @@ class Steps:
 def progress(label: str) -> Iterator[Steps]:
     if interactive():
         bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=err_console, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
         )
         with bar:
             yield Steps(bar, label)
