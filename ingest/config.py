@@ -130,10 +130,14 @@ class Config(_Section):
     check: CheckConfig = Field(default_factory=CheckConfig)
 
 
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
 class Env(BaseSettings):
     """The environment variables ingest reads."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # A workflow that maps an unset repository variable gives an empty string: treat it as not set.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")

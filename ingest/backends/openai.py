@@ -21,7 +21,7 @@ import openai
 from instructor.core.exceptions import InstructorRetryException
 from pydantic import BaseModel, Field
 
-from ..config import Env, ExtractConfig
+from ..config import OPENAI_DEFAULT_BASE_URL, Env, ExtractConfig
 from ..errors import ExtractionError, ServiceError, UsageError
 from ..llmcache import LLMCache, cache_key
 from ..models import Candidate, Entry, Extraction, PaperText, Scope, Usage
@@ -97,7 +97,8 @@ class OpenAIBackend:
         self.prompts_dir = root_prompts_dir(root)
         raw = openai.OpenAI(
             api_key=env.openai_api_key,
-            base_url=env.openai_base_url,
+            # Explicit: the openai client would read an empty OPENAI_BASE_URL from the environment itself.
+            base_url=env.openai_base_url or OPENAI_DEFAULT_BASE_URL,
             timeout=self.config.timeout_seconds,
             max_retries=0,
         )
