@@ -3,7 +3,11 @@
 
 Measures, on 16 real corpus PDFs (their text parsed once, before timing):
 - the speed-up of concurrency 8 over concurrency 1 (goal: at least 6x);
-- the number of LLM calls of an immediate rerun (goal: 0, every answer comes from the cache).
+- the number of LLM calls of an immediate rerun (goal: 0, every answer comes from the cache);
+and on a first run over 10 corpus PDFs whose text is not cached (the first ten by file name, concurrency 8):
+- its wall time, with the PDFs parsed in reader processes while the LLM calls of the papers already read wait
+  (goal: under the time of parsing the ten one after another plus one LLM round, which is what a run that
+  parses in its threads, where the interpreter lock serialises pypdf, costs at best).
 
 Run: python bench/extraction.py   (needs ../shared/corpus; prints a table). `measure()` returns the rows.
 """
@@ -22,6 +26,7 @@ sys.path.insert(0, str(REPO / "tests"))  # the loopback server lives with the te
 
 PDFS = Path(os.environ.get("INGEST_SHARED", REPO.parent / "shared")) / "corpus" / "pdfs"
 PAPERS = 16
+FIRST_RUN_PAPERS = 10
 DELAY_SECONDS = 1.0
 
 
@@ -43,6 +48,26 @@ def _papers(cache_dir: Path) -> tuple[list[Any], dict[str, Any]]:
         if len(candidates) == PAPERS:
             break
     return candidates, papers
+
+
+def _first_run_papers() -> tuple[list[Any], dict[str, Any], float]:
+    """The first ten corpus PDFs by name that read, their text, and the seconds that parsing them took."""
+    from ingest.models import Candidate
+    from ingest.read import read_pdf
+
+    candidates, papers, parse = [], {}, 0.0
+    for path in sorted(PDFS.glob("*.pdf")):
+        start = time.perf_counter()
+        try:
+            papers[path.name] = read_pdf(path, source=path.name)
+        except Exception as exc:  # as in _papers: reported, and the next file takes its place
+            print(f"skipped {path.name}: {type(exc).__name__}: {str(exc)[:80]}", file=sys.stderr)
+            continue
+        parse += time.perf_counter() - start
+        candidates.append(Candidate(title=path.stem, local_pdf=str(path)))
+        if len(candidates) == FIRST_RUN_PAPERS:
+            break
+    return candidates, papers, parse
 
 
 def _serve(papers: dict[str, Any], taxonomy: Any, urls: Any) -> None:
@@ -75,6 +100,8 @@ def measure() -> list[dict[str, Any]]:
         os.environ["INGEST_CACHE_DIR"] = str(cache)
         root = CatalogRoot(Path(tmp) / "root").create()
         candidates, papers = _papers(cache)  # read_cached keeps its texts under cache/"text"
+        first, first_papers, serial_parse = _first_run_papers()  # parsed here, not cached
+        papers = {**papers, **first_papers}
         context = multiprocessing.get_context("fork")  # no thread runs yet: forking is safe here
         urls = context.Queue()
         child = context.Process(target=_serve, args=(papers, root.taxonomy, urls), daemon=True)
@@ -98,11 +125,22 @@ def measure() -> list[dict[str, Any]]:
             rerun = process(root, candidates, backend="openai", model="bench-c8", concurrency=8)
             rerun_calls = _server_calls(base_url) - before
             assert run_usage(rerun).calls == rerun_calls
+
+            # A first run: an empty text cache (root.cache_dir is read once per CatalogRoot) and a new model.
+            os.environ["INGEST_CACHE_DIR"] = str(Path(tmp) / "first-run-cache")
+            fresh = CatalogRoot(root.path)
+            start = time.perf_counter()
+            outcomes = process(fresh, first, backend="openai", model="bench-first", concurrency=8)
+            first_run = time.perf_counter() - start
+            failed = [str(o.error) for o in outcomes if o.error]
+            if failed:
+                raise RuntimeError(f"first-run papers failed: {failed[:3]}")
         finally:
             child.terminate()
             child.join()
 
     speedup = timings[1] / timings[8]
+    budget = serial_parse + DELAY_SECONDS
     return [
         {
             "name": f"wall time, concurrency 1, {PAPERS} papers",
@@ -132,16 +170,30 @@ def measure() -> list[dict[str, Any]]:
             "goal": 0,
             "ratio": 1.0 if rerun_calls == 0 else 0.0,
         },
+        {
+            "name": f"parse of {FIRST_RUN_PAPERS} PDFs one after another",
+            "value": round(serial_parse, 2),
+            "unit": "s",
+            "goal": None,
+            "ratio": None,
+        },
+        {
+            "name": f"first run over {FIRST_RUN_PAPERS} PDFs, parse overlapped with LLM calls",
+            "value": round(first_run, 2),
+            "unit": "s",
+            "goal": f"<= {budget:.2f}",
+            "ratio": round(budget / first_run, 2),
+        },
     ]
 
 
 def main() -> None:
     rows = measure()
-    print(f"{'measure':<42} {'value':>8} {'unit':<6} {'goal':>6} {'ratio':>6}")
+    print(f"{'measure':<58} {'value':>8} {'unit':<6} {'goal':>8} {'ratio':>6}")
     for r in rows:
-        goal = "" if r["goal"] is None else f"{r['goal']:g}"
+        goal = "" if r["goal"] is None else str(r["goal"])
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
-        print(f"{r['name']:<42} {r['value']:>8} {r['unit']:<6} {goal:>6} {ratio:>6}")
+        print(f"{r['name']:<58} {r['value']:>8} {r['unit']:<6} {goal:>8} {ratio:>6}")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ duplicate arXiv ids, sections / detail columns / axis values / criteria outside 
 an update proposal whose target entry is missing, and a rendered catalog out of sync with entries/.
 Warnings (exit 0, or 1 under --strict): fields of entries and proposals whose evidence is flagged
 (ungrounded, injection-suspect, disagreement, ...) or whose confidence is below the threshold, and
-inconsistencies that render silently skips. Infos (a catalog that was not compared) never change the exit
-code.
+inconsistencies that render silently skips, and a journal in .ingest-journal/ (an approval or rejection that
+was interrupted; the next `ingest review` command finishes it). Infos (a catalog that was not compared) never
+change the exit code.
 """
 
 from __future__ import annotations
@@ -140,9 +141,11 @@ class _Checker:
 
     def flag_field(self, record: Record, path: str, evidence: FieldEvidence, prefix: list[str | int]) -> None:
         """One warning per weak field, at the line of the field itself (else of its evidence key)."""
-        flags = [f for f in WARNING_FLAGS if f in evidence.flags]
+        # The threshold given to check decides low-confidence, not the flag stored at extraction time (that
+        # one used the threshold of then): recompute it from the stored confidence.
+        flags: list[Flag] = [f for f in WARNING_FLAGS if f in evidence.flags and f != Flag.low_confidence]
         low = evidence.confidence < self.min_confidence
-        if low and Flag.low_confidence not in flags:
+        if low:
             flags.append(Flag.low_confidence)
         if not flags:
             return
@@ -271,6 +274,20 @@ class _Checker:
             data = record.data if isinstance(record.data, dict) else {}
             self.check_name(record, data.get("id"), "decision")
 
+    def check_journal(self) -> None:
+        """A decision journal left behind: a review command was killed after its commit point."""
+        from .review import pending  # review needs render and propose; check loads them only here
+
+        for journal in pending(self.root):
+            self.add(
+                journal,
+                None,
+                "warning",
+                "interrupted-decision",
+                f"the decision on proposal {journal.stem!r} was interrupted; the next `ingest review` "
+                "command (or `ingest run`) finishes it",
+            )
+
     def check_rendered(self, entries: list[Entry], exclusions: list[Exclusion]) -> None:
         """The configured output's marker block must equal a fresh render of entries/."""
         config = self.root.config.render
@@ -286,7 +303,11 @@ class _Checker:
             return
         if not (self.entries_ok and self.exclusions_ok):
             self.add(
-                path, None, "info", "render-skipped", "not compared with entries/: fix the errors above first"
+                path,
+                None,
+                "info",
+                "render-skipped",
+                "not compared with entries/: fix the errors in entries/ and exclusions/ first",
             )
             return
         text = path.read_bytes().decode("utf-8")
@@ -335,6 +356,9 @@ def check_root(root: CatalogRoot, *, min_confidence: float | None = None) -> Che
     checker.check_proposals()
     exclusions = checker.check_exclusions()
     checker.check_decisions()
+    checker.check_journal()
     checker.check_rendered(entries, exclusions)
-    checker.report.problems.sort(key=lambda p: (p.file, p.line or 0))
+    # errors first, then warnings, then info (which may refer to the errors), each by file and line
+    rank = {"error": 0, "warning": 1, "info": 2}
+    checker.report.problems.sort(key=lambda p: (rank[p.severity], p.file, p.line or 0))
     return checker.report

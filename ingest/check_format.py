@@ -46,9 +46,21 @@ def format_github(report: CheckReport, prefix: str = "") -> str:
     return "\n".join([*lines, summary_line(report)]) + "\n"
 
 
-def format_json(report: CheckReport) -> str:
-    """A list of problem objects (file, line, severity, code, message, field, flags, confidence)."""
-    return json.dumps([p.as_dict() for p in report.problems], indent=2, ensure_ascii=False) + "\n"
+def format_json(report: CheckReport, *, strict: bool = False) -> str:
+    """One object: `problems` (file, line, severity, code, message, field, flags, confidence each), `counts`
+    (errors, warnings, info, files_checked and files per folder) and the `exit_code` check exits with."""
+    data = {
+        "problems": [p.as_dict() for p in report.problems],
+        "counts": {
+            "errors": len(report.errors),
+            "warnings": len(report.warnings),
+            "info": len(report.of("info")),
+            "files_checked": sum(report.counts.values()),
+            "files": dict(report.counts),
+        },
+        "exit_code": report.exit_code(strict=strict),
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def _md(text: str) -> str:

@@ -31,7 +31,8 @@ class Problem:
 
 @dataclass
 class CheckReport:
-    """Everything `check_root` found, sorted by file and line, and how many records of each kind it read."""
+    """Everything `check_root` found (errors, then warnings, then info; each sorted by file and line), and
+    how many records of each kind it read."""
 
     root: Path
     min_confidence: float

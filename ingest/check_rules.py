@@ -10,11 +10,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .check_load import Record
-from .taxonomy import Taxonomy
+from .taxonomy import Section, Taxonomy
 
 Loc = list[str | int]
 # (record, location of the value, severity, code, message)
 Emit = Callable[[Record, Sequence[str | int], str, str, str], None]
+
+
+def detail_columns(section: Section) -> set[str]:
+    """The detail keys an entry may hold in `section`: its detail columns and its label (detail_key)."""
+    return {*section.detail_names(), section.detail_key}
 
 
 class TaxonomyRules:
@@ -49,7 +54,7 @@ class TaxonomyRules:
                     f"details: {sid!r} is not in this entry's sections, so render skips these details",
                 )
             section = self.sections[sid]
-            allowed = {*section.detail_names(), section.detail_key}
+            allowed = detail_columns(section)
             for column in columns if isinstance(columns, dict) else []:
                 if column not in allowed:
                     self.emit(

@@ -6,12 +6,12 @@ Every option has a default and a description; the bundled ingest.yaml is written
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .errors import CatalogError
+from .errors import CatalogError, ConfigError
 from .yamlio import line_of, load_yaml
 
 
@@ -100,7 +100,9 @@ class ExtractConfig(_Section):
     )
     timeout_seconds: float = Field(default=120.0, gt=0, description="per-call timeout")
     concurrency: int = Field(default=4, ge=1, description="papers extracted at once")
-    temperature: float = Field(default=0.0, ge=0, le=2)
+    temperature: float = Field(
+        default=0.0, ge=0, le=2, description="sampling temperature; 0 keeps answers repeatable"
+    )
     few_shot: int = Field(default=2, ge=0, description="approved entries shown as examples")
     cross_check: Literal["heuristic", "none"] = Field(
         default="heuristic", description="second opinion that feeds the agreement part of the confidence"
@@ -152,19 +154,47 @@ class Env(BaseSettings):
     )
 
 
+def section_keys(model: type[BaseModel], loc: list[Any]) -> list[str] | None:
+    """The keys the (sub)section holding `loc`'s last key accepts, or None when `loc` leaves the models."""
+    for key in loc[:-1]:
+        field = model.model_fields.get(str(key))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return list(model.model_fields)
+
+
+def config_error(path: Path, data: Any, exc: ValidationError, model: type[BaseModel]) -> ConfigError:
+    """The first validation error as a one-line ConfigError; an unknown key lists its section's keys."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    where = ".".join(map(str, loc)) or path.name
+    message, hint = f"{where}: {err['msg']}", None
+    keys = section_keys(model, loc) if err["type"] == "extra_forbidden" else None
+    if keys is not None:
+        section = ".".join(map(str, loc[:-1])) or "the top level"
+        message = f"{where}: unknown key; {section} takes {', '.join(keys)}"
+        hint = "fix the spelling or remove the key; docs/CLI.md describes each setting"
+    return ConfigError(path, message, line=line_of(data, loc), hint=hint)
+
+
 def load_config(path: Path) -> Config:
-    """Load ingest.yaml (missing file: all defaults) and apply the environment's overrides."""
+    """Load ingest.yaml (missing file: all defaults) and apply the environment's overrides.
+
+    A broken file raises ConfigError (exit 2, bad configuration) with its line."""
     config = Config()
     if path.exists():
-        data = load_yaml(path) or {}
+        try:
+            data = load_yaml(path) or {}
+        except CatalogError as exc:
+            raise ConfigError(exc.file, exc.detail, line=exc.line, hint=exc.hint) from exc
+        if not isinstance(data, dict):
+            raise ConfigError(path, "not a mapping of sections", line=1, hint="see docs/CLI.md for the keys")
         try:
             config = Config.model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = list(err["loc"])
-            raise CatalogError(
-                path, f"{'.'.join(map(str, loc))}: {err['msg']}", line=line_of(data, loc)
-            ) from exc
+            raise config_error(path, data, exc, Config) from exc
     env = Env()
     if env.arxiv_url:
         config.arxiv.url = env.arxiv_url

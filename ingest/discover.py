@@ -67,6 +67,8 @@ class KnownPapers:
 
     @classmethod
     def from_root(cls, root: CatalogRoot) -> KnownPapers:
+        from .queue import scan_entries, scan_queue  # the tolerant readers; queue.py does not import discover
+
         known = cls(threshold=root.config.arxiv.title_match_threshold)
         approved: dict[str, int] = {}
         for decision in root.decisions():
@@ -77,11 +79,21 @@ class KnownPapers:
         for exclusion in root.exclusions():
             if exclusion.arxiv_id:
                 known.add(exclusion.arxiv_id, Known("exclusion", exclusion.version))
-        for path in root.files(root.queue_dir):
-            proposal = root.read_proposal(path.stem)
+        # Broken files are read for the papers they still name (queue.py); the run warns about them.
+        queue = scan_queue(root)
+        for proposal in queue.proposals:
             if proposal.arxiv_id:
                 known.add(proposal.arxiv_id, Known("queue", proposal.version, proposal.target))
-        for entry in root.iter_entries():
+        for arxiv_id in queue.raw_arxiv_ids:
+            known.add(arxiv_id, Known("queue"))
+        entries = scan_entries(root)
+        entries.require_identified()  # an entry that names no paper could come back as new: stop (exit 1)
+        for broken in entries.broken:
+            for arxiv_id in broken.arxiv_ids:  # no version: a broken entry is never offered an update
+                known.add(arxiv_id, Known("entry", None, broken.path.stem))
+            if not broken.arxiv_ids and broken.title:
+                known.titles[title_key(broken.title)] = broken.path.stem
+        for entry in entries.entries:
             if not entry.arxiv_ids and entry.title:
                 known.titles[title_key(entry.title)] = entry.id
             for link in entry.links:
@@ -89,6 +101,7 @@ class KnownPapers:
                     continue
                 m = _ID_IN_URL.search(link.url)
                 named = [int(m.group("v"))] if m and m.group("v") else []
+                named += [link.version] if link.version else []
                 version = max([*named, approved.get(link.arxiv_id, 0)]) or None
                 known.add(link.arxiv_id, Known("entry", version, entry.id))
         return known
@@ -385,14 +398,20 @@ def id_from_pdf(path: Path) -> tuple[str, int | None] | None:
 
 
 def resolve_ref(ref: str, config: ArxivConfig, *, client: httpx.Client | None = None) -> Candidate:
-    """A REF of `ingest add` as a Candidate: arXiv refs are looked up (metadata, latest or given version)."""
+    """A REF of `ingest add` as a Candidate: arXiv refs are looked up (metadata, latest or given version).
+
+    A local PDF's title is the one page 1 prints (only page 1 is parsed, once for id and title); the file's
+    name stands in when page 1 shows none.
+    """
     parsed = parse_ref(ref)
     if isinstance(parsed, Path):
+        from .read import first_page
+
         found = id_from_pdf(parsed)
         return Candidate(
             arxiv_id=found[0] if found else None,
             version=(found[1] or 1) if found else 1,
-            title=parsed.stem,
+            title=first_page(parsed).title or parsed.stem,
             local_pdf=str(parsed.resolve()),
         )
     arxiv_id, version = parsed

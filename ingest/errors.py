@@ -3,6 +3,7 @@
 IngestError                 (exit 2 unless a subclass says otherwise)
 ├── UsageError              bad arguments or configuration
 ├── CatalogError            a catalog file is invalid (carries file and line)
+│   └── ConfigError         ingest.yaml or taxonomy.yaml is invalid (exit 2: bad configuration)
 ├── ServiceError            arXiv or the LLM endpoint could not be reached (exit 3)
 ├── PaperError              one paper failed a stage; the run goes on with the others
 │   ├── DownloadError       HTTP failure, not a PDF, too large
@@ -45,6 +46,14 @@ class CatalogError(IngestError):
         where = f"{self.file}:{line}" if line else self.file
         super().__init__(f"{where}: {message}", hint=hint)
         self.detail = message
+
+
+class ConfigError(CatalogError):
+    """ingest.yaml or taxonomy.yaml is invalid: bad configuration (DESIGN §5), so exit 2, not 1.
+
+    `ingest check` still lists it as an error of the root (and exits 1 there: check found an error)."""
+
+    exit_code = 2
 
 
 class ServiceError(IngestError):

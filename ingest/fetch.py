@@ -41,7 +41,7 @@ class FetchReport:
     until: datetime
     items: list[FetchItem] = field(default_factory=list)
     skipped_known: list[str] = field(default_factory=list)
-    total_seen: int = 0
+    total_seen: int = 0  # unique papers arXiv listed in the window, over every query
 
     @property
     def failures(self) -> list[FetchItem]:
@@ -109,7 +109,10 @@ def _fetch(
     again = lookup(config.arxiv, retry_ids, client=client) if retry_ids else []
     retried = {c.key for c in again}
     todo += again
-    report = FetchReport(since, until, skipped_known=found.skipped_known, total_seen=found.total_seen)
+    # Count papers, not search hits: each query of the config may return the same papers again.
+    known = list(dict.fromkeys(found.skipped_known))
+    unique = len({c.key for c in [*found.candidates, *found.updates]} | set(known))
+    report = FetchReport(since, until, skipped_known=known, total_seen=unique)
     if on_total:
         on_total(len(todo))
     for candidate in todo:

@@ -135,6 +135,9 @@ class Link(Strict):
     url: str
     label: str | None = None
     arxiv_id: str | None = Field(default=None, description="version-less arXiv id, for kind arxiv")
+    version: int | None = Field(
+        default=None, ge=1, description="arXiv version the entry was last checked against (not rendered)"
+    )
 
     @field_validator("arxiv_id")
     @classmethod

@@ -1,18 +1,23 @@
 """The per-paper chain: download → read → extract → verify → score, for many papers at once.
 
-Papers run in a bounded pool of threads (the LLM call is I/O: threads wait on it together). A paper that fails
-any stage is recorded in its PaperOutcome with the PaperError that names it and the stage; the others go on.
-`on_done` is called with each outcome as it completes (serialised by a lock), so a caller can save every
-result at once and a killed run loses nothing it finished.
+A pipeline: downloads run in a bounded pool of threads; a PDF whose text is not cached yet is parsed in a pool
+of reader processes (pypdf is CPU-bound: threads would take turns on the interpreter lock); as each text is
+ready its extraction goes back to the threads, where the LLM calls wait together. So the calls of the first
+papers overlap the parsing of the later ones. A paper that fails any stage is recorded in its PaperOutcome
+with the PaperError that names it and the stage; the others go on. `on_done` is called with each outcome as
+it completes (serialised by a lock), so a caller can save every result at once and a killed run loses
+nothing it finished. The reader processes are shut down before `process` returns.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .backends.heuristic import HeuristicBackend
 from .errors import CatalogError, IngestError, PaperError
@@ -46,6 +51,21 @@ class UnexpectedError(PaperError):
     """A bug or an unforeseen failure inside one paper's chain; recorded like any paper failure."""
 
     stage = "process"
+
+
+@contextmanager
+def recorded(outcome: PaperOutcome) -> Iterator[None]:
+    """Record a failure of the block in outcome.error instead of raising it."""
+    try:
+        yield
+    except PaperError as exc:
+        outcome.error = exc
+    except Exception as exc:  # one paper's surprise must not end the run; it is recorded with its type
+        outcome.error = UnexpectedError(
+            outcome.candidate.key,
+            f"{type(exc).__name__}: {exc}".splitlines()[0],
+            hint="please report this with the paper's id",
+        )
 
 
 def run_usage(outcomes: list[PaperOutcome]) -> Usage:
@@ -90,19 +110,28 @@ class Chain:
 
         return read_cached(pdf_path(self.root, candidate), self.root.cache_dir, source=candidate.key)
 
+    def fetch(self, candidate: Candidate, *, parse: bool) -> tuple[Path, PaperText | None]:
+        """The PDF on disk and its text: from the cache, parsed here when `parse`, else None (not parsed)."""
+        from .read import cached_text, read_cached
+
+        path = pdf_path(self.root, candidate)
+        if parse:
+            return path, read_cached(path, self.root.cache_dir, source=candidate.key)
+        return path, cached_text(path, self.root.cache_dir, source=candidate.key)
+
     def run(self, candidate: Candidate) -> PaperOutcome:
+        """The whole chain of one paper in this thread."""
         outcome = PaperOutcome(candidate)
-        try:
+        with recorded(outcome):
             paper = outcome.paper = self.read(candidate)
             outcome.extraction = self.extract(paper, candidate)
-        except PaperError as exc:
-            outcome.error = exc
-        except Exception as exc:  # one paper's surprise must not end the run; it is recorded with its type
-            outcome.error = UnexpectedError(
-                candidate.key,
-                f"{type(exc).__name__}: {exc}".splitlines()[0],
-                hint="please report this with the paper's id",
-            )
+        return outcome
+
+    def finish(self, candidate: Candidate, paper: PaperText) -> PaperOutcome:
+        """extract → verify → score of a paper already read, as its outcome."""
+        outcome = PaperOutcome(candidate, paper=paper)
+        with recorded(outcome):
+            outcome.extraction = self.extract(paper, candidate)
         return outcome
 
     def extract(self, paper: PaperText, candidate: Candidate) -> Extraction:
@@ -142,16 +171,75 @@ def process(
     chain = Chain(root, make_backend(backend, root, model=model))
     workers = max(1, concurrency or root.config.extract.concurrency)
     outcomes: list[PaperOutcome | None] = [None] * len(candidates)
+    # One paper, or one reader: parse in the thread (starting a process would cost more than it saves).
+    readers = root.config.read.workers if len(candidates) > 1 else 1
     lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=min(workers, max(1, len(candidates)))) as pool:
-        futures = {pool.submit(chain.run, c): i for i, c in enumerate(candidates)}
-        for future in as_completed(futures):
-            outcome = future.result()
-            outcomes[futures[future]] = outcome
-            if on_done is not None:
-                with lock:
-                    on_done(outcome)
+    with (
+        ThreadPoolExecutor(max_workers=min(workers, max(1, len(candidates)))) as pool,
+        _Readers(readers) as parser,
+    ):
+        stages: dict[Future[Any], tuple[int, str]] = {
+            pool.submit(chain.fetch, c, parse=not parser.enabled): (i, "fetch")
+            for i, c in enumerate(candidates)
+        }
+        while stages:
+            done, _ = wait(stages, return_when=FIRST_COMPLETED)
+            for future in done:
+                i, stage = stages.pop(future)
+                candidate = candidates[i]
+                outcome = PaperOutcome(candidate)
+                with recorded(outcome):
+                    if stage == "fetch":
+                        path, paper = future.result()
+                        if paper is None:
+                            stages[parser.submit(path, candidate.key, root.cache_dir)] = (i, "parse")
+                        else:
+                            stages[pool.submit(chain.finish, candidate, paper)] = (i, "extract")
+                        continue
+                    if stage == "parse":
+                        paper = parser.result(future)
+                        stages[pool.submit(chain.finish, candidate, paper)] = (i, "extract")
+                        continue
+                    outcome = future.result()
+                outcomes[i] = outcome
+                if on_done is not None:
+                    with lock:
+                        on_done(outcome)
     return [o for o in outcomes if o is not None]
+
+
+class _Readers:
+    """The reader processes of one `process` call, started at the first PDF to parse, shut down at exit."""
+
+    def __init__(self, workers: int) -> None:
+        self.enabled = workers > 1
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Readers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            # Waits for the workers to exit: none outlives the call, even when the run is interrupted.
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, path: Path, source: str, cache_dir: Path) -> Future[Any]:
+        from .read import read_job, reader_pool
+
+        if self._pool is None:
+            self._pool = reader_pool(self.workers)
+        return self._pool.submit(read_job, (path, source, cache_dir))
+
+    @staticmethod
+    def result(future: Future[Any]) -> PaperText:
+        """The parsed text, or the worker's ReadError raised again in this process."""
+        from .read import job_result
+
+        paper = job_result(future.result())
+        if isinstance(paper, PaperText):
+            return paper
+        raise paper
 
 
 @dataclass

@@ -5,8 +5,9 @@ decisions and the exclusions (and, for a paper without an id, by its title). A r
 with a newer arXiv version, marked `resubmission_of` the rejected proposal.
 
 An `update` only fills what the catalog does not know yet (an `unknown` axis or verdict, a missing detail) and
-adds what is new (a code link, a newer arXiv version): a value a curator set is never replaced by a proposal;
-the reviewer changes it with `review edit` if the paper says otherwise.
+adds what is new (a code link; a newer arXiv version, as the `version` of the entry's arXiv link): a value a
+curator set is never replaced by a proposal; the reviewer changes it with `review edit` if the paper says
+otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from .check_load import load_catalog, read_records
+from .check_load import read_records
 from .models import (
     ARXIV_ID_RE,
     UNKNOWN,
@@ -36,7 +37,7 @@ from .models import (
     Scope,
     slugify,
 )
-from .queue import scan_queue
+from .queue import scan_entries, scan_queue
 from .store import CatalogRoot
 from .taxonomy import Taxonomy
 
@@ -59,6 +60,9 @@ class Known:
     excluded: dict[str, Exclusion] = field(default_factory=dict)
     excluded_titles: set[str] = field(default_factory=set)
     taken_entry_ids: set[str] = field(default_factory=set)
+    # Hand-broken entry files: their papers (by the arXiv ids and titles still readable) are never proposed.
+    broken_arxiv: set[str] = field(default_factory=set)
+    broken_titles: dict[str, bool] = field(default_factory=dict)  # title -> the file names an arXiv id
 
     @classmethod
     def from_root(cls, root: CatalogRoot) -> Known:
@@ -73,9 +77,15 @@ class Known:
                 known.taken_entry_ids.add(proposal.entry.id)
         for raw in queue.raw_arxiv_ids:
             known.queued.setdefault(raw, None)  # a broken file still holds its paper
-        entries, exclusions = load_catalog(root)
-        known.entries = {e.id: e for e in entries}
-        known.taken_entry_ids |= set(known.entries)
+        scan = scan_entries(root)
+        scan.require_identified()  # an entry naming no paper could be proposed twice: stop
+        known.entries = {e.id: e for e in scan.entries}
+        known.taken_entry_ids |= set(known.entries) | {b.path.stem for b in scan.broken}
+        for broken in scan.broken:
+            known.broken_arxiv |= broken.arxiv_ids
+            if broken.title:
+                known.broken_titles[_norm_title(broken.title)] = bool(broken.arxiv_ids)
+        exclusions = [r.validate(Exclusion) for r in read_records(root.exclusions_dir)]
         for entry in known.entries.values():
             for arxiv_id in entry.arxiv_ids:
                 known.by_arxiv[arxiv_id] = entry
@@ -92,6 +102,17 @@ class Known:
                 known.excluded[exclusion.arxiv_id] = exclusion
             known.excluded_titles.add(_norm_title(exclusion.title))
         return known
+
+    def in_broken_entry(self, arxiv_id: str | None, title: str | None, threshold: float) -> bool:
+        """Whether a broken entry file holds this paper: by arXiv id, or by title as entry_by_title does."""
+        if arxiv_id and arxiv_id in self.broken_arxiv:
+            return True
+        wanted = _norm_title(title)
+        return bool(wanted) and any(
+            fuzz.ratio(wanted, t) >= threshold
+            for t, has_id in self.broken_titles.items()
+            if not (arxiv_id and has_id)  # another arXiv id is another paper, however alike the titles
+        )
 
     def entry_by_title(self, title: str, threshold: float, *, has_arxiv: bool) -> Entry | None:
         """An entry with (nearly) this title; for a paper with an arXiv id, only entries listed without one
@@ -173,6 +194,7 @@ def update_changes(
     *,
     version: int | None = None,
     known_version: int | None = None,
+    arxiv_id: str | None = None,
     only: list[str] | None = None,
 ) -> list[FieldChange]:
     """Field-level changes that fill unknowns or add what is new; a known value is never replaced."""
@@ -218,7 +240,21 @@ def update_changes(
         if getattr(new, scalar) and _is_unknown(getattr(old, scalar)):
             changes.append(FieldChange(field=scalar, old=getattr(old, scalar), new=getattr(new, scalar)))
     if version and known_version and version > known_version:
-        changes.append(FieldChange(field="arxiv_version", old=known_version, new=version))
+        # A newer arXiv version goes on the entry's arXiv link (Link.version): a `links` change whose old
+        # value is that link, which apply_changes replaces (the url stays version-less, as the list shows).
+        link = next((x for x in old.links if arxiv_id and x.arxiv_id == arxiv_id), None)
+        if link is not None:
+            changes.append(
+                FieldChange(
+                    field="links",
+                    old=[link.model_dump(mode="json", exclude_none=True)],
+                    new=[
+                        link.model_copy(update={"version": version}).model_dump(
+                            mode="json", exclude_none=True
+                        )
+                    ],
+                )
+            )
     if only:
         changes = [c for c in changes if any(c.field == f or c.field.startswith(f + ".") for f in only)]
     return changes
@@ -230,9 +266,9 @@ def apply_changes(entry: Entry, changes: list[FieldChange]) -> Entry:
     for change in changes:
         head, _, rest = change.field.partition(".")
         if head == "links":
-            data.setdefault("links", []).extend(change.new or [])
+            data["links"] = _merge_links(data.get("links", []), change.new or [])
         elif head == "arxiv_version":
-            continue  # recorded in the decision; an entry links the version-less id
+            continue  # proposals written before Link.version: the decision records the version
         elif head == "details":
             section, _, column = rest.partition(".")
             data.setdefault("details", {}).setdefault(section, {})[column] = change.new
@@ -241,6 +277,20 @@ def apply_changes(entry: Entry, changes: list[FieldChange]) -> Entry:
         else:
             data[head] = change.new
     return Entry.model_validate(data)
+
+
+def _merge_links(links: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`new` links replace the entry's link to the same place (an arXiv link with a newer version), or are
+    added; so an update approved twice, or after the entry gained the link, never lists a link twice."""
+    out = list(links)
+    for item in new:
+        key = _link_key(Link.model_validate(item))
+        at = next((i for i, x in enumerate(out) if _link_key(Link.model_validate(x)) == key), None)
+        if at is None:
+            out.append(item)
+        else:
+            out[at] = item
+    return out
 
 
 _VERSION_IN_URL = re.compile(r"/(?:abs|pdf)/(?P<id>[^/?#]+?)v(?P<v>\d+)(?:\.pdf)?$")
@@ -253,6 +303,8 @@ def _known_version(known: Known, target: Entry, arxiv_id: str) -> int:
         m = _VERSION_IN_URL.search(link.url)
         if m and m.group("id") == arxiv_id:
             versions.append(int(m.group("v")))
+        if link.arxiv_id == arxiv_id and link.version:
+            versions.append(link.version)
     return max(versions, default=1)
 
 
@@ -276,6 +328,8 @@ def propose(
     if arxiv_id and arxiv_id in known.excluded:
         return None
     threshold = root.config.arxiv.title_match_threshold
+    if known.in_broken_entry(arxiv_id, extraction.entry.title, threshold):
+        return None
     target = known.by_arxiv.get(arxiv_id) if arxiv_id else None
     if target is None and extraction.entry.title:
         target = known.entry_by_title(extraction.entry.title, threshold, has_arxiv=arxiv_id is not None)
@@ -338,6 +392,7 @@ def _propose_update(
         root.taxonomy,
         version=version,
         known_version=_known_version(known, target, arxiv_id) if arxiv_id else None,
+        arxiv_id=arxiv_id,
         only=only,
     )
     if not changes:
@@ -391,6 +446,8 @@ def propose_exclusion(
             return None
         resubmission_of = rejected.id
     if not arxiv_id and _norm_title(candidate.title) in known.queued_titles | known.excluded_titles:
+        return None
+    if known.in_broken_entry(arxiv_id, candidate.title, root.config.arxiv.title_match_threshold):
         return None
     paper = candidate.key
     exclusion = Exclusion(

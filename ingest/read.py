@@ -5,19 +5,27 @@ ligature "ﬁ" becomes "fi"), the arXiv side stamp `arXiv:NNNN.NNNNNvN [cat] D M
 hyphenated across a line end joined again, and all whitespace (line ends included) collapsed to single spaces.
 A page is therefore one line of text; `PaperText.text` joins the pages with a blank line and
 `PaperText.page_of` maps any character offset back to its page, so a quote found with `locate` names its page.
+The title is read from page 1's layout (`pdftitle`), quoted as page 1 prints it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import multiprocessing.connection
+import os
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from pypdf import PdfReader
@@ -26,13 +34,26 @@ from pypdf.errors import FileNotDecryptedError
 from .context import select_context
 from .errors import ReadError
 from .models import PaperText
+from .pdftitle import LayoutCollector, choose_title, layout_title
 from .sections import find_sections
 from .tokens import count_tokens
 
-__all__ = ["count_tokens", "locate", "normalise", "read_cached", "read_many", "read_pdf", "select_context"]
+__all__ = [
+    "cached_text",
+    "count_tokens",
+    "first_page",
+    "locate",
+    "normalise",
+    "read_cached",
+    "read_job",
+    "read_many",
+    "read_pdf",
+    "reader_pool",
+    "select_context",
+]
 
-# Bump when normalisation or section finding changes, so cached texts are parsed again.
-READER_VERSION = 2
+# Bump when normalisation, section or title finding changes, so cached texts are parsed again.
+READER_VERSION = 3
 
 # pypdf reports recoverable oddities ("Ignoring wrong pointing object ...") and fontTools its font quirks
 # through logging; they do not change the text. Real failures still arrive as exceptions, which read_pdf
@@ -112,14 +133,20 @@ def _check_bytes(path: Path, name: str) -> None:
     except OSError as exc:
         raise ReadError(name, f"cannot open {path}: {exc.strerror or exc}", hint="check the path") from exc
     if size == 0:
-        raise ReadError(name, f"{path.name} is empty (0 bytes)", hint="download it again")
+        raise ReadError(name, f"{path.name} is empty (0 bytes)", hint="check the file, or download it again")
     if b"%PDF-" not in head:
         start = head[:40].decode("latin-1", "replace").strip().replace("\n", " ")
         raise ReadError(
-            name, f"{path.name} is not a PDF (it starts with {start!r})", hint="download it again"
+            name,
+            f"{path.name} is not a PDF (it starts with {start!r})",
+            hint="check the file, or download it again",
         )
     if b"%%EOF" not in tail:
-        raise ReadError(name, f"{path.name} is truncated (no %%EOF end marker)", hint="download it again")
+        raise ReadError(
+            name,
+            f"{path.name} is truncated (no %%EOF end marker)",
+            hint="check the file, or download it again",
+        )
 
 
 def _short(exc: BaseException) -> str:
@@ -140,8 +167,9 @@ def read_pdf(path: Path, *, source: str | None = None) -> PaperText:
             raise ReadError(
                 name, f"{path.name} is encrypted and needs a password", hint="supply an unlocked copy"
             )
-        raw_pages = [page.extract_text() or "" for page in reader.pages]
-        title = (reader.metadata.title if reader.metadata else None) or None
+        first_raw, layout = _first_page_layout(reader)
+        raw_pages = [first_raw] + [page.extract_text() or "" for page in reader.pages[1:]]
+        metadata = reader.metadata.title if reader.metadata else None
     except ReadError:
         raise
     except FileNotDecryptedError as exc:
@@ -151,9 +179,11 @@ def read_pdf(path: Path, *, source: str | None = None) -> PaperText:
     except Exception as exc:
         # Only pypdf runs in this block. It reports a damaged file as PdfReadError, but also as ValueError,
         # KeyError, NotImplementedError ("Unsupported filter"), zlib.error...: the file is what is wrong.
-        raise ReadError(name, f"{path.name} is corrupt: {_short(exc)}", hint="download it again") from exc
+        raise ReadError(
+            name, f"{path.name} is corrupt: {_short(exc)}", hint="check the file, or download it again"
+        ) from exc
     if not raw_pages:
-        raise ReadError(name, f"{path.name} has no pages", hint="download it again")
+        raise ReadError(name, f"{path.name} has no pages", hint="check the file, or download it again")
     keep = _hyphen_rule(raw_pages)
     lines = [_clean_lines(raw, keep) for raw in raw_pages]
     pages = [" ".join(page) for page in lines]
@@ -165,23 +195,87 @@ def read_pdf(path: Path, *, source: str | None = None) -> PaperText:
     blank = sum(1 for page in pages if not page)
     if blank:
         flags.append(f"pages-without-text:{blank}")
-    if title and (title.startswith(("http:", "https:")) or not title.strip()):
-        title = None  # e.g. a browser "print to PDF" puts the URL there
+    title = choose_title(layout, metadata, pages[0])
     paper = PaperText(source=name, pages=pages, title=title, flags=flags, sha256=_sha256(path))
     paper.sections = find_sections(paper, lines)
     return paper
 
 
-def first_page_text(path: Path) -> str:
-    """Page 1's text, NFKC and whitespace only, stamp kept: discover reads a local file's arXiv id from it."""
+def _first_page_layout(reader: PdfReader) -> tuple[str, str | None]:
+    """Page 1's raw text (as extract_text gives it) and the title its layout shows, in one pass of pypdf."""
+    if not reader.pages:
+        return "", None
+    page = reader.pages[0]
+    collector = LayoutCollector()
+    raw = (
+        page.extract_text(
+            visitor_text=collector.text,
+            visitor_operand_before=collector.before,
+            visitor_operand_after=collector.after,
+        )
+        or ""
+    )
+    box = page.mediabox
+    return raw, layout_title(collector.lines(), float(box.height), float(box.bottom))
+
+
+@dataclass(frozen=True)
+class FirstPage:
+    """Page 1 alone: its text (NFKC and whitespace only, arXiv stamp kept) and the paper's title, if found."""
+
+    text: str
+    title: str | None
+
+
+def first_page(path: Path) -> FirstPage:
+    """Page 1's text and title without parsing the rest (discover's look at a local PDF); empty on failure."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return FirstPage("", None)
+    return _first_page(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)  # resolve_ref asks for the id (stamp) and the title of one file: parse page 1 once
+def _first_page(path: str, mtime_ns: int, size: int) -> FirstPage:
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
-            return ""
-        raw = reader.pages[0].extract_text() or ""
+            return FirstPage("", None)
+        raw, layout = _first_page_layout(reader)
+        metadata: Any = reader.metadata.title if reader.metadata else None
     except Exception:  # best effort: a file pypdf cannot open has no stamp to read; read_pdf says why later
-        return ""
-    return " ".join(unicodedata.normalize("NFKC", raw).split())
+        return FirstPage("", None)
+    return FirstPage(
+        " ".join(unicodedata.normalize("NFKC", raw).split()), choose_title(layout, metadata, normalise(raw))
+    )
+
+
+def first_page_text(path: Path) -> str:
+    """Page 1's text, NFKC and whitespace only, stamp kept: discover reads a local file's arXiv id from it."""
+    return first_page(path).text
+
+
+def _from_cache(cache: Any, key: str, name: str) -> PaperText | None:
+    stored = cache.get(key)
+    if isinstance(stored, str):
+        try:
+            return PaperText.model_validate_json(stored).model_copy(update={"source": name})
+        except ValidationError:
+            pass  # written by an older PaperText: parse the PDF again and replace it
+    return None
+
+
+def cached_text(path: Path, cache_dir: Path, *, source: str | None = None) -> PaperText | None:
+    """The PDF's text if an earlier read_cached stored it, else None (nothing is parsed)."""
+    from diskcache import Cache
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    with Cache(str(Path(cache_dir) / "text")) as cache:
+        return _from_cache(cache, f"v{READER_VERSION}:{_sha256(path)}", source or path.name)
 
 
 def read_cached(path: Path, cache_dir: Path, *, source: str | None = None) -> PaperText:
@@ -191,21 +285,21 @@ def read_cached(path: Path, cache_dir: Path, *, source: str | None = None) -> Pa
     path = Path(path)
     name = source or path.name
     if not path.is_file():
-        raise ReadError(name, f"{path} does not exist", hint="download it again")
+        raise ReadError(name, f"{path} does not exist", hint="check the file, or download it again")
     key = f"v{READER_VERSION}:{_sha256(path)}"
     with Cache(str(Path(cache_dir) / "text")) as cache:
-        stored = cache.get(key)
-        if isinstance(stored, str):
-            try:
-                return PaperText.model_validate_json(stored).model_copy(update={"source": name})
-            except ValidationError:
-                pass  # written by an older PaperText: parse the PDF again and replace it
-        paper = read_pdf(path, source=name)
-        cache.set(key, paper.model_dump_json())
+        paper = _from_cache(cache, key, name)
+        if paper is None:
+            paper = read_pdf(path, source=name)
+            cache.set(key, paper.model_dump_json())
     return paper
 
 
-def _read_one(job: tuple[Path, str, Path]) -> PaperText | tuple[str, str, str | None]:
+ReadResult = PaperText | tuple[str, str, str | None]
+
+
+def read_job(job: tuple[Path, str, Path]) -> ReadResult:
+    """read_cached for a worker process: (path, source, cache_dir) -> the text, or a ReadError's parts."""
     path, source, cache_dir = job
     try:
         return read_cached(path, cache_dir, source=source)
@@ -214,18 +308,43 @@ def _read_one(job: tuple[Path, str, Path]) -> PaperText | tuple[str, str, str | 
         return exc.paper, exc.reason, exc.hint
 
 
+def job_result(result: ReadResult) -> PaperText | ReadError:
+    """What read_job sent back, as the text or the ReadError again."""
+    return result if isinstance(result, PaperText) else ReadError(result[0], result[1], hint=result[2])
+
+
+def _exit_with_parent() -> None:
+    """In a reader process: exit as soon as the process that started it is gone (even SIGKILLed)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)  # no cleanup to do: the worker holds nothing but the text it was parsing
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def reader_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` reader processes; the caller shuts it down (use it as a context manager)."""
+    # forkserver: forking a process that runs threads (HTTP servers, LLM calls) can deadlock. The server
+    # imports this module once, so each worker starts with pypdf loaded (a no-op if the server already runs).
+    # A pool worker otherwise waits for work forever once its parent is killed, holding the parent's stdout.
+    context = get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_exit_with_parent)
+
+
 def read_many(paths: list[tuple[Path, str]], cache_dir: Path, *, workers: int) -> list[PaperText | ReadError]:
     """Read (path, source) pairs in `workers` processes, in order; a failed paper comes back as ReadError."""
     jobs = [(Path(p), source, Path(cache_dir)) for p, source in paths]
     if workers <= 1 or len(jobs) <= 1:
-        results = [_read_one(job) for job in jobs]
+        results = [read_job(job) for job in jobs]
     else:
-        # forkserver: forking a process that runs threads (HTTP servers, progress bars) can deadlock.
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(jobs)), mp_context=get_context("forkserver")
-        ) as pool:
-            results = list(pool.map(_read_one, jobs))
-    return [r if isinstance(r, PaperText) else ReadError(r[0], r[1], hint=r[2]) for r in results]
+        with reader_pool(min(workers, len(jobs))) as pool:
+            results = list(pool.map(read_job, jobs))
+    return [job_result(r) for r in results]
 
 
 def locate(paper: PaperText, quote: str) -> tuple[int, int] | None:

@@ -60,6 +60,9 @@ class RunReport(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     min_confidence: float = 0.6
+    warnings: list[str] = Field(
+        default_factory=list, description="hand-broken files the run went around, one line each"
+    )
 
     @property
     def flagged(self) -> list[ProposedItem]:
@@ -122,6 +125,10 @@ class RunReport(BaseModel):
             ]
         else:
             lines += ["No new proposals.", ""]
+        if self.warnings:
+            lines += ["### Broken files (fix or delete them)", ""]
+            lines += [f"- {_cell(w)}" for w in self.warnings]
+            lines.append("")
         if self.failed:
             lines += ["### Failures (retried next run)", ""]
             lines += [f"- `{f.paper}` ({f.stage}): {_cell(f.reason)}" for f in self.failed]

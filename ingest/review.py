@@ -6,19 +6,22 @@ Commit protocol of one decision (every step is an atomic write or an idempotent 
     2. write decisions/<proposal id>.yaml
     3. write entries/<id>.yaml (approve new/update) or exclusions/<id>.yaml (approve exclude)
     4. delete review_queue/<proposal id>.yaml
-    5. re-render the catalog (once for a batch of ids)
+    5. re-render the catalog (once for a batch of approvals; a rejection changes nothing rendered)
     6. delete the journal(s)
 
 A crash before step 1 leaves the old state; a crash after it is rolled forward by `recover()`, which every
-review command and every run calls first. Test hook: INGEST_TEST_STEP_DELAY=<seconds> sleeps between the
-steps, so a test can kill the process half-way (tests/test_crash.py).
+review command and every run calls first. Approve checks the render target before step 1, so a README without
+the catalog markers refuses the approval with nothing changed; recovery finishes the data steps even when the
+render fails and reports that as a warning, so a render problem never blocks the queue. Test hook:
+INGEST_TEST_STEP_DELAY=<seconds> sleeps between the steps, so a test can kill the process half-way
+(tests/test_crash.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import re
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,15 +30,16 @@ from typing import Literal
 
 from filelock import FileLock, Timeout
 
-from .check_load import load_catalog
-from .errors import CatalogError, LockedError, UsageError
+from .check_load import load_catalog, read_record
+from .errors import CatalogError, IngestError, LockedError, UsageError
 from .models import Decision, Entry, Exclusion, Proposal, Provenance
 from .propose import apply_changes
-from .queue import load_proposal, load_proposal_text
+from .queue import load_proposal, load_proposal_text, raw_arxiv_id
 from .store import CatalogRoot, model_to_yaml_data, read_model
-from .yamlio import load_yaml, write_yaml
+from .yamlio import load_yaml, loads_yaml, write_yaml
 
 JOURNAL = ".ingest-journal"
+EDITS = "edits"  # .ingest-journal/edits/: the working copies of `review edit` (pending() does not look there)
 STEP_DELAY_ENV = "INGEST_TEST_STEP_DELAY"
 LOCK_WAIT_SECONDS = 10.0
 
@@ -83,11 +87,30 @@ def _commit(
     return path
 
 
-def _finish(root: CatalogRoot, journals: list[Path]) -> None:
-    """Steps 5 and 6: render once for the batch, then drop the journals (a crash before this re-renders)."""
+def _warn_stderr(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _finish(
+    root: CatalogRoot,
+    journals: list[Path],
+    *,
+    render: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> None:
+    """Steps 5 and 6: render once for the batch, then drop the journals (a crash before this re-renders).
+
+    With `warn`, a render failure is reported through it instead of raised: the data steps are done, and a
+    journal kept for a render problem would make every later review command fail on it."""
     if not journals:
         return
-    render_catalog(root)
+    if render:
+        try:
+            render_catalog(root)
+        except IngestError as exc:
+            if warn is None:
+                raise
+            warn(f"the catalog was not re-rendered: {exc}; fix that, then run `ingest render`")
     _pause()
     for journal in journals:
         journal.unlink(missing_ok=True)
@@ -113,7 +136,25 @@ def render_catalog(root: CatalogRoot) -> None:
     render_root(root)
 
 
-def try_recover(root: CatalogRoot) -> list[str]:
+def check_render_target(root: CatalogRoot) -> None:
+    """Refuse (UsageError, exit 2) before anything is written when approving could not render the catalog."""
+    from .render import marker_span, render_output_path
+
+    config = root.config.render
+    path = render_output_path(root.path, config)
+    if not path.exists():
+        return  # render writes a new document
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    if marker_span(text, config) is None:
+        raise UsageError(
+            f"{config.output} exists but has no {config.begin_marker} … {config.end_marker} markers, so the "
+            "catalog cannot be rendered into it; nothing was approved",
+            hint=f"add the two marker lines to {config.output} where the catalog belongs, or set "
+            "render.output in ingest.yaml to another file",
+        )
+
+
+def try_recover(root: CatalogRoot, warn: Callable[[str], None] = _warn_stderr) -> list[str]:
     """recover() when the lock is free at once; a reader must not wait for a running job."""
     if not pending(root):
         return []
@@ -122,15 +163,18 @@ def try_recover(root: CatalogRoot) -> list[str]:
     except LockedError:
         return []
     with lock:
-        return recover(root)
+        return recover(root, warn)
 
 
 def pending(root: CatalogRoot) -> list[Path]:
     return CatalogRoot.files(journal_dir(root))
 
 
-def recover(root: CatalogRoot) -> list[str]:
-    """Finish every decision a crash left half-done; returns their proposal ids. Call it under the lock."""
+def recover(root: CatalogRoot, warn: Callable[[str], None] = _warn_stderr) -> list[str]:
+    """Finish every decision a crash left half-done; returns their proposal ids. Call it under the lock.
+
+    A render failure does not stop it: the journals are dropped once the data is written and `warn` says
+    why the catalog was not re-rendered."""
     journals = pending(root)
     for journal in journals:
         try:
@@ -141,7 +185,7 @@ def recover(root: CatalogRoot) -> list[str]:
                 f"cannot finish an interrupted decision: {exc}",
                 hint="inspect the journal file, then delete it",
             ) from exc
-    _finish(root, journals)
+    _finish(root, journals, warn=warn)
     return [journal.stem for journal in journals]
 
 
@@ -244,6 +288,7 @@ def approve(root: CatalogRoot, ids: list[str], *, reviewer: str | None = None) -
         for proposal in proposals:  # refuse the whole batch before writing anything
             if proposal.kind != "exclude":
                 _approved_entry(root, proposal, reviewer)
+        check_render_target(root)
         decisions, journals = [], []
         for proposal in proposals:
             if proposal.kind == "exclude":
@@ -268,28 +313,88 @@ def approve(root: CatalogRoot, ids: list[str], *, reviewer: str | None = None) -
         return decisions
 
 
+_VERSION_RE = re.compile(r"v(\d+)$")
+
+
+def _broken_decision(root: CatalogRoot, path: Path, *, reviewer: str | None, reason: str) -> Decision:
+    """The rejection of a proposal that does not load: what can still be read of it (id, arXiv id, title)."""
+    record = read_record(path)
+    data = record.data if isinstance(record.data, dict) else {}
+    raw_kind = data.get("kind")
+    kind: Literal["new", "update", "exclude"] = "update" if path.stem.startswith("update-") else "new"
+    if raw_kind in ("new", "update", "exclude"):
+        kind = raw_kind
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        found = _VERSION_RE.search(path.stem)
+        version = int(found.group(1)) if found else None
+    title = data.get("title")
+    target = data.get("target")
+    return Decision(
+        id=path.stem,
+        action="rejected",
+        kind=kind,
+        entry_id=target if isinstance(target, str) and root.entry_path(target).exists() else None,
+        arxiv_id=raw_arxiv_id(record),
+        version=version,
+        title=str(title) if isinstance(title, str | int | float) and title else None,
+        reason=reason,
+        reviewer=reviewer,
+        at=_now(),
+    )
+
+
 def reject(root: CatalogRoot, ids: list[str], *, reason: str, reviewer: str | None = None) -> list[Decision]:
-    """Record the rejections; the papers are not proposed again unless a newer arXiv version appears."""
+    """Record the rejections; the papers are not proposed again unless a newer arXiv version appears.
+
+    A broken proposal (bad YAML, a value outside the taxonomy) can be rejected too: its decision records
+    what can still be read of it, and the file is removed."""
     if not reason.strip():
         raise UsageError("a rejection needs a reason", hint="pass --reason TEXT")
     with root_lock(root):
         recover(root)
-        decisions, journals = [], []
-        for proposal in _load_all(root, ids):
-            decision = _decision(
-                proposal, "rejected", reviewer=reviewer, reason=reason, entry_id=proposal.target
-            )
-            journals.append(_commit(root, decision))
-            decisions.append(decision)
-        _finish(root, journals)
+        decisions = []
+        for proposal_id in ids:
+            path = root.proposal_path(proposal_id)
+            if not path.exists():
+                raise UsageError(
+                    f"no proposal {proposal_id!r} in {root.queue_dir.name}/", hint="see `ingest review list`"
+                )
+            try:
+                proposal = load_proposal(path, root.taxonomy)
+            except CatalogError:
+                decisions.append(_broken_decision(root, path, reviewer=reviewer, reason=reason))
+            else:
+                decision = _decision(
+                    proposal, "rejected", reviewer=reviewer, reason=reason, entry_id=proposal.target
+                )
+                decisions.append(decision)
+        journals = [_commit(root, decision) for decision in decisions]
+        _finish(root, journals, render=False)  # a rejection changes no entry: nothing to re-render
         return decisions
+
+
+def edit_copy_path(root: CatalogRoot, proposal_id: str) -> Path:
+    """Where `review edit` puts the working copy: inside the root, in a folder no queue scan reads."""
+    return journal_dir(root) / EDITS / f"{proposal_id}.yaml"
+
+
+def _entry_title(text: str) -> object:
+    try:
+        data = loads_yaml(text)
+    except CatalogError:
+        return None
+    entry = data.get("entry") if isinstance(data, dict) else None
+    return entry.get("title") if isinstance(entry, dict) else None
 
 
 def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) -> Proposal | None:
     """Let `editor` change a copy of the proposal; accept it only when it validates. None: nothing changed.
 
-    An invalid edit raises the CatalogError of the copy (file:line), keeps the copy for the reviewer, and
-    leaves the queue unchanged. A broken proposal can be edited: this is how a reviewer repairs one.
+    The copy is .ingest-journal/edits/<id>.yaml. An invalid edit raises the CatalogError of the copy
+    (file:line), keeps the copy for the reviewer (the message names it), and leaves the queue unchanged; on
+    every other outcome the copy is removed. A broken proposal can be edited: this is how a reviewer repairs
+    one. A changed entry.title is also the proposal's title.
     """
     with root_lock(root):
         recover(root)
@@ -299,30 +404,42 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
                 f"no proposal {proposal_id!r} in {root.queue_dir.name}/", hint="see `ingest review list`"
             )
         original = path.read_text(encoding="utf-8")
-        workdir = Path(tempfile.mkdtemp(prefix="ingest-edit-"))
-        copy = workdir / path.name
+        copy = edit_copy_path(root, proposal_id)
+        copy.parent.mkdir(parents=True, exist_ok=True)
         copy.write_text(original, encoding="utf-8")
-        editor(copy)
-        text = copy.read_text(encoding="utf-8")
-        if text == original:
-            shutil.rmtree(workdir, ignore_errors=True)
-            return None
+        keep = False
         try:
-            proposal = load_proposal_text(text, copy, root.taxonomy)
-        except CatalogError as exc:
-            exc.hint = f"the queue is unchanged; your edit is kept at {copy}"
-            raise
-        if proposal.id != proposal_id:
-            raise CatalogError(
-                copy,
-                f"the id changed from {proposal_id!r} to {proposal.id!r}",
-                line=1,
-                hint=f"keep the id; your edit is kept at {copy}",
-            )
-        proposal = proposal.model_copy(update={"edited": True})
-        root.write_proposal(proposal)
-        shutil.rmtree(workdir, ignore_errors=True)
-        return proposal
+            editor(copy)
+            text = copy.read_text(encoding="utf-8")
+            if text == original:
+                return None
+            try:
+                proposal = load_proposal_text(text, copy, root.taxonomy)
+            except CatalogError as exc:
+                keep = True
+                exc.hint = f"the queue is unchanged; your edit is kept at {copy}"
+                raise
+            if proposal.id != proposal_id:
+                keep = True
+                raise CatalogError(
+                    copy,
+                    f"the id changed from {proposal_id!r} to {proposal.id!r}",
+                    line=1,
+                    hint=f"keep the id; your edit is kept at {copy}",
+                )
+            update: dict[str, object] = {"edited": True}
+            if proposal.entry is not None and proposal.entry.title != _entry_title(original):
+                update["title"] = proposal.entry.title  # review list shows the proposal's own title
+            proposal = proposal.model_copy(update=update)
+            root.write_proposal(proposal)
+            return proposal
+        finally:
+            if not keep:
+                copy.unlink(missing_ok=True)
+                try:
+                    copy.parent.rmdir()  # only when empty: another proposal's kept edit stays
+                except OSError:
+                    pass
 
 
 def decisions_for(root: CatalogRoot, proposal_id: str) -> Decision | None:

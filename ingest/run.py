@@ -8,6 +8,18 @@ paper the queue already holds, so a paper proposed just before the kill is not p
 
 The watermark in state.yaml moves to the end of the window only when a run completes. A paper that fails a
 stage is recorded in state.yaml and retried by the next run.
+
+Faults that are not a paper's (DESIGN.md §7):
+- The LLM endpoint unreachable (connections refused after one paper's retries, or calls timing out for two
+  papers; the openai backend's circuit breaker then fails every other paper at once, see
+  backends/openai.py): the run stops with exit 3 and one line naming the endpoint. No
+  failure is recorded and the watermark does not move; the papers are tried again by the next run. When
+  nothing was proposed yet the journal is removed too (the root is as it was); otherwise the next run
+  resumes this one.
+- A hand-broken proposal or entry file: one warning line each (file:line, how to fix it), kept in the report;
+  the run goes on, and the paper that file still names (its arXiv id or title, read even from YAML that does
+  not parse) is not proposed again. An entry file from which no arXiv id or title can be read stops the run
+  (exit 1, file and line) before anything is written: its paper could otherwise be proposed twice.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ from pydantic import BaseModel, Field
 from .errors import CatalogError, LockedError, PaperError, ServiceError, UsageError
 from .models import ARXIV_ID_RE, Candidate, Extraction, Failure, Scope
 from .propose import Known, propose, propose_exclusion
+from .queue import scan_entries, scan_queue
 from .report import FailedItem, ProposedItem, RunReport, ScreenedOut, write_report
 from .review import recover
 from .store import CatalogRoot
@@ -65,6 +78,39 @@ def load_journal(path: Path) -> RunJournal:
             f"cannot resume this run: {str(exc).splitlines()[0]}",
             hint="delete the file to start a fresh run",
         ) from exc
+
+
+def broken_file_warnings(root: CatalogRoot) -> list[str]:
+    """One line per hand-broken proposal or entry: where, what, how to fix it, and what becomes of its paper.
+
+    Raises CatalogError (exit 1) for a broken entry that names no paper: the run could propose it twice.
+    """
+    entries = scan_entries(root)
+    entries.require_identified()
+    lines = []
+    for broken in scan_queue(root).broken_files:
+        paper = ", ".join(sorted(broken.arxiv_ids)) or None
+        lines.append(
+            f"{_where(root, broken.path, broken.problem.line)}: {_first_line(broken.problem.detail)}; "
+            f"fix it with `ingest review edit {broken.path.stem}` or delete it"
+            + (f" (arXiv {paper} is not proposed again meanwhile)" if paper else " (no arXiv id readable)")
+        )
+    for broken in entries.broken:
+        paper = ", ".join(sorted(broken.arxiv_ids)) or repr(broken.title)
+        lines.append(
+            f"{_where(root, broken.path, broken.problem.line)}: {_first_line(broken.problem.detail)}; "
+            f"fix it (`ingest check` lists its problems) or delete it ({paper} is not proposed again)"
+        )
+    return lines
+
+
+def _where(root: CatalogRoot, path: Path, line: int | None) -> str:
+    rel = path.resolve().relative_to(root.path) if path.resolve().is_relative_to(root.path) else path
+    return f"{rel}:{line}" if line else str(rel)
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.strip().splitlines()[:1]) or "invalid"
 
 
 def new_run_id(now: datetime) -> str:
@@ -279,14 +325,25 @@ class _Runner:
         )
         for outcome in outcomes:  # on_done is idempotent: this catches any paper it was not called for
             self.on_done(outcome)
-        attempted = [o for o in outcomes if o.candidate.key in {c.key for c in candidates}]
-        if attempted and all(_unreachable(o.error) for o in attempted):
-            if not self.journal.done:
-                self.path.unlink(missing_ok=True)  # nothing happened: leave the root as it was
-            raise ServiceError(
-                f"the LLM endpoint could not be reached for any of {len(attempted)} paper(s)",
-                hint="check OPENAI_BASE_URL and the network; the next run resumes this one",
-            )
+        down = next((o.error for o in outcomes if o.error is not None and _unreachable(o.error)), None)
+        if down is not None:  # the run is not complete: no failure recorded, the watermark stays
+            raise self.endpoint_down(down)
+
+    def endpoint_down(self, error: Exception) -> ServiceError:
+        """Stop the run for an unreachable LLM endpoint: the papers not done are left for the next run."""
+        left = [c.key for c in self.journal.candidates or [] if c.key not in self.journal.done]
+        resumable = self.path.name.endswith(".journal.json")
+        if not self.journal.done or not resumable:
+            self.path.unlink(missing_ok=True)  # nothing to resume: leave the root as it was
+            after = "the next run tries them again"
+        else:
+            self.save()
+            after = "the next `ingest run` resumes this run"
+        endpoint = getattr(error, "endpoint", None) or "(see OPENAI_BASE_URL)"
+        return ServiceError(
+            f"the LLM endpoint {endpoint} could not be reached; {len(left)} paper(s) left undone",
+            hint=f"check OPENAI_BASE_URL and that the server runs; {after}",
+        )
 
     def finish(self) -> None:
         state = self.root.read_state()
@@ -328,21 +385,11 @@ def _is_arxiv(paper: str) -> bool:
 
 
 def _unreachable(error: Exception | None) -> bool:
-    """An error that says the endpoint never answered (connection refused, DNS), not that a paper was bad."""
+    """An error that says the LLM endpoint never answered (refused, timed out), not that a paper was bad."""
     if error is None or getattr(error, "stage", "") == "download":
         return False  # a PDF that cannot be fetched is that paper's failure, retried by the next run
-    if isinstance(error, ServiceError):
-        return True
-    text = f"{type(error).__name__} {error}".lower()
-    words = (
-        "could not reach",
-        "unreachable",
-        "could not be reached",
-        "connection error",
-        "connecterror",
-        "connection refused",
-    )
-    return any(word in text for word in words)
+    # The openai backend's EndpointUnreachable is a ServiceError (and a PaperError, so a chain keeps it).
+    return isinstance(error, ServiceError) or getattr(error, "exit_code", 0) == ServiceError.exit_code
 
 
 def run(
@@ -361,6 +408,7 @@ def run(
 
     with run_lock(root):
         recover(root)
+        warnings = broken_file_warnings(root)  # before anything is written: an unknowable entry stops here
         pending = _pending(root)
         if pending is not None:
             journal = load_journal(pending)
@@ -388,14 +436,18 @@ def run(
             )
             journal = RunJournal(report=report)
             path = root.runs_dir / f"{report.run_id}.journal.json"
+        journal.report.warnings = warnings
         runner = _Runner(root, journal, path, progress)
         report = runner.report
         backend_obj = make_backend(report.backend, root, model=report.model)
         if journal.candidates is None:
             with runner.stage("discover"):
                 runner.discover(max_results)
-        with runner.stage("screen"):
-            keep = runner.screen(backend_obj)
+        try:
+            with runner.stage("screen"):
+                keep = runner.screen(backend_obj)
+        except ServiceError as exc:  # only the LLM endpoint is asked here; arXiv was asked by discover
+            raise runner.endpoint_down(exc) from exc
         todo = [c for c in keep if c.key not in journal.done]
         if todo:
             with runner.stage("download"):

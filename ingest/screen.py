@@ -1,8 +1,10 @@
 """Screen a candidate on its title and abstract before any PDF is downloaded: in, borderline or out.
 
 Borderline papers go on to be read in full; only a confident `out` stops a paper, and the caller turns it into
-an exclusion proposal with the reason. When the backend cannot answer (the endpoint is down, the answer is
-invalid), the paper is borderline: a screening failure must never drop a paper silently.
+an exclusion proposal with the reason. When the backend's answer is unusable (invalid after the re-asks, an
+HTTP error), the paper is borderline: a screening failure must never drop a paper silently. When the endpoint
+cannot be reached at all (a ServiceError), screening stops: the run exits 3 and tries again next time, rather
+than reading every paper in full with nobody to ask.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from .backends.heuristic import HeuristicBackend
-from .errors import PaperError
+from .errors import PaperError, ServiceError
 from .extract import Backend
 from .models import Candidate, Scope
 from .taxonomy import Taxonomy
@@ -23,6 +25,8 @@ def screen(candidate: Candidate, backend: Backend, taxonomy: Taxonomy) -> Scope:
     try:
         scope = backend.screen(candidate)
     except PaperError as exc:
+        if isinstance(exc, ServiceError):
+            raise  # the endpoint is down: no paper can be judged, and none is this paper's fault
         # The taxonomy's keywords still say something; but a failed screen never rules a paper out.
         rules = HeuristicBackend(taxonomy).screen(candidate)
         verdict: Literal["in", "borderline"] = "in" if rules.verdict == "in" else "borderline"

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import CatalogError
+from .errors import CatalogError, ConfigError
 from .models import NOT_APPLICABLE, UNKNOWN, Kind
 from .yamlio import line_of, load_yaml
 
@@ -119,6 +119,10 @@ class Taxonomy(_Strict):
     criteria: list[Criterion]
     sections: list[Section]
     scope_keywords: list[str] = Field(default_factory=list, description="phrases that put a paper in scope")
+    generic_acronyms: list[str] = Field(
+        default_factory=list,
+        description="acronyms too common in the field to name a paper (heuristic backend)",
+    )
     ignore_headings: list[str] = Field(
         default_factory=list,
         description="headings of the list that hold no catalog table (Contributing, ...)",
@@ -168,13 +172,16 @@ class Taxonomy(_Strict):
 def load_taxonomy(path: Path) -> Taxonomy:
     """Load and validate taxonomy.yaml; an error names the file and line."""
     if not path.exists():
-        raise CatalogError(path, "taxonomy file not found", hint="run a writing command to create the root")
-    data = load_yaml(path)
+        raise ConfigError(path, "taxonomy file not found", hint="run a writing command to create the root")
+    try:
+        data = load_yaml(path)
+    except CatalogError as exc:  # bad configuration: exit 2
+        raise ConfigError(exc.file, exc.detail, line=exc.line, hint=exc.hint) from exc
     try:
         return Taxonomy.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) if not isinstance(p, int) else p for p in err["loc"]]
-        raise CatalogError(
+        raise ConfigError(
             path, f"{'.'.join(map(str, loc)) or 'taxonomy'}: {err['msg']}", line=line_of(data, loc)
         ) from exc

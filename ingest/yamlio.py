@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
 from .errors import CatalogError
@@ -42,9 +44,33 @@ def load_yaml(path: Path) -> Any:
     return loads_yaml(text, path)
 
 
+_DUPLICATE = re.compile(r'found duplicate key "(.*?)" with value')
+
+
+def _duplicate_key(text: str, path: Path | str, exc: DuplicateKeyError) -> CatalogError:
+    """One short line: the key and both lines (ruamel's own message repeats both values, however long)."""
+    found = _DUPLICATE.search(exc.problem or "")
+    key = found.group(1) if found else "?"
+    mark, start = exc.problem_mark, exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    first = None
+    if mark is not None and start is not None:
+        # the first occurrence: the same key at the same column, between the mapping's start and the repeat
+        pattern = re.compile(rf"""['"]?{re.escape(key)}['"]?\s*:""")
+        lines = text.splitlines()
+        for number in range(start.line, mark.line):
+            if pattern.match(lines[number], mark.column) and not lines[number][: mark.column].strip(" -"):
+                first = number + 1
+                break
+    where = f" (first at line {first})" if first else ""
+    return CatalogError(path, f"duplicate key {key!r}{where}", line=line, hint="keep one of the two")
+
+
 def loads_yaml(text: str, path: Path | str = "<string>") -> Any:
     try:
         return _loader().load(text)
+    except DuplicateKeyError as exc:
+        raise _duplicate_key(text, path, exc) from exc
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

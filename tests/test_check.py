@@ -273,7 +273,13 @@ def test_github_and_json_formats(root: CatalogRoot) -> None:
     import json
 
     data = json.loads(format_json(report))
-    assert {"file", "line", "severity", "code", "message", "field", "flags", "confidence"} <= set(data[0])
+    assert {"file", "line", "severity", "code", "message", "field", "flags", "confidence"} <= set(
+        data["problems"][0]
+    )
+    assert data["counts"]["errors"] == len(report.errors)
+    assert data["counts"]["warnings"] == len(report.warnings)
+    assert data["counts"]["files_checked"] == sum(report.counts.values())
+    assert data["exit_code"] == report.exit_code()
 
 
 def test_fast_loader_reads_what_ruamel_reads(root: CatalogRoot) -> None:
@@ -296,3 +302,47 @@ def test_an_invalid_taxonomy_is_reported_with_its_line(root: CatalogRoot) -> Non
     report = check_root(CatalogRoot(root.path))
     assert [(p.file, p.line, p.code) for p in report.problems] == [("taxonomy.yaml", number + 1, "config")]
     assert report.exit_code() == 1
+
+
+def test_an_interrupted_decision_is_a_warning_that_says_what_finishes_it(root: CatalogRoot) -> None:
+    render_root(root)
+    write(root.path / ".ingest-journal" / "dpo-2305.18290v2.yaml", "decision:\n  id: dpo-2305.18290v2\n")
+    report = check_root(root)
+    [problem] = [p for p in report.problems if p.code == "interrupted-decision"]
+    assert problem.severity == "warning"
+    assert problem.file == ".ingest-journal/dpo-2305.18290v2.yaml"
+    assert "dpo-2305.18290v2" in problem.message
+    assert "next `ingest review` command" in problem.message
+    assert report.exit_code(strict=False) == 0
+    assert report.exit_code(strict=True) == 1
+
+
+def test_min_confidence_given_to_check_decides_low_confidence_both_ways(root: CatalogRoot) -> None:
+    render_root(root)
+    stored = good_entry(
+        "stored",
+        "2401.00002",
+        evidence={
+            # flagged low-confidence at extraction time, with a higher threshold than check's
+            "title": FieldEvidence(confidence=0.5, flags=[Flag.low_confidence]),
+            "axes.teacher_source": FieldEvidence(confidence=0.9, flags=[Flag.injection_suspect]),
+        },
+    )
+    root.write_entry(stored)
+    render_root(root)
+    lowered = {p.field: p.flags for p in check_root(root, min_confidence=0).warnings}
+    assert lowered == {"axes.teacher_source": ("injection-suspect",)}  # other stored flags still warn
+    raised = {p.field: p.flags for p in check_root(root, min_confidence=0.6).warnings}
+    assert raised["title"] == ("low-confidence",)
+    assert check_root(root, min_confidence=0.45).exit_code(strict=True) == 1  # the injection flag
+
+
+def test_errors_come_before_the_info_that_refers_to_them(broken: CatalogRoot) -> None:
+    (broken.path / "README.md").write_text("# mine\n", encoding="utf-8")
+    report = check_root(broken)
+    severities = [p.severity for p in report.problems]
+    assert severities == sorted(severities, key=["error", "warning", "info"].index)
+    assert severities[0] == "error"
+    [info] = [p for p in report.problems if p.code == "render-skipped"]
+    assert "fix the errors in entries/" in info.message
+    assert format_text(report).splitlines()[0].split(": ")[1] == "error"

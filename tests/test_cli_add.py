@@ -12,6 +12,7 @@ from conftest import PDFS
 from llm_server import ValidAnswers, share_text_cache
 
 from ingest.cli import cli
+from ingest.store import CatalogRoot
 
 FALCON = "falcon-2412.12639-aaai2025.pdf"
 
@@ -33,6 +34,17 @@ def test_add_offline_prints_the_entry_with_evidence_and_flags(tmp_path, corpus_p
     assert "“https://github.com/Bestpay-inc/Falcon” (p. 1, exact)" in out
     assert "[low-confidence, heuristic]" in out
     assert (tmp_path / "root" / "taxonomy.yaml").is_file()  # add created the root
+    # Fields in the entry file's order, the axes in the taxonomy's: what a reviewer reads first comes first.
+    fields = [
+        line.split(":")[0].strip() for line in out.splitlines() if line.startswith("  ") and ": " in line
+    ]
+    fields = [f for f in fields if not f.startswith(("backend", "“"))]
+    assert fields[:2] == ["name", "title"]
+    axes = [f for f in fields if f.startswith("axes.")]
+    taxonomy = CatalogRoot(tmp_path / "root").taxonomy
+    assert axes == [f"axes.{a.id}" for a in taxonomy.axes]
+    assert fields.index("sections") < fields.index(axes[0]) < fields.index("verdicts.c1")
+    assert fields[-1] == "scope"
 
 
 def test_one_bad_ref_is_one_line_and_the_others_go_on(tmp_path, corpus_paper, corpus_text_cache):
@@ -61,7 +73,6 @@ def test_add_json_with_the_openai_backend(tmp_path, llm_server, corpus_paper, co
     share_text_cache(corpus_text_cache, Path(os.environ["INGEST_CACHE_DIR"]))
     root = tmp_path / "root"
     run(root, "add", "--help")
-    from ingest.store import CatalogRoot
 
     llm_server.default = ValidAnswers(
         CatalogRoot(root).create().taxonomy, {"2412.12639": paper}, name="Falcon"

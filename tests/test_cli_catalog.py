@@ -59,7 +59,9 @@ def test_import_then_check_exits_0_and_render_brings_the_catalog_in_sync(root: P
     assert "README.md: info: README.md does not exist" in first.stdout
     rendered = ingest(root, "render")
     assert rendered.exit_code == 0
-    assert "wrote a new README.md" in rendered.stdout
+    assert rendered.stdout == "wrote README.md: a new file (109 entries)\n"
+    again = ingest(root, "render")
+    assert again.stdout == "README.md is up to date (109 entries)\n"
     clean = ingest(root, "check")
     assert clean.exit_code == 0
     assert clean.stdout.strip().splitlines() == [clean.stdout.strip()]  # the summary line only
@@ -161,9 +163,12 @@ def test_strict_turns_warnings_into_exit_1_and_json_lists_them(root: Path) -> No
     assert ingest(root, "check", "--strict").exit_code == 1
     assert ingest(root, "check", "--strict", "--min-confidence", "0.5").exit_code == 0
     data = json.loads(ingest(root, "check", "--format", "json").stdout)
-    assert [(p["file"], p["field"], p["severity"], p["code"]) for p in data] == [
+    assert [(p["file"], p["field"], p["severity"], p["code"]) for p in data["problems"]] == [
         ("entries/gkd.yaml", "title", "warning", "low-confidence")
     ]
+    assert data["counts"]["warnings"] == 1
+    assert data["exit_code"] == 0
+    assert json.loads(ingest(root, "check", "--format", "json", "--strict").stdout)["exit_code"] == 1
 
 
 def test_check_outside_a_root_is_bad_usage(tmp_path: Path) -> None:
@@ -184,7 +189,7 @@ def test_the_installed_console_script_runs_check(root: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert [p["code"] for p in json.loads(done.stdout)] == ["render-skipped"]
+    assert [p["code"] for p in json.loads(done.stdout)["problems"]] == ["render-skipped"]
 
 
 def test_import_markdown_prints_what_it_could_not_place_with_file_and_line(tmp_path: Path) -> None:

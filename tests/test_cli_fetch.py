@@ -152,3 +152,16 @@ def test_a_recorded_failure_of_a_local_file_is_not_looked_up_on_arxiv(arxiv_mirr
     assert data["papers"] == []
     assert all(not p.get("id_list") for p in arxiv_mirror.api_requests())
     assert "my paper.pdf" in CatalogRoot(root).read_state().failures
+
+
+def test_papers_every_query_returns_are_counted_once(arxiv_mirror, root: Path) -> None:
+    arxiv_mirror.route_search(ids=PAPERS)  # each of the config's queries answers the same three papers
+    code, data, _ = fetch(root)
+    assert code == 0
+    queries = {r["search_query"] for r in arxiv_mirror.api_requests()}
+    assert len(queries) > 1
+    assert data["seen"] == 3
+    assert len(data["papers"]) == 3
+    result = CliRunner().invoke(cli, ["--root", str(root), *ARGS[:-1]])
+    assert result.exit_code == 0
+    assert "(3 seen, 0 known, 0 downloaded)" in result.stdout

@@ -10,7 +10,7 @@ import pytest
 
 from ingest.config import ArxivConfig, load_config
 from ingest.discover import Known, KnownPapers, discover, lookup, resolve_ref
-from ingest.errors import ServiceError, UsageError
+from ingest.errors import CatalogError, ServiceError, UsageError
 from ingest.models import Decision, Entry, Exclusion, Link
 from ingest.store import CatalogRoot
 
@@ -201,3 +201,28 @@ def test_an_update_already_in_the_queue_is_not_proposed_again(arxiv_mirror, cata
     result = discover(catalog.config.arxiv, known=known, queries=["q"], **WINDOW)
     assert result.updates == []
     assert result.skipped_known == ["2306.13649"]
+
+
+def test_broken_files_still_make_their_papers_known(arxiv_mirror, catalog: CatalogRoot) -> None:
+    catalog.queue_dir.mkdir()
+    # A proposal whose YAML no longer parses, and one that parses but breaks the schema.
+    (catalog.queue_dir / "mystery.yaml").write_text("id: mystery\narxiv_id: 2203.02155\nkind: [new\n")
+    (catalog.queue_dir / "bad-kind.yaml").write_text("id: bad-kind\narxiv_id: '2412.12639'\nkind: maybe\n")
+    # An entry with a field the schema does not know, still naming its arXiv link.
+    gkd = catalog.entry_path("gkd")
+    gkd.write_text(gkd.read_text() + "stars: many\n")
+    known = KnownPapers.from_root(catalog)
+    assert known.ids["2203.02155"].where == "queue"
+    assert known.ids["2412.12639"].where == "queue"
+    assert known.ids["2306.13649"] == Known("entry", None, "gkd")  # no version: never offered an update
+    arxiv_mirror.route_search(ids=["2306.13649", "2412.12639", "2203.02155"], versions={"2306.13649": 3})
+    result = discover(catalog.config.arxiv, known=known, queries=["q"], **WINDOW)
+    assert result.candidates == []
+    assert result.updates == []
+    assert sorted(result.skipped_known) == ["2203.02155", "2306.13649", "2412.12639"]
+
+
+def test_a_broken_entry_that_names_no_paper_is_an_error_with_its_file_and_line(catalog: CatalogRoot) -> None:
+    (catalog.entries_dir / "mystery.yaml").write_text("id: mystery\nname: [unclosed\n")
+    with pytest.raises(CatalogError, match=r"mystery\.yaml:\d+: .*could be proposed again"):
+        KnownPapers.from_root(catalog)

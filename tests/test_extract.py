@@ -268,6 +268,57 @@ def test_a_rerun_makes_no_calls(tmp_path, llm_server, corpus_paper, corpus_text_
     assert second.extraction.entry.model_dump() == first.extraction.entry.model_dump()
 
 
+def _small_pdf(path: Path, title: str) -> Path:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=20)
+    pdf.multi_cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", size=11)
+    body = " ".join(
+        f"Sentence {i} of the abstract says that the student samples its own rollouts for the teacher."
+        for i in range(6)
+    )
+    pdf.multi_cell(0, 6, body)
+    pdf.output(str(path))
+    return path
+
+
+def test_uncached_papers_are_parsed_in_reader_processes_and_a_bad_one_fails_alone(tmp_path, llm_server):
+    import multiprocessing
+
+    from ingest.errors import ReadError
+    from ingest.read import cached_text
+
+    root = make_root(tmp_path, concurrency=4)  # read.workers is 2 by default
+    paths = [_small_pdf(tmp_path / f"paper{i}.pdf", f"Rollouts of Student {i}") for i in range(3)]
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(paths[0].read_bytes()[:300])
+    paths.insert(2, broken)
+    texts = {p.name: read_pdf(p, source=p.name) for p in paths if p != broken}
+    llm_server.default = ValidAnswers(root.taxonomy, texts)
+    seen: list[str] = []
+
+    outcomes = process(
+        root,
+        [Candidate(title=p.stem, local_pdf=str(p)) for p in paths],
+        on_done=lambda o: seen.append(o.candidate.key),
+    )
+
+    assert [o.candidate.key for o in outcomes] == [p.name for p in paths]  # the order of the candidates
+    assert sorted(seen) == sorted(p.name for p in paths)
+    bad = outcomes[2]
+    assert isinstance(bad.error, ReadError)
+    assert "broken.pdf" in str(bad.error)
+    assert "truncated" in str(bad.error)
+    good = [o for o in outcomes if o is not bad]
+    assert all(o.ok for o in good), [str(o.error) for o in good]
+    assert [o.extraction.entry.title for o in good] == [f"Rollouts of Student {i}" for i in range(3)]
+    assert llm_server.calls == 3
+    assert multiprocessing.active_children() == []  # the reader processes ended with the call
+    # The texts parsed in the workers are cached: a rerun reads them and parses nothing.
+    assert all(cached_text(p, root.cache_dir) is not None for p in paths if p != broken)
+
+
 def test_guidance_comes_from_the_taxonomy_file(tmp_path):
     root = make_root(tmp_path)
     base = root.taxonomy

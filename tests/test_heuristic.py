@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from ingest.backends.heuristic import HEURISTIC_CAP, HeuristicBackend, sentences
+from ingest.config import ArxivConfig
+from ingest.discover import resolve_ref
 from ingest.models import Candidate, Flag, MatchKind
 from ingest.score import score
 from ingest.store import CatalogRoot
@@ -97,3 +99,16 @@ def test_heuristic_finds_the_code_link_and_the_screen_verdicts(root, corpus_pape
     )
     assert backend.screen(opd).verdict == "in"
     assert backend.screen(off).verdict == "out"
+
+
+def test_a_local_pdf_is_titled_and_named_from_its_first_page(root, corpus_paper: Any, pdfs):
+    # DPO's /Title is the arXiv URL it was printed from: the title comes from page 1, not the file name.
+    candidate = resolve_ref(str(pdfs / "dpo-2305.18290v2.pdf"), ArxivConfig())
+    assert candidate.title == "Direct Preference Optimization: Your Language Model is Secretly a Reward Model"
+    assert (candidate.arxiv_id, candidate.version) == ("2305.18290", 2)
+    paper = corpus_paper("dpo-2305.18290v2.pdf", source=candidate.key)
+    ex = HeuristicBackend(root.taxonomy).extract(paper, candidate, examples=[])
+    assert ex.entry.title == candidate.title
+    assert [(q.text, q.page) for q in ex.entry.evidence["title"].quotes] == [(candidate.title, 1)]
+    assert ex.entry.name == "DPO"  # the paper's own "(DPO)" for "Direct Preference Optimization"
+    assert ex.entry.evidence["name"].quotes

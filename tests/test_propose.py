@@ -80,7 +80,12 @@ def test_a_paper_in_the_catalog_gets_an_update_that_only_fills_unknowns(tmp_path
     assert f"axes.{first.id}" not in fields  # the curator's value stays
     assert proposal.entry is not None
     assert proposal.entry.axes[first.id] == [first.values[1].id]
-    assert "arxiv_version" in fields  # v2 of a paper the catalog knew as v1
+    # v2 of a paper the catalog knew as v1: recorded on the entry's arXiv link, whose url stays version-less
+    [arxiv_link] = fields["links"].new
+    assert arxiv_link["arxiv_id"] == "2306.13649"
+    assert arxiv_link["version"] == 2
+    assert arxiv_link["url"] == fields["links"].old[0]["url"]
+    assert [link.version for link in proposal.entry.links if link.arxiv_id] == [2]
 
 
 def test_an_update_adds_a_released_code_link(tmp_path: Path) -> None:
@@ -185,3 +190,20 @@ def test_a_paper_matches_an_entry_listed_without_arxiv_id_by_title(tmp_path: Pat
     assert proposal is not None
     assert proposal.kind == "update"
     assert proposal.target == "dpo"
+
+
+def test_a_paper_held_by_a_broken_entry_or_proposal_is_not_proposed(tmp_path: Path) -> None:
+    root = new_root(tmp_path)
+    tax = root.taxonomy
+    path = root.write_entry(catalog_entry(tax))
+    path.write_text(path.read_text().replace("sections:", "sections: [oops\n"))  # no longer parses
+    assert propose(root, extraction(tax, paper="2306.13649", version=2, name="GKD"), run_id="r1") is None
+    root.queue_dir.mkdir()
+    (root.queue_dir / "dpo-2305.18290v2.yaml").write_text("id: dpo-2305.18290v2\narxiv_id: 2305.18290\n: :\n")
+    assert propose(root, extraction(tax), run_id="r1") is None
+    out = Scope(verdict="out", reason="not distillation", confidence=0.9)
+    assert (
+        propose_exclusion(root, Candidate(arxiv_id="2306.13649", version=2, title="GKD"), out, run_id="r1")
+        is None
+    )
+    assert sorted(p.name for p in root.queue_dir.glob("*.yaml")) == ["dpo-2305.18290v2.yaml"]

@@ -1,4 +1,5 @@
-"""read: the real GKD paper into pages, sections and a context; every kind of bad PDF as a clear ReadError."""
+"""read: the real GKD paper into pages, sections, title and a context; every kind of bad PDF as a clear
+ReadError; titles of real corpus PDFs from their page-1 layout."""
 
 from __future__ import annotations
 
@@ -8,10 +9,21 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
+from rapidfuzz import fuzz
 
 from ingest.errors import ReadError
 from ingest.models import PaperText
-from ingest.read import count_tokens, locate, normalise, read_cached, read_many, read_pdf, select_context
+from ingest.pdftitle import metadata_title
+from ingest.read import (
+    count_tokens,
+    first_page,
+    locate,
+    normalise,
+    read_cached,
+    read_many,
+    read_pdf,
+    select_context,
+)
 
 GKD_FILE = "gkd-2306.13649-iclr2024.pdf"
 HINTON_FILE = "hinton-kd-1503.02531v1.pdf"
@@ -140,6 +152,94 @@ def test_read_many_in_processes_keeps_order_and_failures(
     assert out[1].paper == "2401.00001"
     assert isinstance(out[2], PaperText)
     assert out[2].source == "1503.02531"
+
+
+# --- titles from page 1 ------------------------------------------------------------------------------------
+
+# (file, title in ../shared/corpus/pdfs/MANIFEST.md): date lines, ICLR small caps, an arXiv URL as /Title,
+# a page wrapped in one form XObject (PPO), a file named after the paper (Revisual-R1).
+MANIFEST_TITLES = [
+    (GKD_FILE, "On-Policy Distillation of Language Models: Learning from Self-Generated Mistakes"),
+    (
+        "dpo-2305.18290v2.pdf",
+        "Direct Preference Optimization: Your Language Model is Secretly a Reward Model",
+    ),
+    ("ppo-1707.06347v2.pdf", "Proximal Policy Optimization Algorithms"),
+    (HINTON_FILE, "Distilling the Knowledge in a Neural Network"),
+    ("qwen3-2505.09388.pdf", "Qwen3 Technical Report"),
+    ("hy-mt1.5-2512.24092-report.pdf", "HY-MT1.5 Technical Report"),
+    ("dasd-2601.09088.pdf", "Distribution-Aligned Sequence Distillation for Superior Long-CoT Reasoning"),
+    (
+        "revisual-r1-2506.04207.pdf",
+        "Advancing Multimodal Reasoning: From Optimized Cold Start to Staged Reinforcement Learning",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pdf", "title"), MANIFEST_TITLES, ids=[t[0].split("-")[0] for t in MANIFEST_TITLES])
+def test_the_title_is_the_large_print_at_the_top_of_page_one(pdfs: Path, pdf: str, title: str) -> None:
+    page = first_page(pdfs / pdf)  # page 1 only: fast, and the same layout reading read_pdf does
+    assert page.title is not None
+    assert fuzz.ratio(page.title.casefold(), title.casefold()) >= 90, page.title
+    assert page.title in page.text  # quoted as page 1 prints it
+
+
+def test_the_parsed_paper_carries_its_title_grounded_on_page_one(
+    gkd: PaperText, pdfs: Path, text_cache: Path
+) -> None:
+    hinton = read_cached(pdfs / HINTON_FILE, text_cache)
+    assert hinton.title == "Distilling the Knowledge in a Neural Network"
+    # GKD's /Title is empty and its title small caps: the page's own spelling, found on page 1.
+    assert gkd.title == "ON-POLICY DISTILLATION OF LANGUAGE MODELS: LEARNING FROM SELF-GENERATED MISTAKES"
+    for paper in (gkd, hinton):
+        span = locate(paper, paper.title or "")
+        assert span is not None
+        assert paper.page_of(span[0]) == 1
+
+
+def test_metadata_counts_only_when_it_looks_like_a_title() -> None:
+    assert metadata_title("https:/arxiv.org/pdf/2305.18290") is None  # DPO's, printed from Safari
+    assert metadata_title("Microsoft Word - draft3.docx") is None
+    assert metadata_title("untitled") is None
+    assert metadata_title("main.pdf") is None
+    assert metadata_title("") is None
+    assert metadata_title(None) is None
+    assert (
+        metadata_title("Mind-Paced Speaking:  A Dual-Brain Approach")
+        == "Mind-Paced Speaking: A Dual-Brain Approach"
+    )
+
+
+def _plain_pdf(path: Path, lines: list[str], *, title: str | None, big_first: bool = False) -> Path:
+    pdf = FPDF()
+    if title is not None:
+        pdf.set_title(title)
+    pdf.add_page()
+    for i, line in enumerate(lines):
+        pdf.set_font("helvetica", size=20 if big_first and i == 0 else 11)
+        pdf.multi_cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+BODY = [
+    f"Sentence {i} says that the student samples its own rollouts and the teacher scores them."
+    for i in range(8)
+]
+
+
+def test_without_a_large_title_the_metadata_title_is_used_when_page_one_prints_it(tmp_path: Path) -> None:
+    lines = ["Student Rollouts for Small Models", *BODY]
+    plain = read_pdf(_plain_pdf(tmp_path / "a.pdf", lines, title="Student Rollouts for Small Models"))
+    assert plain.title == "Student Rollouts for Small Models"
+    # One size for everything and no usable /Title: no title rather than the first paragraph.
+    assert read_pdf(_plain_pdf(tmp_path / "b.pdf", lines, title="untitled")).title is None
+    assert (
+        read_pdf(_plain_pdf(tmp_path / "c.pdf", lines, title="A Title the Page Never Prints")).title is None
+    )
+    # A large first line wins over a /Title that is a file name.
+    big = read_pdf(_plain_pdf(tmp_path / "d.pdf", lines, title="paper_v3.pdf", big_first=True))
+    assert big.title == "Student Rollouts for Small Models"
 
 
 # --- bad input: each a real file made here ---------------------------------------------------------------

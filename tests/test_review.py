@@ -166,7 +166,10 @@ def test_an_invalid_edit_is_refused_with_file_and_line_and_the_queue_is_unchange
     assert f"axes.{axis.id}" in result.stderr
     assert "dpo-2305.18290v2.yaml:" in result.stderr  # file:line of the edited copy
     assert "your edit is kept at" in result.stderr
-    assert snapshot(queued) == before
+    kept = f"{JOURNAL}/edits/dpo-2305.18290v2.yaml"  # inside the root, where no queue scan looks
+    after = snapshot(queued)
+    assert "telepathy" in after.pop(kept).decode()
+    assert after == before
 
 
 def _break(root: CatalogRoot) -> dict[str, int]:
@@ -268,3 +271,30 @@ def test_a_broken_proposal_can_be_repaired_with_edit_and_then_approved(
     assert not any("bad-axis" in p for p in problems)
     assert ingest(queued, "review", "approve", "bad-axis").exit_code == 0
     assert queued.read_entry("ppo").axes[axis.id] == [axis.values[1].id]
+
+
+def test_an_update_for_a_new_arxiv_version_sets_the_version_of_the_entrys_arxiv_link(tmp_path: Path) -> None:
+    root = new_root(tmp_path / "cat")
+    tax = root.taxonomy
+    root.write_entry(catalog_entry(tax, axes={a.id: [a.values[0].id] for a in tax.axes}, paper_only=False))
+    proposal = propose(root, extraction(tax, paper="2306.13649", version=3, name="GKD"), run_id="r1")
+    assert proposal is not None
+    assert proposal.kind == "update"
+    shown = ingest(root, "review", "show", proposal.id)
+    assert shown.exit_code == 0, shown.output
+    assert "links" in shown.stdout
+    assert "  + - kind: arxiv" in shown.stdout
+    assert "version: 3" in shown.stdout  # the reviewer sees the link before and after
+    assert ingest(root, "review", "approve", proposal.id).exit_code == 0
+    entry = root.read_entry("gkd")
+    [link] = [link for link in entry.links if link.arxiv_id == "2306.13649"]
+    assert link.version == 3
+    assert link.url == "https://arxiv.org/abs/2306.13649"  # the list keeps linking the latest version
+    assert len(entry.links) == 1  # replaced, not added twice
+    assert "https://arxiv.org/abs/2306.13649)" in (root.path / "README.md").read_text()
+    assert ingest(root, "check").exit_code == 0
+    # v3 is now what the catalog knows: the same version is not proposed again, a newer one is
+    assert propose(root, extraction(tax, paper="2306.13649", version=3, name="GKD"), run_id="r2") is None
+    again = propose(root, extraction(tax, paper="2306.13649", version=4, name="GKD"), run_id="r3")
+    assert again is not None
+    assert [c.old for c in again.changes if c.field == "links"] == [[link.model_dump(exclude_none=True)]]

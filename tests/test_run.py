@@ -1,8 +1,9 @@
-"""run and backfill: report, watermark, failures retried, services unreachable (exit 3), add proposes."""
+"""run and backfill: report, watermark, failures retried, LLM or arXiv down (exit 3), broken files, add."""
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from helpers_queue import catalog_entry, new_root
 from helpers_run import NEW, arxiv_ids_in_queue, invoke, paper_texts, requests_about, responder
+from llm_server import error
 
 from ingest.models import Link, LinkKind
 from ingest.store import CatalogRoot
@@ -181,4 +183,206 @@ def test_an_empty_window_is_a_usage_error(root: CatalogRoot) -> None:
         root.path, "run", "--backend", "heuristic", "--since", "2026-02-01", "--until", "2026-01-01"
     )
     assert result.exit_code == 2
-    assert "window is empty" in result.stderr
+    assert "--since" in result.stderr  # the CLI names the option to change
+    assert not (root.path / "runs").exists()
+
+
+# --- faults that are not a paper's: hand-broken files, the LLM endpoint down (DESIGN.md §7) -----------------
+
+VIDEO = list(NEW)[2]
+
+
+def test_a_hand_broken_proposal_is_warned_about_and_its_paper_not_proposed_again(
+    root: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
+    arxiv_mirror.route_search(arxiv_mirror.feed([HINTON, NACA]), match="on-policy distillation")
+    llm_server.default = responder(root.taxonomy, paper_texts(arxiv_mirror.papers))
+    root.queue_dir.mkdir()
+    broken = root.queue_dir / "hinton-kd-1503.02531v1.yaml"
+    text = f"id: hinton-kd-1503.02531v1\nkind: new\narxiv_id: '{HINTON}'\ntitle: [Distilling the Knowledge\n"
+    broken.write_text(text)  # a reviewer's edit left an unclosed bracket: the YAML does not parse
+    result = invoke(root.path, *RUN, "--json")
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert "review_queue/hinton-kd-1503.02531v1.yaml:" in warning
+    assert "ingest review edit hinton-kd-1503.02531v1" in warning
+    assert "or delete it" in warning
+    report = json.loads(result.stdout)
+    assert report["warnings"] == [warning.removeprefix("warning: ")]
+    markdown = (root.runs_dir / f"{report['run_id']}.md").read_text()
+    assert "review_queue/hinton-kd-1503.02531v1.yaml" in markdown
+    assert [p["paper"] for p in report["proposed"]] == [NACA]  # Hinton is held by the broken file
+    assert broken.read_text() == text  # the reviewer's file is left as it is
+    assert sorted(p.name for p in root.queue_dir.glob("*.yaml")) == sorted(
+        [broken.name, f"{report['proposed'][0]['id']}.yaml"]
+    )
+    assert root.read_state().watermark is not None  # the run completed
+
+
+def test_a_broken_entry_whose_arxiv_id_is_readable_is_warned_about_and_not_proposed(
+    root: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
+    arxiv_mirror.route_search(arxiv_mirror.feed([HINTON, NACA]), match="on-policy distillation")
+    llm_server.default = responder(root.taxonomy, paper_texts(arxiv_mirror.papers))
+    entry = catalog_entry(
+        root.taxonomy,
+        id="hinton-kd",
+        name="Hinton KD",
+        title="Distilling the Knowledge",
+        links=[Link(kind=LinkKind.arxiv, url=f"https://arxiv.org/abs/{HINTON}", arxiv_id=HINTON)],
+    )
+    path = root.write_entry(entry)
+    path.write_text(path.read_text() + "stars: many\n")  # a field the schema does not know
+    result = invoke(root.path, *RUN, "--json")
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert "entries/hinton-kd.yaml:" in warning
+    assert HINTON in warning
+    report = json.loads(result.stdout)
+    assert [p["paper"] for p in report["proposed"]] == [NACA]
+    assert arxiv_ids_in_queue(root) == [NACA]
+
+
+def test_a_broken_entry_that_names_no_paper_stops_the_run_before_anything_is_written(
+    root: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
+    arxiv_mirror.route_search(arxiv_mirror.feed([HINTON]), match="on-policy distillation")
+    root.entries_dir.mkdir(exist_ok=True)
+    (root.entries_dir / "mystery.yaml").write_text("id: mystery\nname: [unclosed\n")
+    before = snapshot(root)
+    result = invoke(root.path, *RUN)
+    assert result.exit_code == 1, result.output
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "entries/mystery.yaml:" in error
+    assert "proposed again" in error
+    assert snapshot(root) == before
+    assert llm_server.calls == 0
+
+
+# openai ships its own copy of httpx/httpcore (httpcore2); either logs each TCP connect it starts.
+HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore2.connection")
+
+
+def _llm_connects(caplog: pytest.LogCaptureFixture, port: int) -> int:
+    """Connection attempts to the LLM port, as httpcore logs them (its debug trace of connect_tcp)."""
+    return sum(
+        1
+        for r in caplog.records
+        if r.name in HTTPCORE_LOGGERS
+        and r.getMessage().startswith("connect_tcp.started")
+        and f"port={port}" in r.getMessage()
+    )
+
+
+@pytest.fixture
+def llm_down(root: CatalogRoot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> int:
+    """OPENAI_BASE_URL at a closed port; 2 retries per call, no backoff; connection attempts logged."""
+    port = closed_port()
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    root.config_path.write_text("extract:\n  retries: 2\n  backoff_seconds: 0\n")
+    for name in HTTPCORE_LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    return port
+
+
+def test_the_llm_endpoint_down_stops_the_run_after_one_papers_retries(
+    root: CatalogRoot, arxiv_mirror, llm_down: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    arxiv_mirror.route_search(arxiv_mirror.feed([HINTON, NACA, VIDEO]), match="on-policy distillation")
+    before = snapshot(root)
+    result = invoke(root.path, *RUN)
+    assert result.exit_code == 3, result.output
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert f"http://127.0.0.1:{llm_down}/v1" in error
+    assert "3 paper(s) left undone" in error
+    assert snapshot(root) == before  # no proposal, no journal, no state
+    assert not root.queue_dir.exists()
+    assert root.read_state().watermark is None
+    assert root.read_state().failures == {}
+    # the first paper's call and its 2 retries; the breaker spares the other two papers their 3 tries each
+    assert _llm_connects(caplog, llm_down) == 3
+    assert arxiv_mirror.pdf_requests() == []  # nothing was downloaded for a run that could not go on
+
+
+def test_the_llm_endpoint_down_during_extraction_records_no_failure_and_keeps_the_window(
+    root: CatalogRoot, arxiv_mirror, llm_down: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Updates skip screening, so the breaker trips inside the extraction pool (2 threads, 3 papers).
+    for arxiv_id in (HINTON, NACA, VIDEO):
+        root.write_entry(
+            catalog_entry(
+                root.taxonomy,
+                id=f"e{arxiv_id.replace('.', '-')}",
+                name=NEW[arxiv_id],
+                title=NEW[arxiv_id],
+                links=[
+                    Link(
+                        kind=LinkKind.arxiv,
+                        url=f"https://arxiv.org/abs/{arxiv_id}",
+                        arxiv_id=arxiv_id,
+                        version=1,
+                    )
+                ],
+            )
+        )
+    newer = {arxiv_id: 9 for arxiv_id in (HINTON, NACA, VIDEO)}  # the catalog knows v1 of each
+    arxiv_mirror.route_search(
+        arxiv_mirror.feed([HINTON, NACA, VIDEO], versions=newer), match="on-policy distillation"
+    )
+    result = invoke(root.path, *RUN)
+    assert result.exit_code == 3, result.output
+    assert f"http://127.0.0.1:{llm_down}/v1" in result.stderr
+    assert not root.queue_dir.exists() or not list(root.queue_dir.glob("*.yaml"))
+    state = root.read_state()
+    assert state.watermark is None
+    assert state.failures == {}  # not the papers' fault: they are tried again next run
+    assert not list(root.runs_dir.glob("*.journal.json"))  # nothing was done: nothing to resume
+    # at most one paper's tries per worker thread; without the breaker it would be 3 papers x 3 tries
+    assert 3 <= _llm_connects(caplog, llm_down) <= 6
+
+
+def test_ingest_add_with_the_llm_endpoint_down_exits_3_quickly(
+    root: CatalogRoot, arxiv_mirror, llm_down: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    result = invoke(root.path, "add", HINTON, NACA, VIDEO, "--backend", "openai", "--concurrency", "1")
+    assert result.exit_code == 3, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3
+    assert all(f"127.0.0.1:{llm_down}" in line for line in errors)
+    assert sum("not tried" in line for line in errors) == 2
+    assert _llm_connects(caplog, llm_down) == 3  # one paper's call and retries; the others fail at once
+    assert not root.queue_dir.exists() or not list(root.queue_dir.glob("*.yaml"))
+
+
+def test_one_paper_timing_out_is_its_failure_a_second_one_opens_the_breaker(
+    root: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
+    llm_server.default = responder(root.taxonomy, paper_texts(arxiv_mirror.papers))
+    llm_server.delay = 1.0  # every answer comes after the client has given up
+    root.config_path.write_text("extract:\n  retries: 0\n  timeout_seconds: 0.2\n")
+    result = invoke(root.path, "add", HINTON, NACA, VIDEO, "--backend", "openai", "--concurrency", "1")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3
+    assert sum("timed out after 0.2 s" in line for line in errors) == 2  # the first two papers were asked
+    assert sum("not tried" in line for line in errors) == 1  # the third was spared the wait
+    assert llm_server.calls == 2
+    assert result.exit_code in (1, 3)  # the first failure's code: a paper's (1) or the endpoint's (3)
+
+
+def test_an_endpoint_that_answers_5xx_is_not_unreachable_the_run_completes(
+    root: CatalogRoot, arxiv_mirror, llm_server
+) -> None:
+    arxiv_mirror.route_search(arxiv_mirror.feed([HINTON, NACA]), match="on-policy distillation")
+    llm_server.default = lambda request: error(503)
+    root.config_path.write_text("extract:\n  retries: 1\n  backoff_seconds: 0\n")
+    result = invoke(root.path, *RUN, "--json")
+    assert result.exit_code != 3, result.output
+    report = json.loads(result.stdout)
+    assert sorted(f["paper"] for f in report["failed"]) == [HINTON, NACA]
+    assert all("HTTP 503" in f["reason"] for f in report["failed"])
+    # every paper got its own tries: screening (2 calls each) and extraction (2 calls each)
+    assert llm_server.calls == 8
+    state = root.read_state()
+    assert state.watermark is not None  # the run completed
+    assert sorted(state.failures) == [HINTON, NACA]  # and the papers are retried next run

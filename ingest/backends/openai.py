@@ -6,6 +6,15 @@ connections) up to `extract.retries` times, waiting for the server's Retry-After
 exponential backoff otherwise. The openai client's own retries are off (max_retries=0) so that a 429 is
 neither retried twice nor mistaken for a schema error. Answers are cached by backend + model + prompt hash +
 input hash: a rerun makes no call.
+
+A circuit breaker, shared by every paper (and thread) of one backend: when a connection error has used up
+one paper's retries, the endpoint is taken as unreachable, and every later call (another paper, or another
+thread's next retry) fails at once with EndpointUnreachable (exit 3) instead of going through its own retries
+and backoff. Timeouts trip it too, from the second paper on: one paper that times out may be that paper (a
+long prompt on a slow model) and is recorded as its failure, so one such paper cannot keep every weekly run
+from completing; two papers timing out mean the endpoint is not answering. A 429 or 5xx never trips it: the
+server answered. The breaker lives as long as the backend, i.e. one `ingest run` or `ingest add`; cached
+answers are still served while it is open.
 """
 
 from __future__ import annotations
@@ -32,6 +41,20 @@ from ..store import CatalogRoot
 NAME = "openai"
 MAX_WAIT_SECONDS = 60.0  # a Retry-After longer than this is not worth holding a worker for
 T = TypeVar("T", bound=BaseModel)
+
+
+class EndpointUnreachable(ExtractionError, ServiceError):
+    """The LLM endpoint did not answer: refused or unresolvable after a paper's retries, or timing out again.
+
+    A PaperError, so a paper's chain records it like any failure; a ServiceError (exit 3), so a run or an
+    `add` knows it is not the paper's fault: the paper is left for the next run, not recorded as failed.
+    """
+
+    exit_code = ServiceError.exit_code
+
+    def __init__(self, paper: str, message: str, *, endpoint: str, attempts: int = 0, hint: str) -> None:
+        super().__init__(paper, message, attempts=attempts, hint=hint)
+        self.endpoint = endpoint
 
 
 class ScreenAnswer(BaseModel):
@@ -71,6 +94,13 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, openai.APITimeoutError | openai.APIConnectionError)
 
 
+def unreachable(exc: BaseException) -> bool:
+    """The endpoint did not answer at all: a lost or refused connection (not a 429 or 5xx, which answered).
+
+    APITimeoutError is a subclass; _failure judges timeouts first (one paper's timeout is that paper's)."""
+    return isinstance(exc, openai.APIConnectionError)
+
+
 def _root_cause(exc: BaseException) -> BaseException:
     seen = exc
     while isinstance(seen, InstructorRetryException) and seen.__cause__ is not None:
@@ -105,6 +135,9 @@ class OpenAIBackend:
         self.client = instructor.from_openai(raw, mode=parse_mode(self.config.mode))
         # Every HTTP request (first ask, re-asks, retries) counts as a call; hooks run in the calling thread.
         self._local = threading.local()
+        self._down: EndpointUnreachable | None = None  # the circuit breaker: set once, for every thread
+        self._down_lock = threading.Lock()
+        self._timed_out: set[str] = set()  # papers whose calls timed out for good
         self.client.on("completion:kwargs", self._count_call)
         self.response_model = build_response_model(self.taxonomy)
         self.cache = LLMCache(root.cache_dir)
@@ -148,6 +181,7 @@ class OpenAIBackend:
             return response_model.model_validate(stored["answer"]), Usage(cached=True)
         self._local.calls = 0
         for attempt in range(self.config.retries + 1):
+            self._fail_fast(paper, attempt)
             try:
                 answer, completion = self.client.chat.completions.create_with_completion(
                     model=self.model,
@@ -167,7 +201,11 @@ class OpenAIBackend:
                         )
                     )
                     continue
-                raise self._failure(paper, exc, cause, attempt + 1) from exc
+                failure = self._failure(paper, exc, cause, attempt + 1)
+                if isinstance(failure, EndpointUnreachable):
+                    with self._down_lock:
+                        self._down = self._down or failure  # the breaker opens for every thread
+                raise failure from exc
             usage = self._usage(answer, completion, self._local.calls)
             self.cache.set(
                 key,
@@ -178,6 +216,19 @@ class OpenAIBackend:
             )
             return answer, usage
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _fail_fast(self, paper: str, attempt: int) -> None:
+        """Raise at once when the breaker is open: another paper already found the endpoint unreachable."""
+        down = self._down
+        if down is None:
+            return
+        raise EndpointUnreachable(
+            paper,
+            f"not tried: the LLM endpoint {down.endpoint} could not be reached for {down.paper}",
+            endpoint=down.endpoint,
+            attempts=attempt,
+            hint=down.hint or "",
+        )
 
     def _usage(self, answer: BaseModel, completion: Any, calls: int) -> Usage:
         total = getattr(answer, "_total_usage", None) or getattr(completion, "usage", None)
@@ -198,21 +249,24 @@ class OpenAIBackend:
         """One clear, one-line error for a paper whose call failed for good."""
         where = self.base_url or "the OpenAI API"
         if isinstance(cause, openai.APITimeoutError):
-            return ExtractionError(
-                paper,
-                f"the LLM call timed out after {self.config.timeout_seconds:g} s ({tries} tries)",
-                attempts=tries,
-                hint="raise extract.timeout_seconds or retry later",
+            message = (
+                f"the LLM endpoint {where} timed out after {self.config.timeout_seconds:g} s ({tries} tries)"
             )
-        if isinstance(cause, openai.APIConnectionError):
-            unreachable = ExtractionError(
+            hint = "raise extract.timeout_seconds or retry later"
+            with self._down_lock:
+                self._timed_out.add(paper)
+                others = len(self._timed_out) > 1
+            if others:  # a second paper: the endpoint, not the paper
+                return EndpointUnreachable(paper, message, endpoint=where, attempts=tries, hint=hint)
+            return ExtractionError(paper, message, attempts=tries, hint=hint)
+        if unreachable(cause):
+            return EndpointUnreachable(
                 paper,
-                f"could not reach the LLM endpoint {where}",
+                f"could not reach the LLM endpoint {where} ({tries} tries)",
+                endpoint=where,
                 attempts=tries,
                 hint="check OPENAI_BASE_URL and that the server runs",
             )
-            unreachable.exit_code = ServiceError.exit_code  # a service failure, not this paper's fault
-            return unreachable
         if isinstance(cause, openai.APIStatusError):
             return ExtractionError(
                 paper,

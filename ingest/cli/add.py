@@ -9,10 +9,10 @@ from rich.markup import escape
 
 from ..errors import IngestError
 from ..extract import BACKENDS
-from ..models import Extraction
+from ..models import Entry, Extraction
 from ..process import AddResult, PaperOutcome, add_refs, run_usage
 from ..store import CatalogRoot
-from .ui import console, err_console, print_json, progress
+from .ui import BACKEND_HELP, CONCURRENCY_HELP, MODEL_HELP, console, err_console, print_json, progress
 
 QUOTE_CHARS = 160
 
@@ -37,6 +37,19 @@ def _value(extraction: Extraction, path: str) -> str:
     return str(getattr(entry, head, "") or "")
 
 
+def _reading_order(entry: Entry, path: str) -> tuple[int, int]:
+    """Fields in the order of the entry file: name and title first, axes and verdicts in the entry's (the
+    taxonomy's) order, scope (not an entry field) last."""
+    fields = list(Entry.model_fields)
+    head, _, rest = path.partition(".")
+    group = getattr(entry, head, None)
+    keys = list(group) if isinstance(group, dict) else []
+    return (
+        fields.index(head) if head in fields else len(fields),
+        keys.index(rest) if rest in keys else len(keys),
+    )
+
+
 def print_extraction(extraction: Extraction) -> None:
     """One extracted entry: a head line, then every field with its value, confidence, flags and quotes."""
     e = extraction.entry
@@ -49,7 +62,7 @@ def print_extraction(extraction: Extraction) -> None:
         f"{extraction.usage.prompt_tokens + extraction.usage.completion_tokens} tokens, "
         f"${extraction.usage.cost_usd:.4f}" + (" (cached)" if extraction.usage.cached else "")
     )
-    for path, ev in e.evidence.items():
+    for path, ev in sorted(e.evidence.items(), key=lambda item: _reading_order(e, item[0])):
         mark = f" [{', '.join(ev.flags)}]" if ev.flags else ""
         console.print(f"  {path}: {escape(_value(extraction, path))}  ({ev.confidence:.2f}){escape(mark)}")
         for q in ev.quotes:
@@ -84,17 +97,11 @@ def exit_code(result: AddResult) -> int:
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `ingest` group."""
 
-    @cli.command("add")
+    @cli.command("add", short_help="Extract arXiv ids, URLs or PDFs into the queue.")
     @click.argument("refs", nargs=-1, required=True)
-    @click.option(
-        "--backend",
-        type=click.Choice(BACKENDS),
-        default=None,
-        help="Extractor: openai, heuristic (offline, low confidence) or auto (openai when "
-        "OPENAI_API_KEY is set). Default: the config's extract.backend.",
-    )
-    @click.option("--model", help="Model name for the openai backend (default: INGEST_MODEL or the config).")
-    @click.option("--concurrency", type=click.IntRange(min=1), help="Papers processed at once.")
+    @click.option("--backend", type=click.Choice(BACKENDS), default=None, help=BACKEND_HELP)
+    @click.option("--model", metavar="NAME", help=MODEL_HELP)
+    @click.option("--concurrency", type=click.IntRange(min=1), metavar="N", help=CONCURRENCY_HELP)
     @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON for scripts.")
     @click.pass_obj
     def add_command(
@@ -110,7 +117,7 @@ def register(cli: click.Group) -> None:
 
         A REF that fails is reported on one line and the others go on. Exit code: 0 when at least one REF went
         through; when none did, the first failure's code (1 a paper failed, 2 bad usage, 3 a service was
-        unreachable). Creates the root if missing."""
+        unreachable). Creates the root if missing; proposals go to review_queue/."""
         root.create()
         with progress("extracting") as steps:
             steps.total(len(refs))
@@ -148,5 +155,6 @@ def register(cli: click.Group) -> None:
 
 
 def _one_line(ref: str, exc: IngestError) -> str:
+    """The error named by its REF once: most messages already start with (or quote) it."""
     text = str(exc)
-    return text if text.startswith(ref) else f"{ref}: {text}"
+    return text if ref in text else f"{ref}: {text}"

@@ -5,36 +5,68 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from ..check import check_root
 from ..check_format import append_step_summary, format_github, format_json, format_text
+from ..errors import UsageError
 from ..render import render_root
 from ..store import CatalogRoot
-from .ui import console, err_console, interactive
+from .ui import console, err_console, interactive, print_json
+
+if TYPE_CHECKING:
+    from ..importer import ImportResult  # imported on use at run time: see import_markdown_cmd
 
 
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-@click.command("import-markdown")
+@click.command("import-markdown", short_help="Bootstrap entries/ from an existing list's markdown.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--keep-prose",
     is_flag=True,
     help="Also keep the curators' sentences (strictness notes, Notes columns); off by default.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the counts and problems as JSON for scripts.")
 @click.pass_obj
-def import_markdown_cmd(root: CatalogRoot, file: Path, keep_prose: bool) -> None:
-    """Bootstrap entries/ (and exclusions/) from an existing list's markdown; creates the root if needed."""
+def import_markdown_cmd(root: CatalogRoot, file: Path, keep_prose: bool, as_json: bool) -> None:
+    """Bootstrap entries/ (and exclusions/) from an existing list's markdown; creates the root if needed.
+
+    Headings are matched to the sections of the root's taxonomy.yaml (the bundled one for a new root): put
+    another list's taxonomy.yaml in the root first. What cannot be placed is printed as FILE:LINE: message.
+    Exit codes: 0 imported (problems are warnings); 2 bad usage, or no table of FILE matched a section."""
     from ..importer import import_markdown  # imported on use: the other commands must not pay for markdown-it
 
     result = import_markdown(root, file, keep_prose=keep_prose)
     for problem in result.problems:
         err_console.print(f"{file}:{problem.line}: {problem.message}", highlight=False, markup=False)
+    if as_json:
+        print_json(
+            {
+                "root": str(root.path),
+                "entries": len(result.entries),
+                "exclusions": len(result.exclusions),
+                "rows_by_section": result.rows_by_section,
+                "problems": [
+                    {"file": str(file), "line": p.line, "message": p.message} for p in result.problems
+                ],
+            }
+        )
+    else:
+        _print_import(root, result)
+    if not result.entries and not result.exclusions:
+        raise UsageError(
+            f"{file}: no table matched a section of {root.taxonomy_path.name}; nothing was imported",
+            hint="is it the list's markdown? match its headings in the taxonomy's sections",
+        )
+
+
+def _print_import(root: CatalogRoot, result: ImportResult) -> None:
     console.print(
         f"imported {_count(len(result.entries), 'entry', 'entries')} and "
         f"{_count(len(result.exclusions), 'exclusion', 'exclusions')} into {root.path} "
@@ -52,25 +84,34 @@ def import_markdown_cmd(root: CatalogRoot, file: Path, keep_prose: bool) -> None
             console.print(f"  {section}: {rows} rows", highlight=False, markup=False)
 
 
-@click.command("render")
+@click.command("render", short_help="Write the catalog markdown from entries/.")
 @click.option(
     "--output",
     "-o",
+    type=click.Path(dir_okay=False, allow_dash=True),
     metavar="FILE|-",
-    help="Write here instead of the configured render.output; '-' prints to stdout.",
+    help="Write here instead of render.output in ingest.yaml; '-' prints the document to stdout.",
 )
 @click.pass_obj
 def render_cmd(root: CatalogRoot, output: str | None) -> None:
-    """Write the catalog markdown from entries/: between the markers of an existing file, or a new file."""
+    """Write the catalog markdown from entries/: between the markers of an existing file, or a new file.
+
+    A file that exists without the two marker lines (render.begin_marker, render.end_marker) is refused,
+    so nothing a person wrote is overwritten. Exit codes: 0 written or already current; 2 bad usage."""
     result = render_root(root.require(), output)
     if result.path is None:
         sys.stdout.write(result.text)
         sys.stdout.flush()
         return
     shown = result.path.relative_to(root.path) if result.path.is_relative_to(root.path) else result.path
-    how = "between the markers of" if result.mode == "markers" else "a new"
-    state = "wrote" if result.changed else "unchanged:"
-    console.print(f"{state} {how} {shown} ({result.entries} entries)", highlight=False, markup=False)
+    entries = _count(result.entries, "entry", "entries")
+    if not result.changed:
+        message = f"{shown} is up to date ({entries})"
+    elif result.mode == "markers":
+        message = f"wrote {shown}: the catalog between its markers ({entries})"
+    else:
+        message = f"wrote {shown}: a new file ({entries})"
+    console.print(message, highlight=False, markup=False)
 
 
 def _github_prefix(root: CatalogRoot) -> str:
@@ -82,7 +123,7 @@ def _github_prefix(root: CatalogRoot) -> str:
     return ""
 
 
-@click.command("check")
+@click.command("check", short_help="Validate the root; flag low-confidence fields.")
 @click.option(
     "--format",
     "fmt",
@@ -94,19 +135,21 @@ def _github_prefix(root: CatalogRoot) -> str:
 @click.option(
     "--min-confidence",
     type=click.FloatRange(0, 1),
+    metavar="X",
     default=None,
-    help="Flag fields whose confidence is below this (default: check.min_confidence in ingest.yaml).",
+    help="Flag fields whose confidence is below X, 0 to 1. Default: check.min_confidence in ingest.yaml.",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings (flagged fields) too, not only on errors.")
 @click.pass_context
 def check_cmd(ctx: click.Context, fmt: str, min_confidence: float | None, strict: bool) -> None:
     """Validate entries/, review_queue/, exclusions/ and decisions/ against the schema and the taxonomy.
 
-    Exit 0 when clean or only warnings; 1 on errors (or warnings under --strict); 2 when not a root."""
+    Exit 0 when clean or only warnings; 1 on errors (or warnings under --strict), including an invalid
+    ingest.yaml or taxonomy.yaml (reported as an error; other commands exit 2 on those); 2 when not a root."""
     root: CatalogRoot = ctx.obj
     report = check_root(root.require(), min_confidence=min_confidence)
     if fmt == "json":
-        sys.stdout.write(format_json(report))
+        sys.stdout.write(format_json(report, strict=strict))
     elif fmt == "github":
         prefix = _github_prefix(root)
         sys.stdout.write(format_github(report, prefix))

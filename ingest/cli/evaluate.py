@@ -9,9 +9,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..evaluate import diff_reports, evaluate, load_report, save_report
+from ..extract import BACKENDS
 from ..metrics import Delta, EvalReport
 from ..store import CatalogRoot
-from .ui import console, print_json, progress
+from .ui import BACKEND_HELP, CONCURRENCY_HELP, MODEL_HELP, console, print_json, progress
 
 
 def _pct(value: float | None) -> str:
@@ -33,8 +34,9 @@ def _signed(delta: Delta) -> str:
 def print_report(report: EvalReport) -> None:
     """The report as rich tables: fields, the paper-level numbers, calibration, per paper, notes."""
     failed = f", {len(report.failures)} failed" if report.failures else ""
+    scored = f"{report.papers} paper{'' if report.papers == 1 else 's'}"
     console.print(
-        f"[bold]ingest eval[/]: {report.papers} papers scored{failed} · backend {report.backend} · "
+        f"[bold]ingest eval[/]: {scored} scored{failed} · backend {report.backend} · "
         f"model {report.model or '-'} · prompt {report.prompt_hash or '-'}"
     )
     fields = Table(title="Per field (gold = the approved entry; unknown gold is not counted)")
@@ -78,7 +80,7 @@ def print_report(report: EvalReport) -> None:
     console.print(calib)
 
     papers = Table(title="Per paper")
-    for col in ("paper", "entry", "primary: catalog → extracted", "sections F1", "confidence"):
+    for col in ("paper", "entry", "primary: catalog -> extracted", "sections F1", "confidence"):
         papers.add_column(col)
     for p in report.per_paper:
         primary = p.get("primary_section")
@@ -103,18 +105,15 @@ def print_deltas(deltas: list[Delta], previous: Path) -> None:
     console.print(table)
 
 
-@click.command("eval")
+@click.command("eval", short_help="Score the extractor against the approved catalog.")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None, help=BACKEND_HELP)
+@click.option("--model", metavar="NAME", default=None, help=MODEL_HELP)
 @click.option(
-    "--backend",
-    type=click.Choice(["openai", "heuristic"]),
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
     default=None,
-    help="Extraction backend (default: the config's; auto = openai when OPENAI_API_KEY is set).",
-)
-@click.option(
-    "--model", default=None, help="Model name for the openai backend (default: config or INGEST_MODEL)."
-)
-@click.option(
-    "--limit", type=click.IntRange(min=1), default=None, help="Evaluate at most N papers (by entry id)."
+    help="Evaluate at most N papers (the first by entry id).",
 )
 @click.option(
     "--pdfs",
@@ -122,12 +121,13 @@ def print_deltas(deltas: list[Delta], previous: Path) -> None:
     default=None,
     help="Folder of PDFs whose names hold the arXiv id (gkd-2306.13649.pdf); the cache is used too.",
 )
-@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Papers extracted at once.")
+@click.option("--concurrency", type=click.IntRange(min=1), metavar="N", default=None, help=CONCURRENCY_HELP)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the report as JSON (for --compare in a later run)."
 )
 @click.option(
     "--output",
+    "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Also write the JSON report to FILE.",
@@ -152,7 +152,10 @@ def eval_command(
     previous: Path | None,
 ) -> None:
     """Score the extractor against the approved catalog: per-field accuracy and F1, verdict agreement,
-    grounding, flags, tokens and cost per paper, and calibration. Unknown gold values are not counted."""
+    grounding, flags, tokens and cost per paper, and calibration. Unknown gold values are not counted.
+
+    Exit codes: 0 scored (papers that failed are listed); 2 bad usage, not a root, or a bad --compare file;
+    3 the LLM endpoint could not be reached."""
     before = load_report(previous) if previous else None  # a bad --compare file fails before any LLM call
     with progress("eval") as steps:
         report = evaluate(

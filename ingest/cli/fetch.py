@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 from rich.markup import escape
 
 from ..fetch import FetchReport, fetch
 from ..store import CatalogRoot
-from .ui import console, err_console, interactive, print_json, progress
-
-DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+from .ui import DATE, DATE_HELP, console, err_console, interactive, print_json, progress, window
 
 
 def _as_json(report: FetchReport) -> dict[str, object]:
@@ -74,18 +68,32 @@ def _print(report: FetchReport) -> None:
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `ingest` group."""
 
-    @cli.command("fetch")
+    @cli.command("fetch", short_help="Discover and download new papers (no LLM).")
     @click.option(
         "--since",
-        type=click.DateTime(DATE_FORMATS),
-        help="Start of the window (UTC); default: the "
-        "last successful run's watermark, else the config's lookback_days.",
+        type=DATE,
+        metavar="DATE",
+        help=f"Start of the window ({DATE_HELP}). Default: the last successful run's watermark, else "
+        "arxiv.lookback_days ago.",
     )
-    @click.option("--until", type=click.DateTime(DATE_FORMATS), help="End of the window (UTC); default: now.")
     @click.option(
-        "--query", "queries", multiple=True, help="An arXiv query instead of the config's; repeatable."
+        "--until", type=DATE, metavar="DATE", help=f"End of the window ({DATE_HELP}). Default: now."
     )
-    @click.option("--max", "max_results", type=click.IntRange(min=1), help="Most papers to take.")
+    @click.option(
+        "--query",
+        "queries",
+        multiple=True,
+        metavar="QUERY",
+        help="An arXiv query (API syntax, e.g. 'abs:\"on-policy distillation\"') instead of arxiv.queries; "
+        "repeatable.",
+    )
+    @click.option(
+        "--max",
+        "max_results",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Most papers to take. Default: arxiv.max_results in ingest.yaml.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON for scripts.")
     @click.pass_obj
     def fetch_command(
@@ -100,13 +108,17 @@ def register(cli: click.Group) -> None:
 
         A paper that fails to download is printed on one line and recorded in state.yaml, and the next fetch
         retries it. fetch does not move the watermark (only `ingest run` does). Creates the root if
-        missing."""
+        missing.
+
+        Exit codes: 0 done (papers that failed are listed); 1 every download failed; 2 bad usage or
+        configuration; 3 arXiv could not be reached (nothing changed)."""
+        since, until = window(since, until)
         root.create()
         with progress("downloading") as steps:
             report = fetch(
                 root,
-                since=_utc(since),
-                until=_utc(until),
+                since=since,
+                until=until,
                 queries=list(queries) or None,
                 max_results=max_results,
                 on_total=steps.total,
@@ -123,3 +135,5 @@ def register(cli: click.Group) -> None:
             print_json(_as_json(report))
         else:
             _print(report)
+        if report.failures and len(report.failures) == len(report.items):
+            click.get_current_context().exit(1)

@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from .. import review as review_lib
 from ..diff import Row, proposal_rows, summary
-from ..errors import CatalogError
+from ..errors import CatalogError, UsageError
 from ..queue import describe, load_proposal, scan_queue
 from ..store import CatalogRoot, InvalidFile
 from ..yamlio import dumps_yaml
-from .ui import console, err_console, print_json
+from .ui import console, err_console, interactive, print_json
 
 BAD_FLAGS = {"ungrounded", "injection-suspect", "disagreement"}
 
@@ -32,22 +33,27 @@ def _problems_exit(root: CatalogRoot, exc: CatalogError) -> None:
     """Every problem of an invalid proposal, one `file:line: message` line each, then exit 1."""
     problems = exc.problems if isinstance(exc, InvalidFile) else [exc]
     for line in describe(problems, root):
-        err_console.print(f"[bold red]error:[/] {line}", markup=True, highlight=False)
-    if exc.hint:
-        err_console.print(f"  ({exc.hint})", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(line)}", markup=True, highlight=False)
+    hint = exc.hint
+    if hint is None and Path(exc.file).parent.name == root.queue_dir.name:
+        hint = f"repair it with `ingest review edit {Path(exc.file).stem}`, then run again"
+    if hint:
+        err_console.print(f"  ({hint})", markup=False, highlight=False)
     sys.exit(exc.exit_code)
 
 
-@click.group("review")
+@click.group("review", short_help="Work the review queue: list, show, decide.")
 def review() -> None:
     """Work the review queue: nothing merges into the catalog without a reviewer's approval."""
 
 
-@review.command("list")
+@review.command("list", short_help="The pending proposals, weakest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
 @click.pass_context
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
-    """The pending proposals, weakest first (lowest confidence, then most flags); broken files: file:line."""
+    """The pending proposals, weakest first (lowest confidence, then most flags); broken files: file:line.
+
+    Exit codes: 0 listed (broken proposal files are listed, not fatal); 2 not a catalog root."""
     root = _root(ctx)
     review_lib.try_recover(root)
     queue = scan_queue(root)
@@ -56,6 +62,23 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json({"proposals": items, "problems": problems})
         return
+    if not items:
+        console.print("review queue: empty", markup=False)
+    elif not interactive():
+        # Plain tab-separated lines for pipes and CI logs (rich would expand the tabs).
+        click.echo(f"review queue: {len(items)} proposal(s)")
+        for item in items:
+            flags = ",".join(item["flags"]) or "-"
+            click.echo(f"{item['id']}\t{item['kind']}\t{item['confidence']:.2f}\t{flags}\t{item['title']}")
+    else:
+        _print_table(items)
+    for line in problems:
+        console.print(Text(f"invalid: {line}", style="bold red"))
+    if problems:
+        console.print("repair with `ingest review edit ID`, or see `ingest check`", markup=False)
+
+
+def _print_table(items: list[dict[str, Any]]) -> None:
     table = Table(title=f"review queue: {len(items)} proposal(s)", show_lines=False)
     for header in ("id", "kind", "conf.", "flags", "title"):
         table.add_column(header, overflow="fold")
@@ -70,13 +93,14 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
             item["title"],
         )
     console.print(table)
-    for line in problems:
-        console.print(Text(f"invalid: {line}", style="bold red"))
 
 
 def _value(value: Any) -> str:
+    """A value as the YAML file spells it (true, not True), so the diff reads like the file."""
     if isinstance(value, list | dict):
         return dumps_yaml(value).strip().replace("\n", "\n    ")
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
     return str(value)
 
 
@@ -106,11 +130,27 @@ def _print_row(row: Row) -> None:
             console.print(Text(f"      note: {row.evidence.note}", style="dim"))
 
 
-@review.command("show")
+def _row_json(row: Row) -> dict[str, Any]:
+    evidence = row.evidence
+    return {
+        "field": row.field,
+        "status": row.status,
+        "old": row.old,
+        "new": row.new,
+        "flags": [str(f) for f in row.flags],
+        "confidence": evidence.confidence if evidence else None,
+        "quotes": [q.model_dump(mode="json") for q in evidence.quotes] if evidence else [],
+    }
+
+
+@review.command("show", short_help="A proposal as a diff, with its evidence.")
 @click.argument("proposal_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the proposal and its diff rows as JSON.")
 @click.pass_context
-def show_cmd(ctx: click.Context, proposal_id: str) -> None:
-    """A proposal as a colour diff against the catalog, with each field's evidence (quote, page) and flags."""
+def show_cmd(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
+    """A proposal as a colour diff against the catalog, with each field's evidence (quote, page) and flags.
+
+    Exit codes: 0 shown; 1 the proposal file is invalid (FILE:LINE: message); 2 no such proposal."""
     root = _root(ctx)
     path = root.proposal_path(proposal_id)
     if not path.exists():
@@ -120,13 +160,17 @@ def show_cmd(ctx: click.Context, proposal_id: str) -> None:
     except CatalogError as exc:
         _problems_exit(root, exc)
         return
+    if as_json:
+        rows = [_row_json(row) for row in proposal_rows(root, proposal)]
+        print_json({"proposal": proposal.model_dump(mode="json"), "rows": rows})
+        return
     head = Text(f"{proposal.id}  ", style="bold")
     head.append(f"{proposal.kind}", style="magenta")
     head.append(f"  {proposal.title}")
     console.print(head)
     prov = proposal.provenance
     meta = (f"arXiv {proposal.arxiv_id}v{proposal.version}  " if proposal.arxiv_id else "") + (
-        f"confidence {proposal.confidence:.2f}  run {prov.run_id}  {prov.backend}/{prov.model}  "
+        f"confidence {proposal.confidence:.2f}  run {prov.run_id}  {prov.backend}/{prov.model or '-'}  "
         f"tokens {prov.prompt_tokens}+{prov.completion_tokens}  ${prov.cost_usd:.4f}"
     )
     console.print(Text(meta, style="dim"))
@@ -150,50 +194,77 @@ def _act(root: CatalogRoot, fn: Any, *args: Any, **kwargs: Any) -> Any:
         _problems_exit(root, exc)
 
 
-@review.command("approve")
+@review.command("approve", short_help="Merge proposals into the catalog.")
 @click.argument("proposal_ids", nargs=-1, required=True)
 @click.option("--reviewer", default=None, help="Who approves (default: your user name).")
 @click.pass_context
 def approve_cmd(ctx: click.Context, proposal_ids: tuple[str, ...], reviewer: str | None) -> None:
-    """Merge proposals atomically: entry written, proposal removed, decision recorded, catalog rendered."""
+    """Merge proposals atomically: entry written, proposal removed, decision recorded, catalog rendered.
+
+    Exit codes: 0 merged; 1 a proposal is invalid (nothing merged); 2 no such proposal."""
     root = _root(ctx)
     decisions = _act(root, review_lib.approve, list(proposal_ids), reviewer=reviewer or getpass.getuser())
     for decision in decisions:
         target = f"entry {decision.entry_id}" if decision.entry_id else "exclusions"
-        console.print(f"approved {decision.id} -> {target}")
+        console.print(f"approved {decision.id} -> {target}", markup=False)
 
 
-@review.command("reject")
+@review.command("reject", short_help="Reject proposals, with a reason.")
 @click.argument("proposal_ids", nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why; recorded in decisions/.")
 @click.option("--reviewer", default=None, help="Who rejects (default: your user name).")
 @click.pass_context
 def reject_cmd(ctx: click.Context, proposal_ids: tuple[str, ...], reason: str, reviewer: str | None) -> None:
-    """Reject proposals; the paper is not proposed again unless arXiv has a newer version."""
+    """Reject proposals; the paper is not proposed again unless arXiv has a newer version.
+
+    The reason and reviewer are recorded in decisions/. A broken proposal (bad YAML, a value outside the
+    taxonomy) can be rejected too: its decision keeps what can be read of it (id, arXiv id). Exit codes:
+    0 rejected; 2 no such proposal, or an empty reason."""
     root = _root(ctx)
     decisions = _act(
         root, review_lib.reject, list(proposal_ids), reason=reason, reviewer=reviewer or getpass.getuser()
     )
     for decision in decisions:
-        console.print(f"rejected {decision.id}: {decision.reason}")
+        console.print(f"rejected {decision.id}: {decision.reason}", markup=False)
 
 
-def _run_editor(path: Path) -> None:
+def _editor() -> str | None:
+    """$VISUAL or $EDITOR; without either, click's default (vi, nano...) needs a terminal to work in."""
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-    click.edit(filename=str(path), editor=editor)
+    if not editor and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "no editor: set EDITOR (or VISUAL) to an editor command",
+            hint="e.g. EDITOR=nano, or run in a terminal",
+        )
+    return editor
 
 
-@review.command("edit")
+def _run_editor(path: Path, editor: str | None) -> None:
+    try:
+        click.edit(filename=str(path), editor=editor)
+    except click.ClickException as exc:  # the editor is missing or exited non-zero
+        raise UsageError(
+            f"editing {path.stem} failed: {exc.format_message()}",
+            hint="check EDITOR/VISUAL; the proposal is unchanged",
+        ) from exc
+
+
+@review.command("edit", short_help="Edit a proposal in $EDITOR; kept only if valid.")
 @click.argument("proposal_id")
 @click.pass_context
 def edit_cmd(ctx: click.Context, proposal_id: str) -> None:
-    """Open a copy in $VISUAL/$EDITOR; the edit replaces the proposal only if it validates."""
+    """Open a copy in $VISUAL/$EDITOR; the edit replaces the proposal only if it validates.
+
+    An invalid edit is refused with FILE:LINE and kept in .ingest-journal/edits/ for another try; the queue
+    is unchanged. Exit codes:
+    0 accepted or no change; 1 the edit is invalid; 2 no such proposal, or no working editor."""
     root = _root(ctx)
-    proposal = _act(root, review_lib.edit, proposal_id, _run_editor)
+    editor = _editor()
+    proposal = _act(root, review_lib.edit, proposal_id, lambda path: _run_editor(path, editor))
     if proposal is None:
-        console.print(f"{proposal_id}: no change")
+        console.print(f"{proposal_id}: no change", markup=False)
     else:
-        console.print(f"{proposal_id}: edit accepted")
+        console.print(f"{proposal_id}: edit accepted", markup=False)
 
 
 def register(cli: click.Group) -> None:

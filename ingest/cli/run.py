@@ -2,63 +2,107 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..backfill import backfill
+from ..extract import BACKENDS
 from ..report import RunReport
 from ..run import run
 from ..store import CatalogRoot
-from .ui import console, err_console, interactive, print_json, progress
-
-DATE = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"])
-BACKEND = click.Choice(["auto", "openai", "heuristic"])
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+from ..taxonomy import Taxonomy
+from .ui import (
+    BACKEND_HELP,
+    CONCURRENCY_HELP,
+    DATE,
+    DATE_HELP,
+    MODEL_HELP,
+    console,
+    err_console,
+    interactive,
+    print_json,
+    progress,
+    window,
+)
 
 
 def _progress(stage: str, item: str) -> None:
     # One plain line per paper: in CI and pipes that is the log; on a terminal it shows the run is alive.
-    err_console.print(f"[dim]{stage}:[/] {item}", markup=True, highlight=False)
+    err_console.print(f"[dim]{escape(stage)}:[/] {escape(item)}", markup=True, highlight=False)
 
 
-def _print_report(report: RunReport, as_json: bool) -> None:
+def exit_code(report: RunReport) -> int:
+    """1 when papers failed and none got through; a run with some failures still did its job."""
+    return 1 if report.failed and not report.extracted and not report.proposed else 0
+
+
+# What a backfill does of the run's stages: it discovers and screens nothing.
+BACKFILL_COUNTS = ("downloaded", "extracted", "proposed", "flagged", "failed")
+
+
+def _print_report(report: RunReport, as_json: bool, only: tuple[str, ...] | None = None) -> None:
+    for warning in report.warnings:
+        err_console.print(f"warning: {warning}", markup=False, highlight=False)
     if as_json:
         print_json(report.to_json_data())
         return
-    table = Table(title=f"run {report.run_id}" + (" (resumed)" if report.resumed else ""))
-    table.add_column("stage")
-    table.add_column("papers", justify="right")
-    for name, count in report.counts().items():
-        table.add_row(name, str(count))
-    console.print(table)
+    title = (report.run_id if only else f"run {report.run_id}") + (" (resumed)" if report.resumed else "")
+    counts = {name: n for name, n in report.counts().items() if only is None or name in only}
+    if interactive():
+        table = Table(title=title)
+        table.add_column("stage")
+        table.add_column("papers", justify="right")
+        for name, count in counts.items():
+            table.add_row(name, str(count))
+        console.print(table)
+    else:
+        console.print(f"{title}: " + ", ".join(f"{name} {n}" for name, n in counts.items()), markup=False)
     for item in sorted(report.proposed, key=lambda p: (p.confidence, p.id)):
         flags = f" [{', '.join(item.flags)}]" if item.flags else ""
-        console.print(f"proposed {item.id} ({item.kind}, {item.confidence:.2f}){flags}")
+        console.print(f"proposed {item.id} ({item.kind}, {item.confidence:.2f}){flags}", markup=False)
     for failure in report.failed:
-        console.print(f"[red]failed[/] {failure.paper} ({failure.stage}): {failure.reason}", markup=True)
+        console.print(
+            f"[red]failed[/] {escape(failure.paper)} ({escape(failure.stage)}): {escape(failure.reason)}",
+            markup=True,
+        )
     u = report.usage
     console.print(
         f"LLM: {u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens, ${u.cost_usd:.4f}; "
-        + ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items())
+        + ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items()),
+        markup=False,
     )
-    console.print(f"report: runs/{report.run_id}.json, runs/{report.run_id}.md")
+    console.print(f"report: runs/{report.run_id}.json, runs/{report.run_id}.md", markup=False)
+    if report.proposed:
+        console.print("next: `ingest review list`", markup=False)
 
 
-@click.command("run")
+@click.command("run", short_help="The weekly job: discover, extract, propose.")
 @click.option(
-    "--since", type=DATE, default=None, help="Start of the window (default: the last run's watermark)."
+    "--since",
+    type=DATE,
+    metavar="DATE",
+    default=None,
+    help=f"Start of the window ({DATE_HELP}). Default: the last successful run's watermark, else "
+    "arxiv.lookback_days ago.",
 )
-@click.option("--until", type=DATE, default=None, help="End of the window (default: now).")
-@click.option("--backend", type=BACKEND, default=None, help="Extractor (default: the config's, auto).")
-@click.option("--model", default=None, help="LLM model name (default: the config's or INGEST_MODEL).")
-@click.option("--concurrency", type=click.IntRange(1), default=None, help="Papers processed at once.")
-@click.option("--max", "max_results", type=click.IntRange(1), default=None, help="Most candidates this run.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option(
+    "--until", type=DATE, metavar="DATE", default=None, help=f"End of the window ({DATE_HELP}). Default: now."
+)
+@click.option("--backend", type=click.Choice(BACKENDS), default=None, help=BACKEND_HELP)
+@click.option("--model", metavar="NAME", default=None, help=MODEL_HELP)
+@click.option("--concurrency", type=click.IntRange(1), metavar="N", default=None, help=CONCURRENCY_HELP)
+@click.option(
+    "--max",
+    "max_results",
+    type=click.IntRange(1),
+    metavar="N",
+    default=None,
+    help="Most candidates this run. Default: arxiv.max_results in ingest.yaml.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON for scripts.")
 @click.pass_context
 def run_cmd(
     ctx: click.Context,
@@ -70,7 +114,15 @@ def run_cmd(
     max_results: int | None,
     as_json: bool,
 ) -> None:
-    """The weekly job: discover, screen, download, read, extract, verify, score and propose new papers."""
+    """The weekly job: discover, screen, download, read, extract, verify, score and propose new papers.
+
+    Proposals go to review_queue/, the report to runs/. A killed run resumes where it stopped. Creates the
+    root if missing.
+
+    Exit codes: 0 done (papers that failed are listed and retried by the next run); 1 every paper failed;
+    2 bad usage or configuration, or another run holds the lock; 3 arXiv or the LLM endpoint could not be
+    reached (nothing changed)."""
+    since, until = window(since, until)
     root: CatalogRoot = ctx.obj
     root.create()
     with progress("ingest run") as steps:
@@ -83,8 +135,8 @@ def run_cmd(
 
         report = run(
             root,
-            since=_utc(since),
-            until=_utc(until),
+            since=since,
+            until=until,
             backend=backend,
             model=model,
             concurrency=concurrency,
@@ -92,20 +144,32 @@ def run_cmd(
             progress=show,
         )
     _print_report(report, as_json)
+    ctx.exit(exit_code(report))
 
 
-@click.command("backfill")
+def _known_fields(taxonomy: Taxonomy) -> list[str]:
+    """What --field accepts: the groups and each axis and criterion, as backfill names them."""
+    return (
+        ["axes", "verdicts"]
+        + [f"axes.{a.id}" for a in taxonomy.axes]
+        + [f"verdicts.{c.id}" for c in taxonomy.criteria]
+    )
+
+
+@click.command("backfill", short_help="Propose values for entries' unknown fields.")
 @click.option(
     "--field",
     "fields",
     multiple=True,
-    help="Only this field (e.g. axes or axes.teacher_source); repeatable. Default: every unknown.",
+    metavar="FIELD",
+    help="Only this field (axes, verdicts, or one of them, e.g. axes.teacher_source); repeatable. "
+    "Default: every unknown field.",
 )
-@click.option("--limit", type=click.IntRange(1), default=None, help="Most entries this time.")
-@click.option("--backend", type=BACKEND, default=None, help="Extractor (default: the config's, auto).")
-@click.option("--model", default=None, help="LLM model name.")
-@click.option("--concurrency", type=click.IntRange(1), default=None, help="Papers processed at once.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--limit", type=click.IntRange(1), metavar="N", default=None, help="Most entries this time.")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None, help=BACKEND_HELP)
+@click.option("--model", metavar="NAME", default=None, help=MODEL_HELP)
+@click.option("--concurrency", type=click.IntRange(1), metavar="N", default=None, help=CONCURRENCY_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON for scripts.")
 @click.pass_context
 def backfill_cmd(
     ctx: click.Context,
@@ -116,9 +180,20 @@ def backfill_cmd(
     concurrency: int | None,
     as_json: bool,
 ) -> None:
-    """Extract existing entries whose fields are unknown and propose `update`s through the review queue."""
+    """Extract existing entries whose fields are unknown and propose `update`s through the review queue.
+
+    Only entries with an arXiv id and no update already queued are taken.
+
+    Exit codes: 0 done (papers that failed are listed); 1 every paper failed; 2 bad usage or configuration, or
+    another run holds the lock; 3 arXiv or the LLM endpoint could not be reached (nothing changed)."""
     root: CatalogRoot = ctx.obj
     root.require()
+    known = _known_fields(root.taxonomy)
+    for name in fields:
+        if name not in known:
+            raise click.BadParameter(
+                f"{name!r} is no field backfill fills; use one of {', '.join(known)}", param_hint="'--field'"
+            )
     report = backfill(
         root,
         fields=list(fields) or None,
@@ -128,7 +203,8 @@ def backfill_cmd(
         concurrency=concurrency,
         progress=None if as_json else _progress,
     )
-    _print_report(report, as_json)
+    _print_report(report, as_json, only=BACKFILL_COUNTS)
+    ctx.exit(exit_code(report))
 
 
 def register(cli: click.Group) -> None:

@@ -7,8 +7,10 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -18,8 +20,37 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# The options that several commands share, with one name, one type and one help text each.
+DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"])
+DATE_HELP = "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], UTC"
+BACKEND_HELP = (
+    "Extractor: openai (any OpenAI-compatible endpoint), heuristic (offline, no key, low confidence) or "
+    "auto (openai when OPENAI_API_KEY is set). Default: extract.backend in ingest.yaml."
+)
+MODEL_HELP = "Model for the openai backend. Default: INGEST_MODEL, else extract.model in ingest.yaml."
+CONCURRENCY_HELP = "Papers processed at once. Default: extract.concurrency in ingest.yaml."
+
+
 def interactive() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("CI")
+    """A person at a terminal: rich tables and bars. In pipes and CI (CI set, not to false or 0): lines."""
+    in_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    return sys.stdout.isatty() and not in_ci
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A date given without a time zone is UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def window(since: datetime | None, until: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """--since and --until as UTC; an empty window is bad usage before anything is fetched."""
+    since, until = utc(since), utc(until)
+    if since is not None and until is not None and since >= until:
+        raise click.BadParameter(
+            f"{since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}; give an earlier --since",
+            param_hint="'--since'",
+        )
+    return since, until
 
 
 def print_json(data: Any) -> None:

@@ -1,0 +1,65 @@
+"""The docs keep up with the code: help texts, README.md, docs/CLI.md and the config descriptions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+from ingest.cli import cli
+from ingest.cli.reference import OUTPUT, commands, config_keys, render
+
+REPO = Path(__file__).resolve().parents[1]
+COMMANDS = [
+    (path, command) for path, command in commands(cli, click.Context(cli, info_name="ingest"), "ingest")
+]
+
+
+def test_the_command_list_is_complete() -> None:
+    paths = [path for path, _ in COMMANDS]
+    assert "ingest review approve" in paths
+    assert "ingest check" in paths
+    assert len(paths) == len(set(paths))
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[path for path, _ in COMMANDS])
+def test_every_command_and_option_has_help(path: str, command: click.Command) -> None:
+    assert (command.help or "").strip(), f"`{path}` has no help text: give its function a docstring"
+    ctx = click.Context(command, info_name=path.split()[-1])
+    for param in command.get_params(ctx):
+        if isinstance(param, click.Option):
+            assert (param.help or "").strip(), f"`{path} {param.opts[0]}` has no help text"
+    if not isinstance(command, click.Group):
+        assert "exit" in (command.help or "").lower(), f"`{path} --help` does not say its exit codes"
+
+
+@pytest.mark.parametrize("path", [path for path, _ in COMMANDS])
+def test_every_command_is_in_the_readme(path: str) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    # `ingest review list`, or with the global option between: `ingest --root DIR review list`.
+    words = path.split()[1:]
+    pattern = r"\bingest(?: --root \S+)? " + r" ".join(map(re.escape, words)) + r"\b"
+    assert re.search(pattern, readme), f"README.md does not mention `{path}`: add it to the command table"
+
+
+def test_docs_cli_md_is_generated_from_the_current_commands() -> None:
+    assert OUTPUT == REPO / "docs" / "CLI.md"
+    current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+    assert current == render(cli), "docs/CLI.md is stale: run `python -m ingest.cli.reference` and commit it"
+
+
+def test_every_config_key_has_a_description() -> None:
+    keys = config_keys()
+    assert ("check.min_confidence", "`0.6`", "fields below this are flagged") in keys
+    missing = [key for key, _, text in keys if not text.strip()]
+    assert not missing, f"ingest.yaml keys without a Field description in ingest/config.py: {missing}"
+
+
+def test_every_config_key_is_in_the_reference_and_the_bundled_file() -> None:
+    reference = OUTPUT.read_text(encoding="utf-8")
+    bundled = (REPO / "ingest" / "data" / "ingest.yaml").read_text(encoding="utf-8")
+    for key, _, _ in config_keys():
+        assert f"| `{key}` |" in reference, key
+        assert re.search(rf"^\s*{re.escape(key.split('.')[-1])}:", bundled, re.M), f"{key} not in ingest.yaml"
