@@ -40,10 +40,11 @@ from ..taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "1"
+VERSION = "2"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MIN_SENTENCE, MAX_SENTENCE = 30, 400
 MAX_QUOTES = 2
 TITLE_WEIGHT = 10.0
+TITLE_SHARE = 0.5
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 _ORG = re.compile(
     r"(?:Google DeepMind|Google Research|Microsoft Research|Meta AI|OpenAI|Anthropic|DeepMind|"
@@ -251,7 +252,7 @@ class HeuristicBackend:
         doc = Doc(sentences(paper))
         evidence: dict[str, FieldEvidence] = {}
         axes = self._axes(doc, evidence)
-        sections = self._sections(doc, candidate, evidence)
+        sections = self._sections(doc, f"{candidate.title} {paper.title or ''}", evidence)
         verdicts = self._verdicts(doc, evidence)
         name, title, org, links = self._identity(paper, candidate, evidence)
         scope = self._scope(candidate, doc)
@@ -306,14 +307,16 @@ class HeuristicBackend:
                 )
         return axes
 
-    def _sections(self, doc: Doc, candidate: Candidate, evidence: dict[str, FieldEvidence]) -> list[str]:
+    def _sections(self, doc: Doc, titles: str, evidence: dict[str, FieldEvidence]) -> list[str]:
         """The section whose keywords the paper uses most, and a close second as a cross-listing."""
-        title_low = (candidate.title or "").lower()
+        title_low = titles.lower()  # the candidate's title (arXiv's) and the one printed on page 1
+        base = [(section, *_support(section.keywords, doc)) for section in self.taxonomy.catalog_sections]
+        # A section's phrase in the title says more than many mentions in the body: a long report mentions
+        # RL or reasoning on every page, so the title's bonus scales with the strongest body score.
+        bonus = TITLE_SHARE * max((w for _, w, _ in base), default=0.0) + TITLE_WEIGHT
         scores = []
-        for section in self.taxonomy.catalog_sections:
-            weight, hits = _support(section.keywords, doc)
-            # A section's phrase in the title says more than many mentions in the body.
-            weight += TITLE_WEIGHT * sum(1 for k in section.keywords if _pattern(k).search(title_low))
+        for section, weight, hits in base:
+            weight += bonus * sum(1 for k in section.keywords if _pattern(k).search(title_low))
             scores.append((section.id, weight, hits))
         scores.sort(key=lambda s: -s[1])
         top = scores[0]
