@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from .models import UNKNOWN, Candidate, Entry
 from .report import FailedItem, RunReport, write_report
 from .review import recover
-from .run import Progress, RunJournal, _Runner, new_run_id, run_lock
+from .run import Progress, _Runner, new_run_id, run_lock
+from .runjournal import RunJournal
 from .store import CatalogRoot
 from .taxonomy import Taxonomy
 
@@ -43,7 +44,7 @@ def backfill_targets(
     root: CatalogRoot, *, fields: list[str] | None = None, limit: int | None = None
 ) -> list[tuple[Entry, str]]:
     """(entry, arXiv id) of the entries with an unknown field of `fields` and no update already queued."""
-    from .propose import Known
+    from .known import Known
 
     known = Known.from_root(root)
     targets = []

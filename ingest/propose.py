@@ -1,8 +1,7 @@
 """propose: an extraction becomes a file in review_queue/ (new, update or exclude), never twice for a paper.
 
-Whether a paper is already known is decided by its version-less arXiv id against the queue, the entries, the
-decisions and the exclusions (and, for a paper without an id, by its title). A rejected paper comes back only
-with a newer arXiv version, marked `resubmission_of` the rejected proposal.
+Whether a paper is already known is decided by known.Known (queue, entries, decisions, exclusions). A rejected
+paper comes back only with a newer arXiv version, marked `resubmission_of` the rejected proposal.
 
 An `update` only fills what the catalog does not know yet (an `unknown` axis or verdict, a missing detail) and
 adds what is new (a code link; a newer arXiv version, as the `version` of the entry's arXiv link): a value a
@@ -13,18 +12,14 @@ otherwise.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from rapidfuzz import fuzz
-
-from .check_load import read_records
+from .known import Known, norm_title
 from .models import (
     ARXIV_ID_RE,
     UNKNOWN,
     Candidate,
-    Decision,
     Entry,
     Exclusion,
     Extraction,
@@ -37,93 +32,8 @@ from .models import (
     Scope,
     slugify,
 )
-from .queue import scan_entries, scan_queue
 from .store import CatalogRoot
 from .taxonomy import Taxonomy
-
-
-def _norm_title(title: str | None) -> str:
-    return slugify(title or "", max_len=200)
-
-
-@dataclass
-class Known:
-    """What the root already holds, by version-less arXiv id and by title."""
-
-    queued: dict[str, Proposal | None] = field(default_factory=dict)  # arXiv id -> proposal (None: broken)
-    queued_ids: set[str] = field(default_factory=set)
-    queued_titles: set[str] = field(default_factory=set)
-    entries: dict[str, Entry] = field(default_factory=dict)
-    by_arxiv: dict[str, Entry] = field(default_factory=dict)
-    rejected: dict[str, Decision] = field(default_factory=dict)
-    decided: set[tuple[str, str, int | None]] = field(default_factory=set)
-    excluded: dict[str, Exclusion] = field(default_factory=dict)
-    excluded_titles: set[str] = field(default_factory=set)
-    taken_entry_ids: set[str] = field(default_factory=set)
-    # Hand-broken entry files: their papers (by the arXiv ids and titles still readable) are never proposed.
-    broken_arxiv: set[str] = field(default_factory=set)
-    broken_titles: dict[str, bool] = field(default_factory=dict)  # title -> the file names an arXiv id
-
-    @classmethod
-    def from_root(cls, root: CatalogRoot) -> Known:
-        known = cls()
-        queue = scan_queue(root)
-        known.queued_ids = {p.stem for p in CatalogRoot.files(root.queue_dir)}
-        for proposal in queue.proposals:
-            if proposal.arxiv_id:
-                known.queued[proposal.arxiv_id] = proposal
-            known.queued_titles.add(_norm_title(proposal.title))
-            if proposal.entry is not None:
-                known.taken_entry_ids.add(proposal.entry.id)
-        for raw in queue.raw_arxiv_ids:
-            known.queued.setdefault(raw, None)  # a broken file still holds its paper
-        scan = scan_entries(root)
-        scan.require_identified()  # an entry naming no paper could be proposed twice: stop
-        known.entries = {e.id: e for e in scan.entries}
-        known.taken_entry_ids |= set(known.entries) | {b.path.stem for b in scan.broken}
-        for broken in scan.broken:
-            known.broken_arxiv |= broken.arxiv_ids
-            if broken.title:
-                known.broken_titles[_norm_title(broken.title)] = bool(broken.arxiv_ids)
-        exclusions = [r.validate(Exclusion) for r in read_records(root.exclusions_dir)]
-        for entry in known.entries.values():
-            for arxiv_id in entry.arxiv_ids:
-                known.by_arxiv[arxiv_id] = entry
-        for decision in (r.validate(Decision) for r in read_records(root.decisions_dir)):
-            if not decision.arxiv_id:
-                continue
-            known.decided.add((decision.kind, decision.arxiv_id, decision.version))
-            if decision.action == "rejected":
-                prior = known.rejected.get(decision.arxiv_id)
-                if prior is None or (decision.version or 0) >= (prior.version or 0):
-                    known.rejected[decision.arxiv_id] = decision
-        for exclusion in exclusions:
-            if exclusion.arxiv_id:
-                known.excluded[exclusion.arxiv_id] = exclusion
-            known.excluded_titles.add(_norm_title(exclusion.title))
-        return known
-
-    def in_broken_entry(self, arxiv_id: str | None, title: str | None, threshold: float) -> bool:
-        """Whether a broken entry file holds this paper: by arXiv id, or by title as entry_by_title does."""
-        if arxiv_id and arxiv_id in self.broken_arxiv:
-            return True
-        wanted = _norm_title(title)
-        return bool(wanted) and any(
-            fuzz.ratio(wanted, t) >= threshold
-            for t, has_id in self.broken_titles.items()
-            if not (arxiv_id and has_id)  # another arXiv id is another paper, however alike the titles
-        )
-
-    def entry_by_title(self, title: str, threshold: float, *, has_arxiv: bool) -> Entry | None:
-        """An entry with (nearly) this title; for a paper with an arXiv id, only entries listed without one
-        (an entry with another arXiv id is another paper, however alike the titles)."""
-        wanted = _norm_title(title)
-        for entry in self.entries.values():
-            if has_arxiv and entry.arxiv_ids:
-                continue
-            if entry.title and fuzz.ratio(wanted, _norm_title(entry.title)) >= threshold:
-                return entry
-        return None
 
 
 def proposal_id(kind: str, name: str, paper: str, version: int | None, taken: set[str]) -> str:
@@ -323,7 +233,7 @@ def propose(
     arxiv_id = arxiv_id or (paper if _looks_arxiv(paper) else None)
     if arxiv_id and arxiv_id in known.queued:
         return None
-    if not arxiv_id and _norm_title(extraction.entry.title or extraction.entry.name) in known.queued_titles:
+    if not arxiv_id and norm_title(extraction.entry.title or extraction.entry.name) in known.queued_titles:
         return None
     if arxiv_id and arxiv_id in known.excluded:
         return None
@@ -445,7 +355,7 @@ def propose_exclusion(
         if not rejected.version or candidate.version <= rejected.version:
             return None
         resubmission_of = rejected.id
-    if not arxiv_id and _norm_title(candidate.title) in known.queued_titles | known.excluded_titles:
+    if not arxiv_id and norm_title(candidate.title) in known.queued_titles | known.excluded_titles:
         return None
     if known.in_broken_entry(arxiv_id, candidate.title, root.config.arxiv.title_match_threshold):
         return None
@@ -485,7 +395,7 @@ def _write(root: CatalogRoot, proposal: Proposal, known: Known) -> Proposal:
     root.write_proposal(proposal)
     # Keep the index current, so a batch never proposes the same paper or id twice.
     known.queued_ids.add(proposal.id)
-    known.queued_titles.add(_norm_title(proposal.title))
+    known.queued_titles.add(norm_title(proposal.title))
     if proposal.arxiv_id:
         known.queued[proposal.arxiv_id] = proposal
     if proposal.kind == "new" and proposal.entry is not None:

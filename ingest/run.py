@@ -1,10 +1,8 @@
 """run: the weekly job, locked: discover → screen → download → (read → extract → verify → score) → propose.
 
-Resumable: the run keeps a journal, runs/<run-id>.journal.json, written after each stage and after each paper.
-It holds the window, the candidates and what became of each paper. A run killed at any point (even kill -9)
-leaves that journal; the next `ingest run` picks it up and finishes the same run: the papers already done are
-skipped, and the PDF, parsed-text and LLM caches make the rest cost nothing twice. propose() never proposes a
-paper the queue already holds, so a paper proposed just before the kill is not proposed again.
+Resumable: the run keeps a journal (runjournal.py), and the next `ingest run` finishes a killed run. propose()
+never proposes a paper the queue already holds, so a paper proposed just before the kill is not proposed
+again.
 
 The watermark in state.yaml moves to the end of the window only when a run completes. A paper that fails a
 stage is recorded in state.yaml and retried by the next run.
@@ -35,49 +33,26 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
-from pydantic import BaseModel, Field
 
-from .errors import CatalogError, LockedError, PaperError, ServiceError, UsageError
-from .models import ARXIV_ID_RE, Candidate, Extraction, Failure, Scope
-from .propose import Known, propose, propose_exclusion
+from .errors import LockedError, PaperError, ServiceError, UsageError
+from .known import Known
+from .models import ARXIV_ID_RE, Candidate, Extraction, Failure
+from .propose import propose, propose_exclusion
 from .queue import scan_entries, scan_queue
 from .report import FailedItem, ProposedItem, RunReport, ScreenedOut, write_report
 from .review import recover
+from .runjournal import (
+    JOURNAL_SUFFIX,
+    PaperDone,
+    RunJournal,
+    journal_path,
+    load_journal,
+    pending_journal,
+    save_journal,
+)
 from .store import CatalogRoot
-from .yamlio import atomic_write_text
 
 Progress = Callable[[str, str], None]
-
-
-class PaperDone(BaseModel):
-    """What became of one paper in this run."""
-
-    outcome: str = Field(description="proposed, known, screened-out or failed")
-    proposal: str | None = None
-    stage: str | None = None
-    reason: str | None = None
-
-
-class RunJournal(BaseModel):
-    """runs/<run-id>.journal.json: a run's progress, so a killed run can be finished."""
-
-    report: RunReport
-    candidates: list[Candidate] | None = Field(default=None, description="None until discover has finished")
-    scopes: dict[str, Scope] = Field(default_factory=dict)
-    done: dict[str, PaperDone] = Field(default_factory=dict)
-    downloaded: list[str] = Field(default_factory=list, description="papers whose PDF is in the cache")
-
-
-def load_journal(path: Path) -> RunJournal:
-    """An interrupted run's journal; one that cannot be read names itself and what to do."""
-    try:
-        return RunJournal.model_validate_json(path.read_bytes())
-    except ValueError as exc:
-        raise CatalogError(
-            path,
-            f"cannot resume this run: {str(exc).splitlines()[0]}",
-            hint="delete the file to start a fresh run",
-        ) from exc
 
 
 def broken_file_warnings(root: CatalogRoot) -> list[str]:
@@ -134,11 +109,6 @@ def run_lock(root: CatalogRoot) -> Iterator[None]:
         lock.release()
 
 
-def _pending(root: CatalogRoot) -> Path | None:
-    journals = sorted(root.runs_dir.glob("*.journal.json")) if root.runs_dir.is_dir() else []
-    return journals[-1] if journals else None
-
-
 class _Runner:
     """One run's state while it works; every change to the journal is saved at once."""
 
@@ -156,8 +126,7 @@ class _Runner:
         return self.journal.report
 
     def save(self) -> None:
-        # JSON, not YAML: saved after every paper with every candidate's abstract; ruamel would be slow.
-        atomic_write_text(self.path, self.journal.model_dump_json(exclude_none=True))
+        save_journal(self.path, self.journal)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -332,7 +301,7 @@ class _Runner:
     def endpoint_down(self, error: Exception) -> ServiceError:
         """Stop the run for an unreachable LLM endpoint: the papers not done are left for the next run."""
         left = [c.key for c in self.journal.candidates or [] if c.key not in self.journal.done]
-        resumable = self.path.name.endswith(".journal.json")
+        resumable = self.path.name.endswith(JOURNAL_SUFFIX)
         if not self.journal.done or not resumable:
             self.path.unlink(missing_ok=True)  # nothing to resume: leave the root as it was
             after = "the next run tries them again"
@@ -409,7 +378,7 @@ def run(
     with run_lock(root):
         recover(root)
         warnings = broken_file_warnings(root)  # before anything is written: an unknowable entry stops here
-        pending = _pending(root)
+        pending = pending_journal(root)
         if pending is not None:
             journal = load_journal(pending)
             journal.report.resumed = True
@@ -435,7 +404,7 @@ def run(
                 min_confidence=root.config.check.min_confidence,
             )
             journal = RunJournal(report=report)
-            path = root.runs_dir / f"{report.run_id}.journal.json"
+            path = journal_path(root, report.run_id)
         journal.report.warnings = warnings
         runner = _Runner(root, journal, path, progress)
         report = runner.report
