@@ -191,18 +191,24 @@ def prime(root: CatalogRoot) -> CatalogRoot:
     return root
 
 
+def read_entry(record: Record) -> Entry:
+    """An entry record validated, its id matching its file name."""
+    entry = record.validate(Entry)
+    if entry.id != record.path.stem:
+        raise CatalogError(
+            record.path,
+            f"id {entry.id!r} does not match the file name",
+            line=record.line(["id"]),
+            hint="rename the file or fix the id",
+        )
+    return entry
+
+
 def load_catalog(root: CatalogRoot) -> tuple[list[Entry], list[Exclusion]]:
     """Every entry and exclusion, validated; raises on the first invalid file (check reports them all)."""
     entries = []
     for record in read_records(root.entries_dir):
-        entry = record.validate(Entry)
-        if entry.id != record.path.stem:
-            raise CatalogError(
-                record.path,
-                f"id {entry.id!r} does not match the file name",
-                line=record.line(["id"]),
-                hint="rename the file or fix the id",
-            )
+        entry = read_entry(record)
         entries.append(entry)
     exclusions = [record.validate(Exclusion) for record in read_records(root.exclusions_dir)]
     return entries, exclusions

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .check_load import Record, read_record, read_records
+from .check_load import Record, read_entry, read_record, read_records
 from .check_rules import detail_columns
 from .errors import CatalogError
 from .models import ARXIV_ID_RE, Entry, Proposal
@@ -226,14 +226,7 @@ def scan_entries(root: CatalogRoot) -> EntryScan:
     scan = EntryScan()
     for record in read_records(root.entries_dir):
         try:
-            entry = record.validate(Entry)
-            if entry.id != record.path.stem:
-                raise CatalogError(
-                    record.path,
-                    f"id {entry.id!r} does not match the file name",
-                    line=record.line(["id"]),
-                    hint="rename the file or fix the id",
-                )
+            entry = read_entry(record)
         except CatalogError as exc:
             ids, title = _raw_paper(record)
             scan.broken.append(Broken(record.path, exc, ids, title))
