@@ -22,11 +22,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ingest.check import check_root  # noqa: E402 - after the path above, so a checkout runs without install
-from ingest.check_load import clear_cache  # noqa: E402
+from ingest.catalog.records import clear_cache  # noqa: E402
+from ingest.catalog.store import CatalogRoot  # noqa: E402
+from ingest.check.run import check_root  # noqa: E402 - after the path above, so a checkout runs without install
+from ingest.markdown.render import render_root  # noqa: E402
 from ingest.models import Entry, FieldEvidence, Link, LinkKind, Verdict  # noqa: E402
-from ingest.render import render_root  # noqa: E402
-from ingest.store import CatalogRoot  # noqa: E402
 from ingest.taxonomy import Taxonomy  # noqa: E402
 
 SEED_LIST = REPO.parent / "shared" / "corpus" / "awesomeopd" / "README.md"
@@ -91,12 +91,12 @@ def figure(name: str, seconds: float, detail: str) -> dict[str, Any]:
 
 
 def measure_import() -> dict[str, Any]:
-    from ingest.importer import import_markdown
+    from ingest.markdown.importer import import_markdown
 
     if not SEED_LIST.is_file():
         raise FileNotFoundError(f"needs the real list at {SEED_LIST} (the repository's ../shared folder)")
-    from ingest.importer import parse_markdown
-    from ingest.store import bundled
+    from ingest.catalog.store import bundled
+    from ingest.markdown.importer import parse_markdown
     from ingest.taxonomy import load_taxonomy
 
     seconds, result = best_of(

@@ -35,7 +35,7 @@ def _papers(cache_dir: Path) -> tuple[list[Any], dict[str, Any]]:
     from pypdf import PdfReader
 
     from ingest.models import Candidate
-    from ingest.read import read_cached
+    from ingest.paper.read import read_cached
 
     candidates, papers = [], {}
     for path in sorted(PDFS.glob("*.pdf"), key=lambda p: len(PdfReader(p).pages)):
@@ -53,7 +53,7 @@ def _papers(cache_dir: Path) -> tuple[list[Any], dict[str, Any]]:
 def _first_run_papers() -> tuple[list[Any], dict[str, Any], float]:
     """The first ten corpus PDFs by name that read, their text, and the seconds that parsing them took."""
     from ingest.models import Candidate
-    from ingest.read import read_pdf
+    from ingest.paper.read import read_pdf
 
     candidates, papers, parse = [], {}, 0.0
     for path in sorted(PDFS.glob("*.pdf")):
@@ -91,9 +91,9 @@ def measure() -> list[dict[str, Any]]:
     """Rows of (name, value, unit, goal, ratio): ratio >= 1 means the goal is met."""
     import multiprocessing
 
-    import ingest.backends.openai  # noqa: F401  (imported before timing: a one-off cost of ~3 s)
-    from ingest.process import process, run_usage
-    from ingest.store import CatalogRoot
+    import ingest.extract.openai  # noqa: F401  (imported before timing: a one-off cost of ~3 s)
+    from ingest.catalog.store import CatalogRoot
+    from ingest.jobs.pipeline import process, run_usage
 
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"

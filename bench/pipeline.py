@@ -26,8 +26,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the tests' loopback servers, 
 import arxiv_mirror  # noqa: E402 - needs the path above
 import llm_server  # noqa: E402
 
-from ingest.read import read_many  # noqa: E402
-from ingest.store import CatalogRoot, bundled  # noqa: E402
+from ingest.catalog.store import CatalogRoot, bundled  # noqa: E402
+from ingest.paper.read import read_many  # noqa: E402
 from ingest.taxonomy import load_taxonomy  # noqa: E402
 
 PAPERS = range(1, 11)  # MANIFEST.md files 1-10: four catalog papers and six in-domain ones

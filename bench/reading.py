@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from ingest.config import ReadConfig  # noqa: E402 - after the path set-up above
-from ingest.read import count_tokens, read_pdf, select_context  # noqa: E402
+from ingest.paper.read import count_tokens, read_pdf, select_context  # noqa: E402
 
 SHARED = Path(os.environ.get("INGEST_SHARED", REPO.parent / "shared"))
 PDFS = SHARED / "corpus" / "pdfs"
@@ -87,8 +87,8 @@ def refetch_row(files: list[Path]) -> dict[str, Any]:
     """Fetch a window twice against the loopback mirror; count the second fetch's PDF requests."""
     from arxiv_mirror import ArxivMirror, _Handler, _Server
 
-    from ingest.fetch import fetch
-    from ingest.store import CatalogRoot
+    from ingest.catalog.store import CatalogRoot
+    from ingest.jobs.fetch import fetch
 
     server = _Server(("127.0.0.1", 0), _Handler)
     mirror = ArxivMirror(f"http://127.0.0.1:{server.server_address[1]}")

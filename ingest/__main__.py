@@ -1,5 +1,5 @@
 """python -m ingest"""
 
-from .cli import main
+from ingest.cli import main
 
 main()

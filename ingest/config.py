@@ -11,8 +11,8 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .errors import CatalogError, ConfigError
-from .yamlio import line_of, load_yaml
+from ingest.catalog.yamlio import line_of, load_yaml
+from ingest.errors import CatalogError, ConfigError
 
 
 class _Section(BaseModel):

@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import CatalogError, ConfigError
-from .models import NOT_APPLICABLE, UNKNOWN, Kind
-from .yamlio import line_of, load_yaml
+from ingest.catalog.yamlio import line_of, load_yaml
+from ingest.errors import CatalogError, ConfigError
+from ingest.models import NOT_APPLICABLE, UNKNOWN, Kind
 
 MAIN_ROLES = ("resource", "stars", "date", "org", "links", "title")
 

@@ -111,7 +111,7 @@ def _abstract(paper: CorpusPaper) -> str:
     if paper.arxiv_id not in _ABSTRACTS:
         from pypdf import PdfReader
 
-        from ingest.read import normalise
+        from ingest.paper.read import normalise
 
         page = normalise(PdfReader(paper.file).pages[0].extract_text() or "")
         m = re.search(r"\babstract\b\W*(.*?)(?:\b1\.?\s+introduction\b|$)", page, flags=re.I | re.S)

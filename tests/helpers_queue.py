@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingest.catalog.store import CatalogRoot
 from ingest.models import Entry, Extraction, FieldEvidence, Flag, Link, LinkKind, Quote, Scope, Usage, slugify
-from ingest.store import CatalogRoot
 from ingest.taxonomy import Taxonomy
 
 

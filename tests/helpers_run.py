@@ -15,9 +15,9 @@ from typing import Any
 
 from llm_server import completion, screen_arguments, user_text, valid_arguments
 
+from ingest.catalog.store import CatalogRoot
 from ingest.models import PaperText
-from ingest.read import read_pdf
-from ingest.store import CatalogRoot
+from ingest.paper.read import read_pdf
 from ingest.taxonomy import Taxonomy
 
 # Small corpus papers that the catalog does not list (fast to parse), and one it does.

@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from ingest.backends.heuristic import sentences
+from ingest.extract.heuristic import sentences
 from ingest.models import PaperText
 from ingest.taxonomy import Taxonomy
 
@@ -292,7 +292,7 @@ def corpus_paper(corpus_text_cache: Path) -> Callable[..., PaperText]:
     """corpus_paper("gkd-….pdf", source="2306.13649") -> its parsed PaperText (skips without the corpus)."""
     from conftest import PDFS, need_shared
 
-    from ingest.read import read_cached
+    from ingest.paper.read import read_cached
 
     def get(name: str, source: str | None = None) -> PaperText:
         path = need_shared(PDFS / name)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from ingest.check import check_root
-from ingest.check_format import format_github, format_json, format_text, step_summary
-from ingest.check_load import fast_load, read_record
+from ingest.catalog.records import fast_load, read_record
+from ingest.catalog.store import CatalogRoot
+from ingest.catalog.yamlio import _plain, load_yaml, loads_yaml
+from ingest.check.format import format_github, format_json, format_text, step_summary
+from ingest.check.run import check_root
+from ingest.markdown.render import render_root
 from ingest.models import Entry, FieldEvidence, Flag, Link, LinkKind, Proposal, Quote, Verdict
-from ingest.render import render_root
-from ingest.store import CatalogRoot
-from ingest.yamlio import _plain, load_yaml, loads_yaml
 
 
 def arxiv(aid: str) -> Link:

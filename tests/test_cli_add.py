@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from conftest import PDFS
 from llm_server import ValidAnswers, share_text_cache
 
+from ingest.catalog.store import CatalogRoot
 from ingest.cli import cli
-from ingest.store import CatalogRoot
 
 FALCON = "falcon-2412.12639-aaai2025.pdf"
 

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import SEED_LIST, need_shared
 
+from ingest.catalog.store import CatalogRoot
 from ingest.cli import cli
 from ingest.models import Entry, FieldEvidence, Flag
-from ingest.store import CatalogRoot
 
 
 def ingest(root: Path, *args: str) -> Result:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from ingest.catalog.store import CatalogRoot
 from ingest.cli import cli
-from ingest.store import CatalogRoot
 
 PAPERS = ["2306.13649", "1503.02531", "2211.17192"]  # GKD (catalog), Hinton KD and speculative decoding (not)
 ARGS = ["fetch", "--since", "2026-01-01", "--until", "2026-12-31", "--json"]

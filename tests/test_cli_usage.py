@@ -16,10 +16,10 @@ from helpers_queue import catalog_entry, extraction, new_root
 from helpers_run import NEW, paper_texts, responder
 from llm_server import share_text_cache
 
+from ingest.catalog.store import CatalogRoot
 from ingest.cli import cli
 from ingest.models import Flag, Link, LinkKind
-from ingest.propose import propose
-from ingest.store import CatalogRoot
+from ingest.review.propose import propose
 
 FALCON = "falcon-2412.12639-aaai2025.pdf"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from ingest.catalog.store import CatalogRoot
 from ingest.cli import cli
 from ingest.errors import ConfigError
-from ingest.store import CatalogRoot
 
 REPO = Path(__file__).resolve().parents[1]
 

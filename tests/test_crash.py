@@ -26,9 +26,9 @@ from helpers_run import (
     wait_for,
 )
 
-from ingest.propose import propose
-from ingest.review import JOURNAL
-from ingest.store import CatalogRoot
+from ingest.catalog.store import CatalogRoot
+from ingest.review.decide import JOURNAL
+from ingest.review.propose import propose
 
 FIRST, SECOND = PAPERS = list(NEW)[:2]  # the two smallest: Hinton KD (9 pages) and NACA (11)
 RUN = ("run", "--backend", "openai", "--model", "test-model", "--concurrency", "1")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from ingest.config import DownloadConfig
-from ingest.download import download_pdf
 from ingest.errors import DownloadError
 from ingest.models import Candidate
+from ingest.paper.download import download_pdf
 
 FAST = DownloadConfig(timeout_seconds=2.0, retries=3, backoff_seconds=0.01)
 GKD = Candidate(arxiv_id="2306.13649", version=1, title="GKD")

@@ -12,9 +12,9 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 from helpers_run import KNOWN, NEW, arxiv_ids_in_queue, paper_texts, responder
 
+from ingest.catalog.store import CatalogRoot, read_model
 from ingest.cli import cli
 from ingest.models import Decision
-from ingest.store import CatalogRoot, read_model
 
 
 def ingest(root: Path, *args: str) -> Result:

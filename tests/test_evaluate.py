@@ -10,9 +10,10 @@ from click.testing import CliRunner, Result
 from conftest import PDFS, SEED_LIST, need_shared
 from llm_server import LLMServer, ValidAnswers
 
+from ingest.catalog.store import CatalogRoot, bundled
 from ingest.cli import cli
-from ingest.evaluate import FILE_ARXIV_RE
-from ingest.metrics import EvalReport, FieldScore, calibration, compare, diff_reports, prf, summarise
+from ingest.evaluate.metrics import EvalReport, FieldScore, calibration, compare, diff_reports, prf, summarise
+from ingest.evaluate.run import FILE_ARXIV_RE
 from ingest.models import (
     Entry,
     Extraction,
@@ -25,8 +26,7 @@ from ingest.models import (
     Scope,
     Usage,
 )
-from ingest.read import read_cached
-from ingest.store import CatalogRoot, bundled
+from ingest.paper.read import read_cached
 from ingest.taxonomy import Taxonomy, load_taxonomy
 
 

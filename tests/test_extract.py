@@ -26,16 +26,16 @@ from llm_server import (
     valid_arguments,
 )
 
+from ingest.catalog.store import CatalogRoot
 from ingest.errors import ExtractionError
-from ingest.extract import make_backend
+from ingest.extract.backend import make_backend
+from ingest.extract.prompts import escape_data, field_guidance, prompt_hash
+from ingest.extract.score import score
+from ingest.extract.verify import verify
+from ingest.jobs.pipeline import process
 from ingest.models import Candidate, Flag, MatchKind, PaperText
-from ingest.process import process
-from ingest.prompts import escape_data, field_guidance, prompt_hash
-from ingest.read import read_pdf
-from ingest.score import score
-from ingest.store import CatalogRoot
+from ingest.paper.read import read_pdf
 from ingest.taxonomy import Taxonomy
-from ingest.verify import verify
 
 GKD_PDF = "gkd-2306.13649-iclr2024.pdf"
 GKD = Candidate(
@@ -61,7 +61,7 @@ def gkd(corpus_paper: Any) -> PaperText:
 
 def run_one(root: CatalogRoot, paper: PaperText, candidate: Candidate = GKD) -> Any:
     """extract → verify → score for one paper, as process() does it (with the heuristic cross-check)."""
-    from ingest.process import Chain
+    from ingest.jobs.pipeline import Chain
 
     return Chain(root, make_backend(None, root)).extract(paper, candidate)
 
@@ -287,7 +287,7 @@ def test_uncached_papers_are_parsed_in_reader_processes_and_a_bad_one_fails_alon
     import multiprocessing
 
     from ingest.errors import ReadError
-    from ingest.read import cached_text
+    from ingest.paper.read import cached_text
 
     root = make_root(tmp_path, concurrency=4)  # read.workers is 2 by default
     paths = [_small_pdf(tmp_path / f"paper{i}.pdf", f"Rollouts of Student {i}") for i in range(3)]
@@ -414,9 +414,9 @@ def test_verify_and_score_are_pure(tmp_path, llm_server, gkd):
 
 
 def test_few_shot_examples_are_close_to_the_paper_and_within_budget(tmp_path, llm_server, gkd):
+    from ingest.extract.prompts import choose_examples, example_text
+    from ingest.jobs.pipeline import Chain
     from ingest.models import Entry, Link, LinkKind
-    from ingest.process import Chain
-    from ingest.prompts import choose_examples, example_text
 
     def entry(id_: str, title: str, section: str, arxiv: str | None = None) -> Entry:
         links = (

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from ingest.backends.heuristic import HEURISTIC_CAP, HeuristicBackend, sentences
+from ingest.catalog.store import CatalogRoot
 from ingest.config import ArxivConfig
-from ingest.discover import resolve_ref
+from ingest.extract.heuristic import HEURISTIC_CAP, HeuristicBackend, sentences
+from ingest.extract.score import score
+from ingest.extract.verify import verify
 from ingest.models import Candidate, Flag, MatchKind
-from ingest.score import score
-from ingest.store import CatalogRoot
-from ingest.verify import verify
+from ingest.paper.discover import resolve_ref
 
 # (file, arXiv id, title as arXiv lists it, primary section in ../shared/corpus/awesomeopd/README.md)
 CATALOG_PAPERS = [

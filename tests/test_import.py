@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ingest.catalog.store import CatalogRoot, bundled, read_model
 from ingest.errors import UsageError
-from ingest.importer import ImportResult, import_markdown, parse_markdown
+from ingest.markdown.importer import ImportResult, import_markdown, parse_markdown
+from ingest.markdown.strictness import note_verdicts
 from ingest.models import Entry, Kind, LinkKind
-from ingest.store import CatalogRoot, bundled, read_model
-from ingest.strictness import note_verdicts
 from ingest.taxonomy import Taxonomy, load_taxonomy
 
 LATER = Path(__file__).parent / "fixtures" / "awesomeopd-later"

@@ -13,8 +13,7 @@ from rapidfuzz import fuzz
 
 from ingest.errors import ReadError
 from ingest.models import PaperText
-from ingest.pdftitle import metadata_title
-from ingest.read import (
+from ingest.paper.read import (
     count_tokens,
     first_page,
     locate,
@@ -24,6 +23,7 @@ from ingest.read import (
     read_pdf,
     select_context,
 )
+from ingest.paper.title import metadata_title
 
 GKD_FILE = "gkd-2306.13649-iclr2024.pdf"
 HINTON_FILE = "hinton-kd-1503.02531v1.pdf"

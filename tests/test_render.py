@@ -11,12 +11,12 @@ import pytest
 from conftest import SEED_LIST, need_shared
 from markdown_it import MarkdownIt
 
+from ingest.catalog.store import CatalogRoot, bundled
 from ingest.config import RenderConfig
 from ingest.errors import UsageError
+from ingest.markdown.layout import shields_escape
+from ingest.markdown.render import render_catalog, render_root
 from ingest.models import Entry, Exclusion, Link, LinkKind, Verdict
-from ingest.render import render_catalog, render_root
-from ingest.render_md import shields_escape
-from ingest.store import CatalogRoot, bundled
 from ingest.taxonomy import load_taxonomy
 
 TAXONOMY = load_taxonomy(bundled("taxonomy.yaml"))
@@ -291,7 +291,7 @@ def main_rows(markdown: str) -> Counter[tuple[str, frozenset[str], frozenset[str
 
 @pytest.fixture(scope="session")
 def imported_real_list(tmp_path_factory: pytest.TempPathFactory) -> CatalogRoot:
-    from ingest.importer import import_markdown
+    from ingest.markdown.importer import import_markdown
 
     root = CatalogRoot(tmp_path_factory.mktemp("real") / "root")
     import_markdown(root, need_shared(SEED_LIST))
@@ -314,7 +314,7 @@ def test_the_real_list_renders_its_113_rows_with_the_same_resources_ids_and_link
 def test_the_real_list_round_trips_import_render_import(
     imported_real_list: CatalogRoot, tmp_path: Path
 ) -> None:
-    from ingest.importer import import_markdown
+    from ingest.markdown.importer import import_markdown
 
     again = CatalogRoot(tmp_path / "again")
     import_markdown(again, imported_real_list.path / "README.md")
@@ -334,7 +334,7 @@ def test_the_real_list_renders_identically_twice(imported_real_list: CatalogRoot
 
 
 def test_a_later_version_with_exclusion_buckets_and_five_columns_round_trips() -> None:
-    from ingest.importer import parse_markdown
+    from ingest.markdown.importer import parse_markdown
 
     fixture = Path(__file__).parent / "fixtures" / "awesomeopd-later"
     taxonomy = load_taxonomy(fixture / "taxonomy.yaml")
@@ -350,7 +350,7 @@ def test_a_later_version_with_exclusion_buckets_and_five_columns_round_trips() -
 
 
 def test_the_real_list_round_trips_with_the_curators_prose_kept() -> None:
-    from ingest.importer import parse_markdown
+    from ingest.markdown.importer import parse_markdown
 
     text = need_shared(SEED_LIST).read_text(encoding="utf-8")
     first = parse_markdown(text, TAXONOMY, source="README.md", keep_prose=True)

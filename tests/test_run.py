@@ -13,8 +13,8 @@ from helpers_queue import catalog_entry, new_root
 from helpers_run import NEW, arxiv_ids_in_queue, invoke, paper_texts, requests_about, responder
 from llm_server import error
 
+from ingest.catalog.store import CatalogRoot
 from ingest.models import Link, LinkKind
-from ingest.store import CatalogRoot
 
 HINTON, NACA = list(NEW)[:2]
 RUN = ("run", "--backend", "openai", "--model", "test-model", "--concurrency", "2")

@@ -6,11 +6,11 @@ import json
 
 from llm_server import answer, error, screen_arguments, user_text
 
-from ingest.backends.heuristic import HeuristicBackend
-from ingest.extract import make_backend
+from ingest.catalog.store import CatalogRoot
+from ingest.extract.backend import make_backend
+from ingest.extract.heuristic import HeuristicBackend
 from ingest.models import Candidate
-from ingest.screen import goes_on, screen
-from ingest.store import CatalogRoot
+from ingest.paper.screen import goes_on, screen
 
 OPD = Candidate(
     arxiv_id="2306.13649",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from ingest.catalog.store import CatalogRoot, bundled
 from ingest.errors import CatalogError, UsageError
 from ingest.models import Entry, split_arxiv_id
-from ingest.store import CatalogRoot, bundled
 from ingest.taxonomy import load_taxonomy
 
 

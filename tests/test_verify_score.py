@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from ingest.catalog.store import CatalogRoot
+from ingest.extract.score import HEURISTIC_CAP, required_fields, score
+from ingest.extract.verify import FUZZY_THRESHOLD, find_injection, verify, verify_quote
 from ingest.models import Entry, Extraction, FieldEvidence, Flag, MatchKind, PaperText, Quote, Scope, Verdict
-from ingest.score import HEURISTIC_CAP, required_fields, score
-from ingest.store import CatalogRoot
-from ingest.verify import FUZZY_THRESHOLD, find_injection, verify, verify_quote
 
 MIN = 0.6
 

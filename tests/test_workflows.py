@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ingest.yamlio import load_yaml
+from ingest.catalog.yamlio import load_yaml
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / ".github" / "workflows"
 

@@ -13,10 +13,10 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from ..errors import IngestError
-from ..store import CatalogRoot
-from . import add, catalog, evaluate, fetch, review, run
-from .ui import err_console
+from ingest.catalog.store import CatalogRoot
+from ingest.cli import add, catalog, evaluate, fetch, review, run
+from ingest.cli.ui import err_console
+from ingest.errors import IngestError
 
 
 class IngestGroup(click.Group):

@@ -7,12 +7,20 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from ..errors import IngestError
-from ..extract import BACKENDS
-from ..models import Entry, Extraction
-from ..process import AddResult, PaperOutcome, add_refs, run_usage
-from ..store import CatalogRoot
-from .ui import BACKEND_HELP, CONCURRENCY_HELP, MODEL_HELP, console, err_console, print_json, progress
+from ingest.catalog.store import CatalogRoot
+from ingest.cli.ui import (
+    BACKEND_HELP,
+    CONCURRENCY_HELP,
+    MODEL_HELP,
+    console,
+    err_console,
+    print_json,
+    progress,
+)
+from ingest.errors import IngestError
+from ingest.extract.backend import BACKENDS
+from ingest.jobs.pipeline import AddResult, PaperOutcome, add_refs, run_usage
+from ingest.models import Entry, Extraction
 
 QUOTE_CHARS = 160
 
@@ -143,7 +151,10 @@ def register(cli: click.Group) -> None:
                 f"{len(result.ok)} of {len(refs)} REFs extracted · {spent.calls} LLM calls · "
                 f"{spent.prompt_tokens + spent.completion_tokens} tokens · ${spent.cost_usd:.4f}"
             )
-        from ..propose import adhoc_run_id, propose_many  # added by the review-queue issue: add proposes too
+        from ingest.review.propose import (  # added by the review-queue issue: add proposes too
+            adhoc_run_id,
+            propose_many,
+        )
 
         for proposal in propose_many(
             root, [o.extraction for o in result.ok if o.extraction], run_id=adhoc_run_id("add")

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from ..check import check_root
-from ..check_format import append_step_summary, format_github, format_json, format_text
-from ..errors import UsageError
-from ..render import render_root
-from ..store import CatalogRoot
-from .ui import console, err_console, interactive, print_json
+from ingest.catalog.store import CatalogRoot
+from ingest.check.format import append_step_summary, format_github, format_json, format_text
+from ingest.check.run import check_root
+from ingest.cli.ui import console, err_console, interactive, print_json
+from ingest.errors import UsageError
+from ingest.markdown.render import render_root
 
 if TYPE_CHECKING:
-    from ..importer import ImportResult  # imported on use at run time: see import_markdown_cmd
+    from ingest.markdown.importer import ImportResult  # imported on use at run time: see import_markdown_cmd
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -40,7 +40,9 @@ def import_markdown_cmd(root: CatalogRoot, file: Path, keep_prose: bool, as_json
     Headings are matched to the sections of the root's taxonomy.yaml (the bundled one for a new root): put
     another list's taxonomy.yaml in the root first. What cannot be placed is printed as FILE:LINE: message.
     Exit codes: 0 imported (problems are warnings); 2 bad usage, or no table of FILE matched a section."""
-    from ..importer import import_markdown  # imported on use: the other commands must not pay for markdown-it
+    from ingest.markdown.importer import (
+        import_markdown,  # imported on use: the other commands must not pay for markdown-it
+    )
 
     result = import_markdown(root, file, keep_prose=keep_prose)
     for problem in result.problems:

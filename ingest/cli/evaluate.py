@@ -8,11 +8,11 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..evaluate import diff_reports, evaluate, load_report, save_report
-from ..extract import BACKENDS
-from ..metrics import Delta, EvalReport
-from ..store import CatalogRoot
-from .ui import BACKEND_HELP, CONCURRENCY_HELP, MODEL_HELP, console, print_json, progress
+from ingest.catalog.store import CatalogRoot
+from ingest.cli.ui import BACKEND_HELP, CONCURRENCY_HELP, MODEL_HELP, console, print_json, progress
+from ingest.evaluate.metrics import Delta, EvalReport
+from ingest.evaluate.run import diff_reports, evaluate, load_report, save_report
+from ingest.extract.backend import BACKENDS
 
 
 def _pct(value: float | None) -> str:

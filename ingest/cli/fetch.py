@@ -7,9 +7,9 @@ from datetime import datetime
 import click
 from rich.markup import escape
 
-from ..fetch import FetchReport, fetch
-from ..store import CatalogRoot
-from .ui import DATE, DATE_HELP, console, err_console, interactive, print_json, progress, window
+from ingest.catalog.store import CatalogRoot
+from ingest.cli.ui import DATE, DATE_HELP, console, err_console, interactive, print_json, progress, window
+from ingest.jobs.fetch import FetchReport, fetch
 
 
 def _as_json(report: FetchReport) -> dict[str, object]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from pydantic import AliasChoices, BaseModel
 
-from ..config import Config, Env
+from ingest.config import Config, Env
 
 OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "CLI.md"
 
@@ -159,7 +159,7 @@ ENV_HELP = {
 
 def main(argv: list[str] | None = None) -> None:
     """Write docs/CLI.md (or print it with `-`)."""
-    from . import cli
+    from ingest.cli import cli
 
     text = render(cli)
     if (argv if argv is not None else sys.argv[1:]) == ["-"]:

@@ -8,13 +8,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..backfill import backfill
-from ..extract import BACKENDS
-from ..report import RunReport
-from ..run import run
-from ..store import CatalogRoot
-from ..taxonomy import Taxonomy
-from .ui import (
+from ingest.catalog.store import CatalogRoot
+from ingest.cli.ui import (
     BACKEND_HELP,
     CONCURRENCY_HELP,
     DATE,
@@ -27,6 +22,11 @@ from .ui import (
     progress,
     window,
 )
+from ingest.extract.backend import BACKENDS
+from ingest.jobs.backfill import backfill
+from ingest.jobs.report import RunReport
+from ingest.jobs.run import run
+from ingest.taxonomy import Taxonomy
 
 
 def _progress(stage: str, item: str) -> None:

@@ -1,1 +1,0 @@
-"""Extraction backends: `openai` (instructor, any OpenAI-compatible server) and `heuristic` (offline)."""

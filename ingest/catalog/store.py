@@ -1,0 +1,254 @@
+"""The catalog root on disk: where each kind of file lives, and safe reads and atomic writes of them.
+
+<root>/taxonomy.yaml      sections, axes, columns            ingest.yaml   config
+<root>/entries/<id>.yaml  the catalog, one file a resource   state.yaml    watermark and failures
+<root>/review_queue/      proposals waiting for a reviewer   decisions/    approvals and rejections
+<root>/exclusions/        out-of-scope papers                runs/         run reports
+<root>/prompts/           prompt files                       .ingest-cache/ downloads, texts, LLM answers
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ingest.catalog.yamlio import line_of, load_yaml, write_yaml
+from ingest.config import Config, Env, load_config
+from ingest.errors import CatalogError, UsageError
+from ingest.models import Decision, Entry, Exclusion, Proposal, RunState, check_id
+from ingest.taxonomy import Taxonomy, load_taxonomy
+
+M = TypeVar("M", bound=BaseModel)
+
+TAXONOMY = "taxonomy.yaml"
+CONFIG = "ingest.yaml"
+STATE = "state.yaml"
+CACHE = ".ingest-cache"
+
+
+def bundled(name: str) -> Path:
+    """A file shipped in ingest/data (the AwesomeOPD taxonomy, the default config, the prompts)."""
+    return Path(str(resources.files("ingest") / "data" / name))
+
+
+def prune(value: Any) -> Any:
+    """Drop None, empty lists and empty dicts, so files hold only what was said."""
+    if isinstance(value, dict):
+        out = {k: prune(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
+    if isinstance(value, list):
+        return [prune(v) for v in value]
+    return value
+
+
+def model_to_yaml_data(model: BaseModel) -> Any:
+    return prune(model.model_dump(mode="json"))
+
+
+def validation_error(path: Path, data: Any, exc: ValidationError) -> list[CatalogError]:
+    """One CatalogError per pydantic error, each with the line of the offending key."""
+    errors = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        field = ".".join(str(p) for p in loc) or "file"
+        errors.append(CatalogError(path, f"{field}: {err['msg']}", line=line_of(data, loc)))
+    return errors
+
+
+class InvalidFile(CatalogError):
+    """A file that failed validation; carries every problem found in it."""
+
+    def __init__(self, problems: list[CatalogError]) -> None:
+        first = problems[0]
+        super().__init__(first.file, first.detail, line=first.line, hint=first.hint)
+        self.problems = problems
+
+
+def read_model(path: Path, model: type[M]) -> M:
+    data = load_yaml(path)
+    if data is None:
+        raise CatalogError(path, "the file is empty", hint="delete it or fill it in")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidFile(validation_error(path, data, exc)) from exc
+
+
+class CatalogRoot:
+    """One catalog root. Stages get what they need from it; nothing below the CLI reaches for the cwd."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path).resolve()
+
+    # -- layout -------------------------------------------------------------------------------------------
+    @property
+    def taxonomy_path(self) -> Path:
+        return self.path / TAXONOMY
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG
+
+    @property
+    def state_path(self) -> Path:
+        return self.path / STATE
+
+    @property
+    def entries_dir(self) -> Path:
+        return self.path / "entries"
+
+    @property
+    def queue_dir(self) -> Path:
+        return self.path / "review_queue"
+
+    @property
+    def decisions_dir(self) -> Path:
+        return self.path / "decisions"
+
+    @property
+    def exclusions_dir(self) -> Path:
+        return self.path / "exclusions"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.path / "runs"
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.path / "prompts"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path / ".ingest.lock"
+
+    @cached_property
+    def cache_dir(self) -> Path:
+        env = Env()
+        return Path(env.cache_dir) if env.cache_dir else self.path / CACHE
+
+    def exists(self) -> bool:
+        return self.taxonomy_path.is_file()
+
+    def require(self) -> CatalogRoot:
+        if not self.exists():
+            raise UsageError(
+                f"{self.path} is not a catalog root (no {TAXONOMY})",
+                hint="pass --root, or run import-markdown, fetch, add or run there to create one",
+            )
+        return self
+
+    def create(self) -> CatalogRoot:
+        """Make this folder a root with the bundled taxonomy, config and prompts; keeps what is there."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not self.taxonomy_path.exists():
+            shutil.copyfile(bundled(TAXONOMY), self.taxonomy_path)
+        if not self.config_path.exists():
+            shutil.copyfile(bundled(CONFIG), self.config_path)
+        prompts = bundled("prompts")
+        if prompts.is_dir() and not self.prompts_dir.exists():
+            shutil.copytree(prompts, self.prompts_dir)
+        self.entries_dir.mkdir(exist_ok=True)
+        return self
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        return load_taxonomy(self.taxonomy_path)
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    # -- paths of records ---------------------------------------------------------------------------------
+    def _file(self, folder: Path, record_id: str) -> Path:
+        try:
+            check_id(record_id)
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="ids are slugs such as 'gkd' or 'minillm'") from exc
+        path = (folder / f"{record_id}.yaml").resolve()
+        if path.parent != folder.resolve():
+            raise UsageError(f"id {record_id!r} would leave {folder.name}/")
+        return path
+
+    def entry_path(self, entry_id: str) -> Path:
+        return self._file(self.entries_dir, entry_id)
+
+    def proposal_path(self, proposal_id: str) -> Path:
+        return self._file(self.queue_dir, proposal_id)
+
+    def decision_path(self, proposal_id: str) -> Path:
+        return self._file(self.decisions_dir, proposal_id)
+
+    def exclusion_path(self, exclusion_id: str) -> Path:
+        return self._file(self.exclusions_dir, exclusion_id)
+
+    @staticmethod
+    def files(folder: Path) -> list[Path]:
+        """The YAML records of a folder in a stable order (temporary files of atomic writes are skipped)."""
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("."))
+
+    # -- entries ------------------------------------------------------------------------------------------
+    def read_entry(self, entry_id: str) -> Entry:
+        return read_model(self.entry_path(entry_id), Entry)
+
+    def iter_entries(self) -> Iterator[Entry]:
+        """Every entry; raises on the first invalid file (check.py reports them all)."""
+        for path in self.files(self.entries_dir):
+            entry = read_model(path, Entry)
+            if entry.id != path.stem:
+                raise CatalogError(path, f"id {entry.id!r} does not match the file name", line=1)
+            yield entry
+
+    def entries(self) -> dict[str, Entry]:
+        return {e.id: e for e in self.iter_entries()}
+
+    def write_entry(self, entry: Entry) -> Path:
+        path = self.entry_path(entry.id)
+        write_yaml(path, model_to_yaml_data(entry))
+        return path
+
+    # -- proposals, decisions, exclusions -----------------------------------------------------------------
+    def read_proposal(self, proposal_id: str) -> Proposal:
+        path = self.proposal_path(proposal_id)
+        if not path.exists():
+            raise UsageError(
+                f"no proposal {proposal_id!r} in {self.queue_dir.name}/", hint="see `ingest review list`"
+            )
+        return read_model(path, Proposal)
+
+    def write_proposal(self, proposal: Proposal) -> Path:
+        path = self.proposal_path(proposal.id)
+        write_yaml(path, model_to_yaml_data(proposal))
+        return path
+
+    def write_decision(self, decision: Decision) -> Path:
+        path = self.decision_path(decision.id)
+        write_yaml(path, model_to_yaml_data(decision))
+        return path
+
+    def decisions(self) -> list[Decision]:
+        return [read_model(p, Decision) for p in self.files(self.decisions_dir)]
+
+    def write_exclusion(self, exclusion: Exclusion) -> Path:
+        path = self.exclusion_path(exclusion.id)
+        write_yaml(path, model_to_yaml_data(exclusion))
+        return path
+
+    def exclusions(self) -> list[Exclusion]:
+        return [read_model(p, Exclusion) for p in self.files(self.exclusions_dir)]
+
+    # -- state ----------------------------------------------------------------------------------------------
+    def read_state(self) -> RunState:
+        if not self.state_path.exists():
+            return RunState()
+        return read_model(self.state_path, RunState)
+
+    def write_state(self, state: RunState) -> None:
+        write_yaml(self.state_path, model_to_yaml_data(state))

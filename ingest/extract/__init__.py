@@ -1,0 +1,1 @@
+"""extract: see docs/ARCHITECTURE.md."""

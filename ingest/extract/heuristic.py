@@ -1,0 +1,387 @@
+"""The offline, rule-based extractor: no key, no network, honest low confidence, labelled heuristic
+everywhere.
+
+Its rules are the keywords of the taxonomy file (per axis value, section, criterion and the catalog's scope).
+A value is chosen when enough sentences of the paper hold one of its keywords; its quotes are those sentences,
+cut verbatim from the paper's page text, so verify finds every one of them. Confidence grows with the number
+of supporting sentences but never passes HEURISTIC_CAP (0.5), and every field carries the `heuristic` flag.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from ingest.catalog.store import CatalogRoot
+from ingest.extract.prompts import digest
+from ingest.extract.response import entry_date, entry_kind
+from ingest.models import (
+    UNKNOWN,
+    Candidate,
+    Entry,
+    Extraction,
+    FieldEvidence,
+    Flag,
+    Link,
+    LinkKind,
+    PaperText,
+    Provenance,
+    Quote,
+    Scope,
+    Usage,
+    Verdict,
+    slugify,
+)
+from ingest.taxonomy import Taxonomy
+
+HEURISTIC_CAP = 0.5
+NAME = "heuristic"
+VERSION = "2"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+MIN_SENTENCE, MAX_SENTENCE = 30, 400
+MAX_QUOTES = 2
+TITLE_WEIGHT = 10.0
+TITLE_SHARE = 0.5
+_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
+_ORG = re.compile(
+    r"(?:Google DeepMind|Google Research|Microsoft Research|Meta AI|OpenAI|Anthropic|DeepMind|"
+    r"(?:[A-Z][\w&.-]*\s+){0,4}(?:University|Institute|Laboratory|Labs?|Academy|Team|Inc\.|Corporation|Group)"
+    r"(?:\s+of(?:\s+[A-Z][\w&.-]*){1,4})?)"
+)
+_URL = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co)/[\w.-]+/[\w.-]+")
+_WORD = re.compile(r"\w").match
+# "... Sequence Distillation (DASD)": up to eight words, then an acronym in parentheses.
+_DEFINED = re.compile(r"((?:[A-Za-z][\w-]*\s+){1,8})\(([A-Z][A-Za-z0-9.-]*[A-Z0-9][A-Za-z0-9.-]*)\)")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    page: int
+    text: str
+    front: bool  # title, abstract or first page: weighs more
+
+
+def sentences(paper: PaperText) -> list[Sentence]:
+    """The paper's sentences outside the references, each a verbatim slice of its page's text."""
+    refs = [(s.start, s.end) for s in paper.sections if s.kind == "references"]
+    front_end = min((s.start for s in paper.sections if s.kind == "introduction"), default=0)
+    out = []
+    for number, page in enumerate(paper.pages, start=1):
+        base = paper.page_starts[number - 1]
+        pos = 0
+        for piece in _SPLIT.split(page):
+            at = page.find(piece, pos)
+            pos = at + len(piece)
+            offset = base + at
+            if any(a <= offset < b for a, b in refs):
+                continue
+            if MIN_SENTENCE <= len(piece) <= MAX_SENTENCE:
+                out.append(Sentence(number, piece, number == 1 or offset < front_end))
+    return out
+
+
+@cache
+def _pattern(*keywords: str) -> re.Pattern[str]:
+    """One regex for a group of phrases, each matched as whole words, case-insensitively (on lowered text)."""
+    alternatives = "|".join(
+        re.escape(k.lower()) for k in sorted(keywords, key=len, reverse=True) if k.strip()
+    )
+    return re.compile(rf"(?<!\w)(?:{alternatives or '(?!)'})(?!\w)")
+
+
+class Doc:
+    """The sentences and their lowered text joined once: a keyword group is one regex scan."""
+
+    def __init__(self, sents: list[Sentence]) -> None:
+        self.sents = sents
+        lowered = [s.text.lower() for s in sents]
+        self.starts: list[int] = []
+        pos = 0
+        for text in lowered:
+            self.starts.append(pos)
+            pos += len(text) + 1
+        self.low = "\n".join(lowered)
+
+        self._seen: dict[str, set[int]] = {}
+
+    def _sentences_with(self, keyword: str) -> set[int]:
+        """Indices of the sentences holding `keyword` as whole words (str.find: far faster than a regex)."""
+        if keyword not in self._seen:
+            found, low, at = set(), self.low, self.low.find(keyword)
+            while at >= 0:
+                end = at + len(keyword)
+                if (at == 0 or not _WORD(low[at - 1])) and (end == len(low) or not _WORD(low[end])):
+                    found.add(bisect_right(self.starts, at) - 1)
+                at = low.find(keyword, at + 1)
+            self._seen[keyword] = found
+        return self._seen[keyword]
+
+    def hits(self, keywords: Iterable[str]) -> list[Sentence]:
+        found: set[int] = set()
+        for k in keywords:
+            if k.strip():
+                found |= self._sentences_with(k.lower())
+        return [self.sents[i] for i in sorted(found)]
+
+
+def _support(keywords: Iterable[str], doc: Doc) -> tuple[float, list[Sentence]]:
+    """Weighted count of sentences holding a keyword (front matter counts 3 times), and those sentences."""
+    hits = doc.hits(keywords)
+    weight = sum(3.0 if s.front else 1.0 for s in hits)
+    hits.sort(key=lambda s: (not s.front, s.page))
+    return weight, hits
+
+
+def _evidence(hits: list[Sentence], weight: float, note: str | None = None) -> FieldEvidence:
+    conf = min(HEURISTIC_CAP, 0.15 + 0.03 * weight) if hits else 0.1
+    return FieldEvidence(
+        quotes=[Quote(text=s.text, page=s.page) for s in hits[:MAX_QUOTES]],
+        confidence=round(conf, 3),
+        model_confidence=round(conf, 3),
+        flags=[Flag.heuristic],
+        note=note,
+    )
+
+
+def _plain(quotes: list[Quote], confidence: float, note: str | None = None) -> FieldEvidence:
+    return FieldEvidence(
+        quotes=quotes, confidence=confidence, model_confidence=confidence, flags=[Flag.heuristic], note=note
+    )
+
+
+def _quote_of(paper: PaperText, text: str | None) -> list[Quote]:
+    """A quote of `text` exactly as the paper prints it (case may differ), or nothing."""
+    if not text:
+        return []
+    from ingest.paper.read import locate
+
+    span = locate(paper, text)
+    if span is None:
+        return []
+    return [Quote(text=paper.text[span[0] : span[1]], page=paper.page_of(span[0]))]
+
+
+def _from_file_name(candidate: Candidate, paper: PaperText) -> str | None:
+    """A local PDF's name without its arXiv id (falcon-2412.12639.pdf -> Falcon), as the paper spells it."""
+    if not candidate.local_pdf:
+        return None
+    stem = re.sub(r"[-_ ]*\d{4}\.\d{4,5}(v\d+)?.*$", "", Path(candidate.local_pdf).stem).strip("-_ ")
+    quotes = _quote_of(paper, stem) if len(stem) >= 3 and re.search(r"[a-zA-Z]", stem) else []
+    return quotes[0].text if quotes else None
+
+
+def defined_acronyms(text: str) -> dict[str, str]:
+    """Acronyms the paper defines, with their expansion: "Sequence Distillation (SD)" gives {"SD": "Sequence
+    Distillation"}; the capitals must be the initials of the words right before. A cited "(PPO)" is not."""
+    found: dict[str, str] = {}
+    for m in _DEFINED.finditer(text):
+        words = [w for w in re.split(r"[\s-]+", m.group(1)) if w]
+        capitals = "".join(c for c in m.group(2) if c.isupper())
+        expansion = words[-len(capitals) :] if capitals else []
+        if len(capitals) >= 2 and "".join(w[0] for w in expansion).upper() == capitals:
+            found.setdefault(m.group(2), " ".join(expansion))
+    return found
+
+
+def guess_name(title: str, paper: PaperText, generic: Iterable[str] = ()) -> str:
+    """The name: a short pre-colon title (its acronym when the paper defines one for it), a report's model
+    name, else the acronym the paper defines on its first pages and uses most, else the title itself."""
+    early = " ".join(paper.pages[:2])
+    # An acronym names the paper when it shares a word with the title ("supervised fine-tuning (SFT)" does not
+    # name DASD) and is not one the whole field uses (the taxonomy's generic_acronyms).
+    title_words = set(re.split(r"[\s:,-]+", title.lower()))
+    skip = set(generic)
+    uses = {
+        a: len(re.findall(rf"(?<![\w-]){re.escape(a)}(?![\w-])", paper.text))
+        for a, expansion in defined_acronyms(early).items()
+        if a not in skip and set(re.split(r"[\s-]+", expansion.lower())) & title_words
+    }
+    head = title.split(":")[0].strip()
+    if ":" in title and len(head.split()) <= 3:
+        # "Direct Preference Optimization: ..." is known as DPO: the paper's "(DPO)" names it better.
+        initials = "".join(w[0] for w in re.split(r"[\s-]+", head) if w).upper()
+        return initials if len(head.split()) > 1 and uses.get(initials, 0) >= 5 else head
+    stripped = re.sub(r"\s*(technical report|tech report|report)$", "", title, flags=re.I).strip()
+    if stripped != title and len(stripped.split()) <= 3:
+        return stripped
+    if uses and max(uses.values()) >= 5:
+        return max(uses, key=lambda a: (uses[a], -early.find(f"({a})")))
+    words = head.split() if ":" in title else title.split()
+    return " ".join(words[:8]).rstrip(".,;:")
+
+
+class HeuristicBackend:
+    """Rules from the taxonomy file; see the module docstring."""
+
+    name = NAME
+    model: str | None = None
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        rules = taxonomy.model_dump_json(include={"axes", "criteria", "sections", "scope_keywords"})
+        self.prompt_hash = f"heuristic-{digest(VERSION, rules, length=10)}"
+
+    @classmethod
+    def from_root(cls, root: CatalogRoot) -> HeuristicBackend:
+        return cls(root.taxonomy)
+
+    def screen(self, candidate: Candidate) -> Scope:
+        text = f"{candidate.title}. {candidate.abstract}".lower()
+        found = sorted({k for k in self.taxonomy.scope_keywords if _pattern(k).search(text)})
+        if len(found) >= 2:
+            return Scope(
+                verdict="in",
+                reason=f"heuristic: title/abstract mention {', '.join(found[:4])}",
+                confidence=0.5,
+            )
+        if found:
+            return Scope(
+                verdict="borderline", reason=f"heuristic: one scope phrase ({found[0]})", confidence=0.3
+            )
+        return Scope(
+            verdict="out",
+            reason="heuristic: no scope phrase of the taxonomy in title or abstract",
+            confidence=0.3,
+        )
+
+    def extract(self, paper: PaperText, candidate: Candidate, *, examples: list[Entry]) -> Extraction:
+        """The paper described by keyword rules; `examples` are not used (rules need none)."""
+        doc = Doc(sentences(paper))
+        evidence: dict[str, FieldEvidence] = {}
+        axes = self._axes(doc, evidence)
+        sections = self._sections(doc, f"{candidate.title} {paper.title or ''}", evidence)
+        verdicts = self._verdicts(doc, evidence)
+        name, title, org, links = self._identity(paper, candidate, evidence)
+        scope = self._scope(candidate, doc)
+        evidence["scope"] = _plain([], scope.confidence, note=scope.reason)
+        code = [link.url for link in links if link.kind == LinkKind.code]
+        entry = Entry(
+            id=slugify(name),
+            name=name,
+            kind=entry_kind(self.taxonomy, sections[0]),
+            title=title,
+            date=entry_date(candidate),
+            url=code[0] if code else (links[0].url if links else None),
+            org=org,
+            links=links,
+            paper_only=not code,
+            sections=sections,
+            axes=axes,
+            verdicts=verdicts,
+            evidence=evidence,
+            provenance=Provenance(source="extracted", backend=NAME, prompt_hash=self.prompt_hash),
+        )
+        return Extraction(
+            paper=candidate.key,
+            version=candidate.version if candidate.arxiv_id else None,
+            entry=entry,
+            scope=scope,
+            backend=NAME,
+            model=None,
+            prompt_hash=self.prompt_hash,
+            input_hash=paper.sha256 or digest(paper.text),
+            usage=Usage(),
+            flags=[Flag.heuristic],
+            confidence=0.0,
+        )
+
+    def _axes(self, doc: Doc, evidence: dict[str, FieldEvidence]) -> dict[str, list[str]]:
+        """Per axis, the (at most two) values whose keywords enough sentences use; else unknown."""
+        axes: dict[str, list[str]] = {}
+        for axis in self.taxonomy.axes:
+            scored = [(v.id, *_support(v.keywords, doc)) for v in axis.values]
+            top = max((w for _, w, _ in scored), default=0.0)
+            chosen = sorted([s for s in scored if s[1] >= 3 and s[1] >= 0.5 * top], key=lambda s: -s[1])[:2]
+            if chosen:
+                axes[axis.id] = [c[0] for c in chosen]
+                # The best sentence of each chosen value first, so every value has its quote.
+                hits = [h for c in chosen for h in c[2][:1]] + [h for c in chosen for h in c[2][1:]]
+                evidence[f"axes.{axis.id}"] = _evidence(hits, chosen[0][1])
+            else:
+                axes[axis.id] = [UNKNOWN]
+                evidence[f"axes.{axis.id}"] = _evidence(
+                    [], 0, note="heuristic: no keyword of this axis found"
+                )
+        return axes
+
+    def _sections(self, doc: Doc, titles: str, evidence: dict[str, FieldEvidence]) -> list[str]:
+        """The section whose keywords the paper uses most, and a close second as a cross-listing."""
+        title_low = titles.lower()  # the candidate's title (arXiv's) and the one printed on page 1
+        base = [(section, *_support(section.keywords, doc)) for section in self.taxonomy.catalog_sections]
+        # A section's phrase in the title says more than many mentions in the body: a long report mentions
+        # RL or reasoning on every page, so the title's bonus scales with the strongest body score.
+        bonus = TITLE_SHARE * max((w for _, w, _ in base), default=0.0) + TITLE_WEIGHT
+        scores = []
+        for section, weight, hits in base:
+            weight += bonus * sum(1 for k in section.keywords if _pattern(k).search(title_low))
+            scores.append((section.id, weight, hits))
+        scores.sort(key=lambda s: -s[1])
+        top = scores[0]
+        evidence["sections"] = _evidence(
+            top[2], top[1], note="heuristic: the section whose keywords the paper uses most"
+        )
+        return [top[0]] + [s[0] for s in scores[1:2] if s[1] >= 0.8 * top[1] > 0]
+
+    def _verdicts(self, doc: Doc, evidence: dict[str, FieldEvidence]) -> dict[str, Verdict]:
+        verdicts: dict[str, Verdict] = {}
+        for c in self.taxonomy.criteria:
+            weight, hits = _support(c.keywords, doc)
+            value = "yes" if weight >= 6 else "partial" if weight >= 2 else UNKNOWN
+            note = (
+                f"heuristic: {len(hits)} sentences mention {c.label}'s keywords"
+                if value == "partial"
+                else None
+            )
+            verdicts[c.id] = Verdict(value=value, note=note)  # type: ignore[arg-type]
+            evidence[f"verdicts.{c.id}"] = _evidence(hits, weight, note=note)
+        return verdicts
+
+    def _identity(
+        self, paper: PaperText, candidate: Candidate, evidence: dict[str, FieldEvidence]
+    ) -> tuple[str, str, str | None, list[Link]]:
+        """Name, title, organisation and links, each quoted as the paper prints it."""
+        named_by_file = bool(candidate.local_pdf) and candidate.title == Path(candidate.local_pdf or "").stem
+        title = (paper.title if named_by_file and paper.title else candidate.title) or paper.title or ""
+        name = (_from_file_name(candidate, paper) if named_by_file else None) or guess_name(
+            title, paper, self.taxonomy.generic_acronyms
+        )
+        for path, value in (("title", title), ("name", name)):
+            quotes = _quote_of(paper, value)
+            evidence[path] = _plain(quotes, 0.4 if quotes else 0.1)
+        org_match = _ORG.search(paper.pages[0]) if paper.pages else None
+        org = org_match.group(0).strip() if org_match else None
+        evidence["org"] = _plain([Quote(text=org, page=1)] if org else [], 0.3 if org else 0.1)
+
+        urls = list(dict.fromkeys(m.group(0).rstrip(".") for m in _URL.finditer(paper.text)))[:3]
+        links = []
+        if candidate.arxiv_id:
+            url = f"https://arxiv.org/abs/{candidate.arxiv_id}"
+            links.append(Link(kind=LinkKind.arxiv, url=url, arxiv_id=candidate.arxiv_id))
+        links += [Link(kind=LinkKind.model if "huggingface" in u else LinkKind.code, url=u) for u in urls]
+        url_quotes = [q for u in urls[:MAX_QUOTES] for q in _quote_of(paper, u)]
+        evidence["links"] = _plain(url_quotes, 0.4 if urls else 0.2)
+        return name, title, org, links
+
+    def _scope(self, candidate: Candidate, sents: Doc) -> Scope:
+        weight, hits = _support(self.taxonomy.scope_keywords, sents)
+        meta = self.screen(candidate)
+        if meta.verdict == "in" or weight >= 15:
+            return Scope(
+                verdict="in",
+                reason=f"heuristic: {len(hits)} sentences use the catalog's scope phrases",
+                confidence=HEURISTIC_CAP,
+            )
+        if weight >= 3 or meta.verdict == "borderline":
+            return Scope(
+                verdict="borderline",
+                reason=f"heuristic: only {len(hits)} sentences use scope phrases",
+                confidence=0.3,
+            )
+        return Scope(
+            verdict="out",
+            reason="heuristic: the paper hardly uses the catalog's scope phrases",
+            confidence=0.3,
+        )

@@ -1,0 +1,286 @@
+"""The `openai` backend: instructor over the openai client, for any OpenAI-compatible server.
+
+Two loops, kept apart on purpose. instructor re-asks when an answer is not valid JSON or breaks the schema (up
+to `extract.max_reasks`); our own loop around it retries transport failures (429, 5xx, timeouts, lost
+connections) up to `extract.retries` times, waiting for the server's Retry-After when it sends one and an
+exponential backoff otherwise. The openai client's own retries are off (max_retries=0) so that a 429 is
+neither retried twice nor mistaken for a schema error. Answers are cached by backend + model + prompt hash +
+input hash: a rerun makes no call.
+
+A circuit breaker, shared by every paper (and thread) of one backend: when a connection error has used up
+one paper's retries, the endpoint is taken as unreachable, and every later call (another paper, or another
+thread's next retry) fails at once with EndpointUnreachable (exit 3) instead of going through its own retries
+and backoff. Timeouts trip it too, from the second paper on: one paper that times out may be that paper (a
+long prompt on a slow model) and is recorded as its failure, so one such paper cannot keep every weekly run
+from completing; two papers timing out mean the endpoint is not answering. A 429 or 5xx never trips it: the
+server answered. The breaker lives as long as the backend, i.e. one `ingest run` or `ingest add`; cached
+answers are still served while it is open.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import threading
+import time
+from typing import Any, Literal, TypeVar, cast
+
+import instructor
+import openai
+from instructor.core.exceptions import InstructorRetryException
+from pydantic import BaseModel, Field
+
+from ingest.catalog.store import CatalogRoot
+from ingest.config import OPENAI_DEFAULT_BASE_URL, Env, ExtractConfig
+from ingest.errors import ExtractionError, ServiceError, UsageError
+from ingest.extract.cache import LLMCache, cache_key
+from ingest.extract.prompts import Prompt, extraction_prompt, root_prompts_dir, screen_prompt
+from ingest.extract.response import build_response_model, to_extraction
+from ingest.models import Candidate, Entry, Extraction, PaperText, Scope, Usage
+
+NAME = "openai"
+MAX_WAIT_SECONDS = 60.0  # a Retry-After longer than this is not worth holding a worker for
+T = TypeVar("T", bound=BaseModel)
+
+
+class EndpointUnreachable(ExtractionError, ServiceError):
+    """The LLM endpoint did not answer: refused or unresolvable after a paper's retries, or timing out again.
+
+    A PaperError, so a paper's chain records it like any failure; a ServiceError (exit 3), so a run or an
+    `add` knows it is not the paper's fault: the paper is left for the next run, not recorded as failed.
+    """
+
+    exit_code = ServiceError.exit_code
+
+    def __init__(self, paper: str, message: str, *, endpoint: str, attempts: int = 0, hint: str) -> None:
+        super().__init__(paper, message, attempts=attempts, hint=hint)
+        self.endpoint = endpoint
+
+
+class ScreenAnswer(BaseModel):
+    """Is the paper in the catalog's scope, judged from its title and abstract?"""
+
+    verdict: Literal["in", "borderline", "out"]
+    reason: str = Field(min_length=3, description="one sentence")
+    confidence: float = Field(ge=0, le=1)
+
+
+def parse_mode(name: str) -> instructor.Mode:
+    try:
+        return instructor.Mode[name.strip().upper()]
+    except KeyError:
+        raise UsageError(
+            f"extract.mode {name!r} is not an instructor mode", hint="use TOOLS, JSON, MD_JSON or JSON_SCHEMA"
+        ) from None
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait (Retry-After as seconds or an HTTP date), if it did."""
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time()) if when else None
+
+
+def transient(exc: BaseException) -> bool:
+    """429, 5xx, timeouts and dropped connections are worth another try; other errors are not."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return isinstance(exc, openai.APITimeoutError | openai.APIConnectionError)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The endpoint did not answer at all: a lost or refused connection (not a 429 or 5xx, which answered).
+
+    APITimeoutError is a subclass; _failure judges timeouts first (one paper's timeout is that paper's)."""
+    return isinstance(exc, openai.APIConnectionError)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = exc
+    while isinstance(seen, InstructorRetryException) and seen.__cause__ is not None:
+        seen = seen.__cause__
+    return seen
+
+
+class OpenAIBackend:
+    """Extraction and screening through an OpenAI-compatible chat completions endpoint."""
+
+    name = NAME
+
+    def __init__(self, root: CatalogRoot, *, model: str | None = None) -> None:
+        env = Env()
+        if not env.openai_api_key:
+            raise UsageError(
+                "the openai backend needs OPENAI_API_KEY", hint="set it, or use --backend heuristic"
+            )
+        self.config: ExtractConfig = root.config.extract
+        self.model: str | None = model or self.config.model
+        self.base_url = env.openai_base_url
+        self.taxonomy = root.taxonomy
+        self.context_tokens = root.config.read.context_tokens
+        self.prompts_dir = root_prompts_dir(root)
+        raw = openai.OpenAI(
+            api_key=env.openai_api_key,
+            # Explicit: the openai client would read an empty OPENAI_BASE_URL from the environment itself.
+            base_url=env.openai_base_url or OPENAI_DEFAULT_BASE_URL,
+            timeout=self.config.timeout_seconds,
+            max_retries=0,
+        )
+        self.client = instructor.from_openai(raw, mode=parse_mode(self.config.mode))
+        # Every HTTP request (first ask, re-asks, retries) counts as a call; hooks run in the calling thread.
+        self._local = threading.local()
+        self._down: EndpointUnreachable | None = None  # the circuit breaker: set once, for every thread
+        self._down_lock = threading.Lock()
+        self._timed_out: set[str] = set()  # papers whose calls timed out for good
+        self.client.on("completion:kwargs", self._count_call)
+        self.response_model = build_response_model(self.taxonomy)
+        self.cache = LLMCache(root.cache_dir)
+
+    # -- the two questions ------------------------------------------------------------------------------
+    def extract(self, paper: PaperText, candidate: Candidate, *, examples: list[Entry]) -> Extraction:
+        prompt = extraction_prompt(
+            self.taxonomy,
+            candidate,
+            paper,
+            examples=examples,
+            context_tokens=self.context_tokens,
+            prompts_dir=self.prompts_dir,
+        )
+        answer, usage = self._ask(prompt, self.response_model, candidate.key, kind="extract")
+        return to_extraction(
+            answer,
+            candidate=candidate,
+            taxonomy=self.taxonomy,
+            backend=NAME,
+            model=self.model,
+            prompt_hash=prompt.prompt_hash,
+            input_hash=prompt.input_hash,
+            usage=usage,
+        )
+
+    def screen(self, candidate: Candidate) -> Scope:
+        prompt = screen_prompt(self.taxonomy, candidate, self.prompts_dir)
+        answer, _ = self._ask(prompt, ScreenAnswer, candidate.key, kind="screen")
+        return Scope(verdict=answer.verdict, reason=answer.reason, confidence=answer.confidence)
+
+    def _count_call(self, *args: Any, **kwargs: Any) -> None:
+        self._local.calls = getattr(self._local, "calls", 0) + 1
+
+    # -- one call, cached, with retries -------------------------------------------------------------------
+    def _ask(self, prompt: Prompt, response_model: type[T], paper: str, *, kind: str) -> tuple[T, Usage]:
+        key = cache_key(NAME, self.model, prompt.prompt_hash, prompt.input_hash, kind)
+        stored = self.cache.get(key)
+        if stored is not None:
+            # Usage is what this run spent: nothing. The first run's usage stays in its own results.
+            return response_model.model_validate(stored["answer"]), Usage(cached=True)
+        self._local.calls = 0
+        for attempt in range(self.config.retries + 1):
+            self._fail_fast(paper, attempt)
+            try:
+                answer, completion = self.client.chat.completions.create_with_completion(
+                    model=self.model,
+                    messages=cast(Any, prompt.messages),
+                    response_model=response_model,
+                    max_retries=self.config.max_reasks,
+                    temperature=self.config.temperature,
+                )
+            except (InstructorRetryException, openai.OpenAIError) as exc:
+                cause = _root_cause(exc)
+                if transient(cause) and attempt < self.config.retries:
+                    wait = retry_after(cause)
+                    time.sleep(
+                        min(
+                            MAX_WAIT_SECONDS,
+                            wait if wait is not None else self.config.backoff_seconds * 2**attempt,
+                        )
+                    )
+                    continue
+                failure = self._failure(paper, exc, cause, attempt + 1)
+                if isinstance(failure, EndpointUnreachable):
+                    with self._down_lock:
+                        self._down = self._down or failure  # the breaker opens for every thread
+                raise failure from exc
+            usage = self._usage(answer, completion, self._local.calls)
+            self.cache.set(
+                key,
+                {
+                    "answer": answer.model_dump(mode="json", by_alias=True),
+                    "usage": usage.model_dump(mode="json"),
+                },
+            )
+            return answer, usage
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _fail_fast(self, paper: str, attempt: int) -> None:
+        """Raise at once when the breaker is open: another paper already found the endpoint unreachable."""
+        down = self._down
+        if down is None:
+            return
+        raise EndpointUnreachable(
+            paper,
+            f"not tried: the LLM endpoint {down.endpoint} could not be reached for {down.paper}",
+            endpoint=down.endpoint,
+            attempts=attempt,
+            hint=down.hint or "",
+        )
+
+    def _usage(self, answer: BaseModel, completion: Any, calls: int) -> Usage:
+        total = getattr(answer, "_total_usage", None) or getattr(completion, "usage", None)
+        prompt_tokens = int(getattr(total, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(total, "completion_tokens", 0) or 0)
+        price = self.config.prices.get(self.model or "")
+        cost = 0.0
+        if price is not None:
+            cost = (prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok) / 1e6
+        return Usage(
+            calls=calls,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=round(cost, 6),
+        )
+
+    def _failure(self, paper: str, exc: BaseException, cause: BaseException, tries: int) -> ExtractionError:
+        """One clear, one-line error for a paper whose call failed for good."""
+        where = self.base_url or "the OpenAI API"
+        if isinstance(cause, openai.APITimeoutError):
+            message = (
+                f"the LLM endpoint {where} timed out after {self.config.timeout_seconds:g} s ({tries} tries)"
+            )
+            hint = "raise extract.timeout_seconds or retry later"
+            with self._down_lock:
+                self._timed_out.add(paper)
+                others = len(self._timed_out) > 1
+            if others:  # a second paper: the endpoint, not the paper
+                return EndpointUnreachable(paper, message, endpoint=where, attempts=tries, hint=hint)
+            return ExtractionError(paper, message, attempts=tries, hint=hint)
+        if unreachable(cause):
+            return EndpointUnreachable(
+                paper,
+                f"could not reach the LLM endpoint {where} ({tries} tries)",
+                endpoint=where,
+                attempts=tries,
+                hint="check OPENAI_BASE_URL and that the server runs",
+            )
+        if isinstance(cause, openai.APIStatusError):
+            return ExtractionError(
+                paper,
+                f"the LLM endpoint answered HTTP {cause.status_code} after {tries} tries",
+                attempts=tries,
+                hint="check the key and model, or retry later",
+            )
+        last = getattr(exc, "last_completion", None)
+        attempts = getattr(exc, "n_attempts", 0) or self.config.max_reasks + 1
+        detail = str(cause).strip().splitlines()[0][:200] if str(cause).strip() else type(cause).__name__
+        return ExtractionError(
+            paper,
+            f"the model's answer broke the schema {attempts} times: {detail}",
+            attempts=attempts,
+            last_response=json.dumps(last.model_dump(), default=str)[:4000] if last is not None else None,
+            hint="raise extract.max_reasks, or try another model or extract.mode",
+        )

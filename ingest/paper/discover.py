@@ -1,0 +1,425 @@
+"""Find new arXiv papers for the catalog's queries, and drop those the catalog already knows.
+
+The HTTP is ours (httpx), the parsing is the `arxiv` package's own Atom parser. Why not
+`arxiv.Client.results`: it hides the body of a non-200 answer (arXiv's HTTP 400 explains the problem in an
+Atom "Error" entry), retries a 400 as if it were transient, and drops an error entry that arrives with HTTP
+200 without a word. Here an error feed is a ServiceError (exit 3, nothing changed), never a paper.
+
+The window filters on `submittedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM]` (the arXiv API's only date filter syntax
+that the `arxiv` 4.x package documents). A newer version of a catalogued paper is an update candidate when it
+shows up (in a window, or through `lookup`/`ingest add`): the catalogued version is read from the entry's
+arXiv link (`.../abs/IDvN`) or the approved decision; an entry with no known version is never reported as an
+update.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from arxiv import Result
+from arxiv import _feed as arxiv_feed  # the package's parser; both API eras in the corpus parse with it
+from lxml import etree
+from rapidfuzz import fuzz, process
+
+from ingest.catalog.store import CatalogRoot
+from ingest.config import ArxivConfig
+from ingest.errors import ServiceError, UsageError
+from ingest.models import Candidate, split_arxiv_id
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+USER_AGENT = "ingest (https://github.com/; catalog discovery)"
+API_RETRIES = 3
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+_ID_IN_URL = re.compile(
+    r"arxiv\.org/(?:abs|pdf)/(?P<id>[a-z-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(?P<v>\d+))?"
+)
+_ID_IN_NAME = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v(\d+))?(?![\d])")
+_ID_BARE = re.compile(r"^(?:arxiv:)?\s*(\S+?)(?:\.pdf)?$", re.IGNORECASE)
+
+
+def title_key(title: str) -> str:
+    """A title reduced for fuzzy comparison: lower case, letters and digits, single spaces."""
+    return " ".join(re.sub(r"[^\w]+", " ", title.lower()).split())
+
+
+@dataclass
+class Known:
+    """Where the catalog already has a paper: 'entry', 'queue', 'exclusion' or 'rejected', and its version."""
+
+    where: str
+    version: int | None = None
+    entry_id: str | None = None
+
+
+@dataclass
+class KnownPapers:
+    """Every paper the catalog knows, by version-less arXiv id, plus the titles of entries that have no id."""
+
+    ids: dict[str, Known] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict, repr=False)  # title_key -> entry id
+    threshold: float = 92.0
+
+    @classmethod
+    def from_root(cls, root: CatalogRoot) -> KnownPapers:
+        from ingest.review.queue import (  # the tolerant readers; queue.py does not import discover
+            scan_entries,
+            scan_queue,
+        )
+
+        known = cls(threshold=root.config.arxiv.title_match_threshold)
+        approved: dict[str, int] = {}
+        for decision in root.decisions():
+            if decision.action == "approved" and decision.arxiv_id and decision.version:
+                approved[decision.arxiv_id] = max(approved.get(decision.arxiv_id, 0), decision.version)
+            elif decision.action == "rejected" and decision.arxiv_id:
+                known.add(decision.arxiv_id, Known("rejected", decision.version))
+        for exclusion in root.exclusions():
+            if exclusion.arxiv_id:
+                known.add(exclusion.arxiv_id, Known("exclusion", exclusion.version))
+        # Broken files are read for the papers they still name (queue.py); the run warns about them.
+        queue = scan_queue(root)
+        for proposal in queue.proposals:
+            if proposal.arxiv_id:
+                known.add(proposal.arxiv_id, Known("queue", proposal.version, proposal.target))
+        for arxiv_id in queue.raw_arxiv_ids:
+            known.add(arxiv_id, Known("queue"))
+        entries = scan_entries(root)
+        entries.require_identified()  # an entry that names no paper could come back as new: stop (exit 1)
+        for broken in entries.broken:
+            for arxiv_id in broken.arxiv_ids:  # no version: a broken entry is never offered an update
+                known.add(arxiv_id, Known("entry", None, broken.path.stem))
+            if not broken.arxiv_ids and broken.title:
+                known.titles[title_key(broken.title)] = broken.path.stem
+        for entry in entries.entries:
+            if not entry.arxiv_ids and entry.title:
+                known.titles[title_key(entry.title)] = entry.id
+            for link in entry.links:
+                if not link.arxiv_id:
+                    continue
+                m = _ID_IN_URL.search(link.url)
+                named = [int(m.group("v"))] if m and m.group("v") else []
+                named += [link.version] if link.version else []
+                version = max([*named, approved.get(link.arxiv_id, 0)]) or None
+                known.add(link.arxiv_id, Known("entry", version, entry.id))
+        return known
+
+    def add(self, arxiv_id: str, known: Known) -> None:
+        # An entry outranks a queued proposal, which outranks a decision: the catalog is what counts. The
+        # version is the highest any record names, so an update queued or rejected is not proposed again.
+        rank = {"entry": 3, "queue": 2, "exclusion": 1, "rejected": 0}
+        old = self.ids.get(arxiv_id)
+        versions = [v for v in (known.version, old.version if old else None) if v is not None]
+        if old is None or rank[known.where] > rank[old.where]:
+            self.ids[arxiv_id] = known
+        self.ids[arxiv_id].version = max(versions) if versions else None
+
+    def classify(self, candidate: Candidate) -> tuple[str, Known | None]:
+        """'new', 'update' (a newer version of an entry) or 'known', with what matched."""
+        hit = self.ids.get(candidate.arxiv_id or "")
+        if hit is None and self.titles:
+            match = process.extractOne(
+                title_key(candidate.title),
+                list(self.titles),
+                scorer=fuzz.token_sort_ratio,
+                score_cutoff=self.threshold,
+            )
+            if match:
+                return "known", Known("entry", None, self.titles[match[0]])
+        if hit is None:
+            return "new", None
+        newer = hit.version is not None and candidate.version > hit.version
+        if hit.where == "entry" and newer:
+            return "update", hit
+        if hit.where == "rejected" and newer:
+            return "new", hit  # a rejected paper comes back only with a new version
+        return "known", hit
+
+
+@dataclass
+class DiscoverResult:
+    candidates: list[Candidate]
+    skipped_known: list[str]
+    updates: list[Candidate]
+    total_seen: int
+
+
+# --- the API ------------------------------------------------------------------------------------------------
+
+
+# When each endpoint was last called, shared by every ArxivApi of the process: discover, lookup and the
+# retries of a run follow each other, and arXiv's "one call every 3 s" is per client, not per search.
+_LAST_CALL: dict[str, float] = {}
+
+
+class ArxivApi:
+    """Polite GETs of the query endpoint: a pause between calls, retries on 429/5xx/timeouts, clear errors."""
+
+    def __init__(self, config: ArxivConfig, client: httpx.Client | None = None) -> None:
+        self.config = config
+        self._owned = client is None
+        self.client = client or httpx.Client(timeout=60.0, headers={"User-Agent": USER_AGENT})
+
+    def __enter__(self) -> ArxivApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._owned:
+            self.client.close()
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def get(self, params: dict[str, str]) -> arxiv_feed.ParsedFeed:
+        url = self.config.url
+        last_problem = ""
+        for attempt in range(API_RETRIES + 1):
+            last = _LAST_CALL.get(url)
+            if last is not None:
+                self._pause(self.config.delay_seconds - (time.monotonic() - last))
+            try:
+                response = self.client.get(url, params=params)
+            except httpx.TransportError as exc:
+                last_problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                response = None
+            _LAST_CALL[url] = time.monotonic()
+            if response is not None:
+                error = feed_error(response.content)
+                if error:
+                    raise ServiceError(
+                        f"arXiv API at {url} answered with an error: {error}",
+                        hint="check the query syntax in ingest.yaml or --query",
+                    )
+                if response.status_code == 200:
+                    feed = arxiv_feed.parse(response.content)
+                    if feed.malformed:
+                        raise ServiceError(
+                            f"arXiv API at {url} sent a malformed feed: {feed.error}", hint="try again later"
+                        )
+                    return feed
+                last_problem = f"HTTP {response.status_code}"
+                if response.status_code not in RETRY_STATUSES:
+                    break
+            if attempt < API_RETRIES:
+                wait = self.config.delay_seconds * 2**attempt
+                if response is not None and response.headers.get("Retry-After", "").isdigit():
+                    wait = max(wait, float(response.headers["Retry-After"]))
+                self._pause(wait)
+        raise ServiceError(
+            f"arXiv API at {url} could not be reached ({last_problem})",
+            hint="check the network or INGEST_ARXIV_URL, then run again; nothing was changed",
+        )
+
+
+def feed_error(content: bytes) -> str | None:
+    """The message of arXiv's error feed (a single entry titled 'Error' under /api/errors), else None."""
+    if b"api/errors" not in content and b"<title>Error</title>" not in content:
+        return None
+    try:
+        root = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return None
+    for entry in root.iter(f"{ATOM}entry"):
+        entry_id = entry.findtext(f"{ATOM}id") or ""
+        title = (entry.findtext(f"{ATOM}title") or "").strip()
+        if "/api/errors" in entry_id or title == "Error":
+            return (entry.findtext(f"{ATOM}summary") or title or entry_id).strip()
+    return None
+
+
+def to_candidate(result: Result) -> Candidate:
+    arxiv_id, version = split_arxiv_id(result.get_short_id())
+    abs_url = next((link.href for link in result.links if link.rel == "alternate"), None)
+    return Candidate(
+        arxiv_id=arxiv_id,
+        version=version or 1,
+        title=" ".join(result.title.split()),
+        abstract=" ".join(result.summary.split()),
+        authors=[a.name for a in result.authors],
+        published=result.published,
+        updated=result.updated,
+        categories=list(result.categories),
+        primary_category=result.primary_category or None,
+        comment=result.comment or None,
+        journal_ref=result.journal_ref or None,
+        doi=result.doi or None,
+        pdf_url=result.pdf_url,
+        abs_url=abs_url,
+    )
+
+
+def search_query(query: str, categories: list[str], since: datetime | None, until: datetime | None) -> str:
+    parts = [f"({query})"]
+    if categories:
+        parts.append("(" + " OR ".join(f"cat:{c}" for c in categories) + ")")
+    if since or until:
+        lo = (since or datetime(1991, 1, 1, tzinfo=UTC)).astimezone(UTC).strftime("%Y%m%d%H%M")
+        hi = (until or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d%H%M")
+        parts.append(f"submittedDate:[{lo} TO {hi}]")
+    return " AND ".join(parts)
+
+
+def _pages(api: ArxivApi, params: dict[str, str], limit: int) -> Any:
+    """Results of one search, page by page, until `limit`, the last page, or the feed's total."""
+    start, empty_pages = 0, 0
+    while start < limit:
+        size = min(api.config.page_size, limit - start)
+        feed = api.get({**params, "start": str(start), "max_results": str(size)})
+        if not feed.results and 0 < start < feed.header.total_results and empty_pages < API_RETRIES:
+            # arXiv sporadically answers a later page empty although more results exist; asking again helps
+            # (the arxiv package does the same: UnexpectedEmptyPageError).
+            empty_pages += 1
+            continue
+        yield from feed.results
+        start += len(feed.results)
+        if not feed.results or start >= feed.header.total_results:
+            return
+
+
+def discover(
+    config: ArxivConfig,
+    *,
+    known: KnownPapers,
+    since: datetime | None,
+    until: datetime | None,
+    queries: list[str] | None = None,
+    max_results: int | None = None,
+    client: httpx.Client | None = None,
+) -> DiscoverResult:
+    """Run each query over the window; return new candidates, updates of entries, and what was skipped."""
+    limit = max_results or config.max_results
+    if until is None:
+        until = datetime.now(UTC)
+    if since is None:
+        since = until - timedelta(days=config.lookback_days)
+    seen: dict[str, Candidate] = {}
+    result = DiscoverResult([], [], [], 0)
+    with ArxivApi(config, client) as api:
+        _search(api, config, known, result, seen, queries or config.queries, since, until, limit)
+    return result
+
+
+def _search(
+    api: ArxivApi,
+    config: ArxivConfig,
+    known: KnownPapers,
+    result: DiscoverResult,
+    seen: dict[str, Candidate],
+    queries: list[str],
+    since: datetime,
+    until: datetime,
+    limit: int,
+) -> None:
+    for query in queries:
+        params = {
+            "search_query": search_query(query, config.categories, since, until),
+            "id_list": "",
+            "sortBy": "submittedDate",
+            "sortOrder": "descending",
+        }
+        for item in _pages(api, params, limit):
+            result.total_seen += 1
+            candidate = to_candidate(item)
+            if candidate.key in seen:
+                continue
+            seen[candidate.key] = candidate
+            _file(result, known, candidate)
+            if len(result.candidates) + len(result.updates) >= limit:
+                return
+
+
+def _file(result: DiscoverResult, known: KnownPapers, candidate: Candidate) -> None:
+    status, hit = known.classify(candidate)
+    if status == "known":
+        result.skipped_known.append(candidate.key)
+    elif status == "update":
+        candidate.status = "update"
+        candidate.known_entry = hit.entry_id if hit else None
+        result.updates.append(candidate)
+    else:
+        result.candidates.append(candidate)
+
+
+def lookup(
+    config: ArxivConfig, arxiv_ids: list[str], *, client: httpx.Client | None = None
+) -> list[Candidate]:
+    """The papers with these ids (an id_list query); ids arXiv does not have are simply absent."""
+    if not arxiv_ids:
+        return []
+    params = {
+        "search_query": "",
+        "id_list": ",".join(arxiv_ids),
+        "sortBy": "relevance",
+        "sortOrder": "descending",
+    }
+    with ArxivApi(config, client) as api:
+        return [to_candidate(r) for r in _pages(api, params, max(len(arxiv_ids), 1))]
+
+
+def parse_ref(ref: str) -> tuple[str, int | None] | Path:
+    """An arXiv id (with or without version or 'arXiv:'), an arXiv abs/pdf URL, or an existing local PDF."""
+    text = ref.strip()
+    if text.lower().endswith(".pdf") and Path(text).expanduser().is_file():
+        return Path(text).expanduser()
+    m = _ID_IN_URL.search(text)
+    if m:
+        return m.group("id"), int(m.group("v")) if m.group("v") else None
+    bare = _ID_BARE.match(text)
+    if bare:
+        try:
+            return split_arxiv_id(bare.group(1))
+        except ValueError:
+            pass
+    path = Path(text).expanduser()
+    if path.is_file():
+        return path
+    raise UsageError(
+        f"{ref!r} is neither an arXiv id, an arXiv URL nor an existing file",
+        hint="give e.g. 2306.13649, https://arxiv.org/abs/2306.13649v2 or a path to a PDF",
+    )
+
+
+def id_from_pdf(path: Path) -> tuple[str, int | None] | None:
+    """The arXiv id a local PDF reveals: in its file name, else in the side stamp on its first page."""
+    m = _ID_IN_NAME.search(path.name)
+    if m:
+        return m.group(1), int(m.group(2)) if m.group(2) else None
+    from ingest.paper.read import STAMP_RE, first_page_text
+
+    stamp = STAMP_RE.search(first_page_text(path))
+    if stamp:
+        found = re.search(r"(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})v(\d+)", stamp.group(0))
+        if found:
+            return found.group(1), int(found.group(2))
+    return None
+
+
+def resolve_ref(ref: str, config: ArxivConfig, *, client: httpx.Client | None = None) -> Candidate:
+    """A REF of `ingest add` as a Candidate: arXiv refs are looked up (metadata, latest or given version).
+
+    A local PDF's title is the one page 1 prints (only page 1 is parsed, once for id and title); the file's
+    name stands in when page 1 shows none.
+    """
+    parsed = parse_ref(ref)
+    if isinstance(parsed, Path):
+        from ingest.paper.read import first_page
+
+        found = id_from_pdf(parsed)
+        return Candidate(
+            arxiv_id=found[0] if found else None,
+            version=(found[1] or 1) if found else 1,
+            title=first_page(parsed).title or parsed.stem,
+            local_pdf=str(parsed.resolve()),
+        )
+    arxiv_id, version = parsed
+    wanted = f"{arxiv_id}v{version}" if version else arxiv_id
+    hits = lookup(config, [wanted], client=client)
+    if not hits:
+        raise UsageError(f"{wanted}: arXiv has no paper with this id", hint="check the id")
+    return hits[0]

@@ -1,0 +1,362 @@
+"""Read a PDF into normalised, page-tagged text (pypdf), cached by the PDF's sha256, in parallel processes.
+
+Normalisation (one pipeline, `normalise`, used on page text and on quotes alike): Unicode NFKC (so the
+ligature "ﬁ" becomes "fi"), the arXiv side stamp `arXiv:NNNN.NNNNNvN [cat] D Mon YYYY` removed, a word
+hyphenated across a line end joined again, and all whitespace (line ends included) collapsed to single spaces.
+A page is therefore one line of text; `PaperText.text` joins the pages with a blank line and
+`PaperText.page_of` maps any character offset back to its page, so a quote found with `locate` names its page.
+The title is read from page 1's layout (`pdftitle`), quoted as page 1 prints it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import re
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pypdf import PdfReader
+from pypdf.errors import FileNotDecryptedError
+
+from ingest.errors import ReadError
+from ingest.models import PaperText
+from ingest.paper.context import select_context
+from ingest.paper.structure import find_sections
+from ingest.paper.title import LayoutCollector, choose_title, layout_title
+from ingest.paper.tokens import count_tokens
+
+__all__ = [
+    "cached_text",
+    "count_tokens",
+    "first_page",
+    "locate",
+    "normalise",
+    "read_cached",
+    "read_job",
+    "read_many",
+    "read_pdf",
+    "reader_pool",
+    "select_context",
+]
+
+# Bump when normalisation, section or title finding changes, so cached texts are parsed again.
+READER_VERSION = 3
+
+# pypdf reports recoverable oddities ("Ignoring wrong pointing object ...") and fontTools its font quirks
+# through logging; they do not change the text. Real failures still arrive as exceptions, which read_pdf
+# turns into ReadError, so raising the level hides noise, not errors.
+for _name in ("pypdf", "fontTools"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
+
+STAMP_RE = re.compile(
+    r"arXiv:\s?(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})v\d+\s*\[[A-Za-z.-]+\]\s*\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}"
+)
+# Some fonts' ToUnicode maps yield lone UTF-16 surrogates (seen in InfiGUI-G1 and OpenClaw-RL); they cannot be
+# encoded, so they would break the cache and every later write. They carry no text: replace them.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_SPACE_RE = re.compile(r"[ \t\f\v\u00a0\u2000-\u200b\u3000]+")
+_HYPHEN_END_RE = re.compile(r"([^\W\d_]{2,})[-\u00ad\u2010]$")
+_WORD_START_RE = re.compile(r"^([a-z][^\W\d_]*)")
+
+
+def _clean_lines(raw: str, keep_hyphen: Callable[[str, str], bool] | None = None) -> list[str]:
+    """The lines of a page after NFKC, stamp removal, whitespace clean-up and joining of hyphenated words."""
+    text = (
+        unicodedata.normalize("NFKC", _SURROGATE_RE.sub("\ufffd", raw))
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+    )
+    text = STAMP_RE.sub(" ", text)
+    lines = [_SPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            continue
+        if out:
+            head = _HYPHEN_END_RE.search(out[-1])
+            tail = _WORD_START_RE.match(line)
+            if head and tail:
+                prefix, suffix = head.group(1), tail.group(1)
+                joiner = "-" if keep_hyphen and keep_hyphen(prefix, suffix) else ""
+                out[-1] = out[-1][: head.start()] + prefix + joiner + line
+                continue
+        out.append(line)
+    return out
+
+
+def normalise(text: str) -> str:
+    """NFKC, no arXiv stamp, hyphenated line ends joined, whitespace collapsed: the form of page text."""
+    return " ".join(_clean_lines(text))
+
+
+def _hyphen_rule(raw_pages: list[str]) -> Callable[[str, str], bool]:
+    """Keep a line-end hyphen when the paper itself writes that compound with a hyphen more often than not."""
+    flat = unicodedata.normalize("NFKC", " ".join(raw_pages)).lower()
+    words = Counter(re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", flat))
+
+    def keep(prefix: str, suffix: str) -> bool:
+        joined, hyphened = (prefix + suffix).lower(), f"{prefix}-{suffix}".lower()
+        return words[hyphened] > words[joined]
+
+    return keep
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_bytes(path: Path, name: str) -> None:
+    """Refuse what is plainly not a whole PDF before pypdf tries to repair it into partial text."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(1024)
+            fh.seek(max(0, size - 2048))
+            tail = fh.read()
+    except OSError as exc:
+        raise ReadError(name, f"cannot open {path}: {exc.strerror or exc}", hint="check the path") from exc
+    if size == 0:
+        raise ReadError(name, f"{path.name} is empty (0 bytes)", hint="check the file, or download it again")
+    if b"%PDF-" not in head:
+        start = head[:40].decode("latin-1", "replace").strip().replace("\n", " ")
+        raise ReadError(
+            name,
+            f"{path.name} is not a PDF (it starts with {start!r})",
+            hint="check the file, or download it again",
+        )
+    if b"%%EOF" not in tail:
+        raise ReadError(
+            name,
+            f"{path.name} is truncated (no %%EOF end marker)",
+            hint="check the file, or download it again",
+        )
+
+
+def _short(exc: BaseException) -> str:
+    """An exception as one short printable line (pypdf quotes raw bytes of the damaged object)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = "".join(c if c.isprintable() and ord(c) < 0x2E80 else "?" for c in text)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def read_pdf(path: Path, *, source: str | None = None) -> PaperText:
+    """A PDF's pages as normalised text with their sections; raises ReadError naming the paper and file."""
+    path = Path(path)
+    name = source or path.name
+    _check_bytes(path, name)
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ReadError(
+                name, f"{path.name} is encrypted and needs a password", hint="supply an unlocked copy"
+            )
+        first_raw, layout = _first_page_layout(reader)
+        raw_pages = [first_raw] + [page.extract_text() or "" for page in reader.pages[1:]]
+        metadata = reader.metadata.title if reader.metadata else None
+    except ReadError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise ReadError(
+            name, f"{path.name} is encrypted and needs a password", hint="supply an unlocked copy"
+        ) from exc
+    except Exception as exc:
+        # Only pypdf runs in this block. It reports a damaged file as PdfReadError, but also as ValueError,
+        # KeyError, NotImplementedError ("Unsupported filter"), zlib.error...: the file is what is wrong.
+        raise ReadError(
+            name, f"{path.name} is corrupt: {_short(exc)}", hint="check the file, or download it again"
+        ) from exc
+    if not raw_pages:
+        raise ReadError(name, f"{path.name} has no pages", hint="check the file, or download it again")
+    keep = _hyphen_rule(raw_pages)
+    lines = [_clean_lines(raw, keep) for raw in raw_pages]
+    pages = [" ".join(page) for page in lines]
+    if not any(pages):
+        raise ReadError(
+            name, f"{path.name} has no text layer ({len(pages)} pages of images only)", hint="OCR it first"
+        )
+    flags = []
+    blank = sum(1 for page in pages if not page)
+    if blank:
+        flags.append(f"pages-without-text:{blank}")
+    title = choose_title(layout, metadata, pages[0])
+    paper = PaperText(source=name, pages=pages, title=title, flags=flags, sha256=_sha256(path))
+    paper.sections = find_sections(paper, lines)
+    return paper
+
+
+def _first_page_layout(reader: PdfReader) -> tuple[str, str | None]:
+    """Page 1's raw text (as extract_text gives it) and the title its layout shows, in one pass of pypdf."""
+    if not reader.pages:
+        return "", None
+    page = reader.pages[0]
+    collector = LayoutCollector()
+    raw = (
+        page.extract_text(
+            visitor_text=collector.text,
+            visitor_operand_before=collector.before,
+            visitor_operand_after=collector.after,
+        )
+        or ""
+    )
+    box = page.mediabox
+    return raw, layout_title(collector.lines(), float(box.height), float(box.bottom))
+
+
+@dataclass(frozen=True)
+class FirstPage:
+    """Page 1 alone: its text (NFKC and whitespace only, arXiv stamp kept) and the paper's title, if found."""
+
+    text: str
+    title: str | None
+
+
+def first_page(path: Path) -> FirstPage:
+    """Page 1's text and title without parsing the rest (discover's look at a local PDF); empty on failure."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return FirstPage("", None)
+    return _first_page(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)  # resolve_ref asks for the id (stamp) and the title of one file: parse page 1 once
+def _first_page(path: str, mtime_ns: int, size: int) -> FirstPage:
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            return FirstPage("", None)
+        raw, layout = _first_page_layout(reader)
+        metadata: Any = reader.metadata.title if reader.metadata else None
+    except Exception:  # best effort: a file pypdf cannot open has no stamp to read; read_pdf says why later
+        return FirstPage("", None)
+    return FirstPage(
+        " ".join(unicodedata.normalize("NFKC", raw).split()), choose_title(layout, metadata, normalise(raw))
+    )
+
+
+def first_page_text(path: Path) -> str:
+    """Page 1's text, NFKC and whitespace only, stamp kept: discover reads a local file's arXiv id from it."""
+    return first_page(path).text
+
+
+def _from_cache(cache: Any, key: str, name: str) -> PaperText | None:
+    stored = cache.get(key)
+    if isinstance(stored, str):
+        try:
+            return PaperText.model_validate_json(stored).model_copy(update={"source": name})
+        except ValidationError:
+            pass  # written by an older PaperText: parse the PDF again and replace it
+    return None
+
+
+def cached_text(path: Path, cache_dir: Path, *, source: str | None = None) -> PaperText | None:
+    """The PDF's text if an earlier read_cached stored it, else None (nothing is parsed)."""
+    from diskcache import Cache
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    with Cache(str(Path(cache_dir) / "text")) as cache:
+        return _from_cache(cache, f"v{READER_VERSION}:{_sha256(path)}", source or path.name)
+
+
+def read_cached(path: Path, cache_dir: Path, *, source: str | None = None) -> PaperText:
+    """read_pdf through a diskcache (cache_dir/"text", keyed by the PDF's sha256); a rerun parses nothing."""
+    from diskcache import Cache
+
+    path = Path(path)
+    name = source or path.name
+    if not path.is_file():
+        raise ReadError(name, f"{path} does not exist", hint="check the file, or download it again")
+    key = f"v{READER_VERSION}:{_sha256(path)}"
+    with Cache(str(Path(cache_dir) / "text")) as cache:
+        paper = _from_cache(cache, key, name)
+        if paper is None:
+            paper = read_pdf(path, source=name)
+            cache.set(key, paper.model_dump_json())
+    return paper
+
+
+ReadResult = PaperText | tuple[str, str, str | None]
+
+
+def read_job(job: tuple[Path, str, Path]) -> ReadResult:
+    """read_cached for a worker process: (path, source, cache_dir) -> the text, or a ReadError's parts."""
+    path, source, cache_dir = job
+    try:
+        return read_cached(path, cache_dir, source=source)
+    except ReadError as exc:
+        # PaperError's constructor takes (paper, message): it does not survive pickling, so send its parts.
+        return exc.paper, exc.reason, exc.hint
+
+
+def job_result(result: ReadResult) -> PaperText | ReadError:
+    """What read_job sent back, as the text or the ReadError again."""
+    return result if isinstance(result, PaperText) else ReadError(result[0], result[1], hint=result[2])
+
+
+def _exit_with_parent() -> None:
+    """In a reader process: exit as soon as the process that started it is gone (even SIGKILLed)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)  # no cleanup to do: the worker holds nothing but the text it was parsing
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def reader_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` reader processes; the caller shuts it down (use it as a context manager)."""
+    # forkserver: forking a process that runs threads (HTTP servers, LLM calls) can deadlock. The server
+    # imports this module once, so each worker starts with pypdf loaded (a no-op if the server already runs).
+    # A pool worker otherwise waits for work forever once its parent is killed, holding the parent's stdout.
+    context = get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_exit_with_parent)
+
+
+def read_many(paths: list[tuple[Path, str]], cache_dir: Path, *, workers: int) -> list[PaperText | ReadError]:
+    """Read (path, source) pairs in `workers` processes, in order; a failed paper comes back as ReadError."""
+    jobs = [(Path(p), source, Path(cache_dir)) for p, source in paths]
+    if workers <= 1 or len(jobs) <= 1:
+        results = [read_job(job) for job in jobs]
+    else:
+        with reader_pool(min(workers, len(jobs))) as pool:
+            results = list(pool.map(read_job, jobs))
+    return [job_result(r) for r in results]
+
+
+def locate(paper: PaperText, quote: str) -> tuple[int, int] | None:
+    """The span of the normalised quote in paper.text (exact, then ignoring case), or None."""
+    needle = normalise(quote)
+    if not needle:
+        return None
+    text = paper.text
+    start = text.find(needle)
+    if start < 0:
+        lowered = text.lower()
+        if len(lowered) != len(text):
+            return None  # lower() changed lengths (rare scripts): offsets would not map back
+        start = lowered.find(needle.lower())
+    return (start, start + len(needle)) if start >= 0 else None

@@ -1,0 +1,1 @@
+"""review: see docs/ARCHITECTURE.md."""

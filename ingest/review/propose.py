@@ -1,0 +1,419 @@
+"""propose: an extraction becomes a file in review_queue/ (new, update or exclude), never twice for a paper.
+
+Whether a paper is already known is decided by known.Known (queue, entries, decisions, exclusions). A rejected
+paper comes back only with a newer arXiv version, marked `resubmission_of` the rejected proposal.
+
+An `update` only fills what the catalog does not know yet (an `unknown` axis or verdict, a missing detail) and
+adds what is new (a code link; a newer arXiv version, as the `version` of the entry's arXiv link): a value a
+curator set is never replaced by a proposal; the reviewer changes it with `review edit` if the paper says
+otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.catalog.known import Known, norm_title
+from ingest.catalog.store import CatalogRoot
+from ingest.models import (
+    ARXIV_ID_RE,
+    UNKNOWN,
+    Candidate,
+    Entry,
+    Exclusion,
+    Extraction,
+    FieldChange,
+    Flag,
+    Link,
+    LinkKind,
+    Proposal,
+    ProposalProvenance,
+    Scope,
+    slugify,
+)
+from ingest.taxonomy import Taxonomy
+
+
+def proposal_id(kind: str, name: str, paper: str, version: int | None, taken: set[str]) -> str:
+    """A readable, stable slug: the same paper and version always get the same id (suffix on a clash)."""
+    ref = slugify(f"{paper}v{version}" if version else paper, max_len=30)
+    stem = slugify(name, max_len=40)
+    base = f"{stem}-{ref}" if kind == "new" else f"{kind}-{stem}-{ref}"
+    base = slugify(base, max_len=76)
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def _unique_entry_id(wanted: str, taken: set[str], paper: str) -> str:
+    if wanted not in taken:
+        return wanted
+    alt = slugify(f"{wanted}-{paper}", max_len=78)
+    n = 2
+    while alt in taken:
+        alt, n = slugify(f"{wanted}-{paper}-{n}", max_len=78), n + 1
+    return alt
+
+
+def _provenance(extraction: Extraction, run_id: str) -> ProposalProvenance:
+    usage = extraction.usage
+    return ProposalProvenance(
+        run_id=run_id,
+        backend=extraction.backend,
+        model=extraction.model,
+        prompt_hash=extraction.prompt_hash,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=usage.cost_usd,
+        created=datetime.now(UTC),
+    )
+
+
+def _flags(extraction: Extraction, fields: list[str] | None = None) -> list[Flag]:
+    """Paper-level flags plus every field's flags (only the changed fields' for an update)."""
+    flags: list[Flag] = list(extraction.flags)
+    for name, evidence in extraction.entry.evidence.items():
+        if fields is None or any(name == f or name.startswith(f + ".") for f in fields):
+            flags.extend(evidence.flags)
+    if extraction.scope.verdict == "borderline":
+        flags.append(Flag.scope_partial)
+    return sorted(set(flags), key=lambda f: list(Flag).index(f))
+
+
+def _is_unknown(value: Any) -> bool:
+    if value is None or value == "" or value == [] or value == {}:
+        return True
+    if isinstance(value, list):
+        return all(v == UNKNOWN for v in value)
+    return value == UNKNOWN
+
+
+def _link_key(link: Link) -> str:
+    if link.arxiv_id:
+        return f"arxiv:{link.arxiv_id}"
+    return link.url.rstrip("/").lower()
+
+
+def update_changes(
+    old: Entry,
+    new: Entry,
+    taxonomy: Taxonomy,
+    *,
+    version: int | None = None,
+    known_version: int | None = None,
+    arxiv_id: str | None = None,
+    only: list[str] | None = None,
+) -> list[FieldChange]:
+    """Field-level changes that fill unknowns or add what is new; a known value is never replaced."""
+    changes: list[FieldChange] = []
+    for axis in taxonomy.axes:
+        value = new.axes.get(axis.id)
+        if value and not _is_unknown(value) and _is_unknown(old.axes.get(axis.id)):
+            changes.append(FieldChange(field=f"axes.{axis.id}", old=old.axes.get(axis.id), new=value))
+    for criterion in taxonomy.criteria:
+        verdict = new.verdicts.get(criterion.id)
+        current = old.verdicts.get(criterion.id)
+        if verdict and verdict.value != UNKNOWN and (current is None or current.value == UNKNOWN):
+            changes.append(
+                FieldChange(
+                    field=f"verdicts.{criterion.id}",
+                    old=current.model_dump(exclude_none=True) if current else None,
+                    new=verdict.model_dump(exclude_none=True),
+                )
+            )
+    for section in old.sections:
+        for column, detail in new.details.get(section, {}).items():
+            if not _is_unknown(detail) and _is_unknown(old.details.get(section, {}).get(column)):
+                changes.append(
+                    FieldChange(
+                        field=f"details.{section}.{column}",
+                        old=old.details.get(section, {}).get(column),
+                        new=detail,
+                    )
+                )
+    have = {_link_key(link) for link in old.links}
+    added = [link for link in new.links if _link_key(link) not in have]
+    if added:
+        changes.append(
+            FieldChange(
+                field="links",
+                old=None,
+                new=[link.model_dump(mode="json", exclude_none=True) for link in added],
+            )
+        )
+    if old.paper_only and any(link.kind == LinkKind.code for link in added):
+        changes.append(FieldChange(field="paper_only", old=True, new=False))
+    for scalar in ("org", "title", "date", "stars_repo"):
+        if getattr(new, scalar) and _is_unknown(getattr(old, scalar)):
+            changes.append(FieldChange(field=scalar, old=getattr(old, scalar), new=getattr(new, scalar)))
+    if version and known_version and version > known_version:
+        # A newer arXiv version goes on the entry's arXiv link (Link.version): a `links` change whose old
+        # value is that link, which apply_changes replaces (the url stays version-less, as the list shows).
+        link = next((x for x in old.links if arxiv_id and x.arxiv_id == arxiv_id), None)
+        if link is not None:
+            changes.append(
+                FieldChange(
+                    field="links",
+                    old=[link.model_dump(mode="json", exclude_none=True)],
+                    new=[
+                        link.model_copy(update={"version": version}).model_dump(
+                            mode="json", exclude_none=True
+                        )
+                    ],
+                )
+            )
+    if only:
+        changes = [c for c in changes if any(c.field == f or c.field.startswith(f + ".") for f in only)]
+    return changes
+
+
+def apply_changes(entry: Entry, changes: list[FieldChange]) -> Entry:
+    """The entry with the changes applied; what review approve writes for an update."""
+    data = entry.model_dump(mode="json", exclude_none=True)
+    for change in changes:
+        head, _, rest = change.field.partition(".")
+        if head == "links":
+            data["links"] = _merge_links(data.get("links", []), change.new or [])
+        elif head == "arxiv_version":
+            continue  # proposals written before Link.version: the decision records the version
+        elif head == "details":
+            section, _, column = rest.partition(".")
+            data.setdefault("details", {}).setdefault(section, {})[column] = change.new
+        elif rest:
+            data.setdefault(head, {})[rest] = change.new
+        else:
+            data[head] = change.new
+    return Entry.model_validate(data)
+
+
+def _merge_links(links: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`new` links replace the entry's link to the same place (an arXiv link with a newer version), or are
+    added; so an update approved twice, or after the entry gained the link, never lists a link twice."""
+    out = list(links)
+    for item in new:
+        key = _link_key(Link.model_validate(item))
+        at = next((i for i, x in enumerate(out) if _link_key(Link.model_validate(x)) == key), None)
+        if at is None:
+            out.append(item)
+        else:
+            out[at] = item
+    return out
+
+
+_VERSION_IN_URL = re.compile(r"/(?:abs|pdf)/(?P<id>[^/?#]+?)v(?P<v>\d+)(?:\.pdf)?$")
+
+
+def _known_version(known: Known, target: Entry, arxiv_id: str) -> int:
+    """The newest version the root has seen: from decisions and from versioned links; 1 when none says."""
+    versions = [v for (_, a, v) in known.decided if a == arxiv_id and v]
+    for link in target.links:
+        m = _VERSION_IN_URL.search(link.url)
+        if m and m.group("id") == arxiv_id:
+            versions.append(int(m.group("v")))
+        if link.arxiv_id == arxiv_id and link.version:
+            versions.append(link.version)
+    return max(versions, default=1)
+
+
+def propose(
+    root: CatalogRoot,
+    extraction: Extraction,
+    *,
+    run_id: str,
+    only: list[str] | None = None,
+    known: Known | None = None,
+) -> Proposal | None:
+    """Write the extraction's proposal to review_queue/ and return it; None when the paper is known."""
+    known = known or Known.from_root(root)
+    paper, version = extraction.paper, extraction.version
+    arxiv_id = paper if extraction.entry.arxiv_ids and paper in extraction.entry.arxiv_ids else None
+    arxiv_id = arxiv_id or (paper if _looks_arxiv(paper) else None)
+    if arxiv_id and arxiv_id in known.queued:
+        return None
+    if not arxiv_id and norm_title(extraction.entry.title or extraction.entry.name) in known.queued_titles:
+        return None
+    if arxiv_id and arxiv_id in known.excluded:
+        return None
+    threshold = root.config.arxiv.title_match_threshold
+    if known.in_broken_entry(arxiv_id, extraction.entry.title, threshold):
+        return None
+    target = known.by_arxiv.get(arxiv_id) if arxiv_id else None
+    if target is None and extraction.entry.title:
+        target = known.entry_by_title(extraction.entry.title, threshold, has_arxiv=arxiv_id is not None)
+    if target is not None:
+        return _propose_update(root, extraction, target, known, run_id=run_id, arxiv_id=arxiv_id, only=only)
+    resubmission_of = None
+    if arxiv_id and arxiv_id in known.rejected:
+        rejected = known.rejected[arxiv_id]
+        if not version or not rejected.version or version <= rejected.version:
+            return None
+        resubmission_of = rejected.id
+    if extraction.scope.verdict == "out":
+        candidate = Candidate(
+            arxiv_id=arxiv_id, version=version or 1, title=extraction.entry.title or extraction.entry.name
+        )
+        return propose_exclusion(
+            root,
+            candidate,
+            extraction.scope,
+            run_id=run_id,
+            known=known,
+            extraction=extraction,
+            resubmission_of=resubmission_of,
+        )
+    entry = extraction.entry.model_copy(
+        update={"id": _unique_entry_id(extraction.entry.id, known.taken_entry_ids, slugify(paper))}
+    )
+    proposal = Proposal(
+        id=proposal_id("new", entry.name, paper, version, known.queued_ids),
+        kind="new",
+        arxiv_id=arxiv_id,
+        version=version,
+        title=entry.title or entry.name,
+        entry=entry,
+        scope=extraction.scope,
+        confidence=extraction.confidence,
+        flags=_flags(extraction),
+        resubmission_of=resubmission_of,
+        provenance=_provenance(extraction, run_id),
+    )
+    return _write(root, proposal, known)
+
+
+def _propose_update(
+    root: CatalogRoot,
+    extraction: Extraction,
+    target: Entry,
+    known: Known,
+    *,
+    run_id: str,
+    arxiv_id: str | None,
+    only: list[str] | None,
+) -> Proposal | None:
+    version = extraction.version
+    if arxiv_id and ("update", arxiv_id, version) in known.decided:
+        return None
+    changes = update_changes(
+        target,
+        extraction.entry,
+        root.taxonomy,
+        version=version,
+        known_version=_known_version(known, target, arxiv_id) if arxiv_id else None,
+        arxiv_id=arxiv_id,
+        only=only,
+    )
+    if not changes:
+        return None
+    fields = [c.field for c in changes]
+    updated = apply_changes(target, changes)
+    evidence = {
+        k: v
+        for k, v in extraction.entry.evidence.items()
+        if any(k == f or k.startswith(f + ".") for f in fields)
+    }
+    updated = updated.model_copy(update={"evidence": {**target.evidence, **evidence}})
+    confidences = [v.confidence for v in evidence.values()]
+    proposal = Proposal(
+        id=proposal_id("update", target.id, arxiv_id or extraction.paper, version, known.queued_ids),
+        kind="update",
+        arxiv_id=arxiv_id,
+        version=version,
+        title=target.title or target.name,
+        entry=updated,
+        target=target.id,
+        changes=changes,
+        scope=extraction.scope,
+        confidence=min(confidences) if confidences else extraction.confidence,
+        flags=_flags(extraction, fields),
+        provenance=_provenance(extraction, run_id),
+    )
+    return _write(root, proposal, known)
+
+
+def propose_exclusion(
+    root: CatalogRoot,
+    candidate: Candidate,
+    scope: Scope,
+    *,
+    run_id: str,
+    known: Known | None = None,
+    extraction: Extraction | None = None,
+    resubmission_of: str | None = None,
+    backend: str | None = None,
+    model: str | None = None,
+) -> Proposal | None:
+    """An `exclude` proposal for a paper judged out of scope, with the reason; None when it is known."""
+    known = known or Known.from_root(root)
+    arxiv_id = candidate.arxiv_id
+    if arxiv_id and (arxiv_id in known.queued or arxiv_id in known.excluded or arxiv_id in known.by_arxiv):
+        return None
+    if resubmission_of is None and arxiv_id and arxiv_id in known.rejected:
+        rejected = known.rejected[arxiv_id]
+        if not rejected.version or candidate.version <= rejected.version:
+            return None
+        resubmission_of = rejected.id
+    if not arxiv_id and norm_title(candidate.title) in known.queued_titles | known.excluded_titles:
+        return None
+    if known.in_broken_entry(arxiv_id, candidate.title, root.config.arxiv.title_match_threshold):
+        return None
+    paper = candidate.key
+    exclusion = Exclusion(
+        id=slugify(f"{candidate.title[:50]}-{paper}", max_len=78),
+        title=candidate.title,
+        arxiv_id=arxiv_id,
+        version=candidate.version if arxiv_id else None,
+        reason=scope.reason,
+        url=candidate.abs_url or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
+        date=candidate.published.strftime("%Y.%m") if candidate.published else None,
+    )
+    provenance = (
+        _provenance(extraction, run_id)
+        if extraction is not None
+        else ProposalProvenance(run_id=run_id, backend=backend, model=model, created=datetime.now(UTC))
+    )
+    proposal = Proposal(
+        id=proposal_id(
+            "exclude", candidate.title[:40], paper, candidate.version if arxiv_id else None, known.queued_ids
+        ),
+        kind="exclude",
+        arxiv_id=arxiv_id,
+        version=candidate.version if arxiv_id else None,
+        title=candidate.title,
+        exclusion=exclusion,
+        scope=scope,
+        confidence=scope.confidence,
+        resubmission_of=resubmission_of,
+        provenance=provenance,
+    )
+    return _write(root, proposal, known)
+
+
+def _write(root: CatalogRoot, proposal: Proposal, known: Known) -> Proposal:
+    root.write_proposal(proposal)
+    # Keep the index current, so a batch never proposes the same paper or id twice.
+    known.queued_ids.add(proposal.id)
+    known.queued_titles.add(norm_title(proposal.title))
+    if proposal.arxiv_id:
+        known.queued[proposal.arxiv_id] = proposal
+    if proposal.kind == "new" and proposal.entry is not None:
+        known.taken_entry_ids.add(proposal.entry.id)
+    return proposal
+
+
+def _looks_arxiv(ref: str) -> bool:
+    return bool(ARXIV_ID_RE.match(ref))
+
+
+def propose_many(root: CatalogRoot, extractions: list[Extraction], *, run_id: str) -> list[Proposal]:
+    """Propose each extraction (as `ingest add` does); the papers already known are left out."""
+    known = Known.from_root(root)
+    proposals = [propose(root, extraction, run_id=run_id, known=known) for extraction in extractions]
+    return [p for p in proposals if p is not None]
+
+
+def adhoc_run_id(prefix: str) -> str:
+    """A run id for proposals made outside the weekly run, e.g. add-20261125T133000Z."""
+    return f"{prefix}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"

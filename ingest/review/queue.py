@@ -1,0 +1,274 @@
+"""The review queue on disk: load every proposal, reporting each broken one with its file and line.
+
+A proposal is valid when it passes the schema (models.Proposal) and the taxonomy (sections, axes and their
+vocabularies, criteria and detail columns of this root), its id matches its file name, and the entry it
+carries would be a valid catalog entry. Review refuses to act on anything else.
+
+scan_queue and scan_entries never raise on a hand-broken file: they keep what can still be read of it (its
+arXiv ids, its title, even from YAML that does not parse), so the weekly run goes on without proposing that
+paper again. Only an entry that names no paper at all is fatal for a run (`Broken.identified`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ingest.catalog.records import Record, read_entry, read_record, read_records
+from ingest.catalog.store import CatalogRoot, InvalidFile, validation_error
+from ingest.catalog.yamlio import line_of, loads_yaml
+from ingest.check.rules import detail_columns
+from ingest.errors import CatalogError
+from ingest.models import ARXIV_ID_RE, Entry, Proposal
+from ingest.taxonomy import Taxonomy
+
+
+def entry_taxonomy_problems(entry: Entry, taxonomy: Taxonomy) -> list[tuple[list[str | int], str]]:
+    """(location inside the entry, message) for every value the taxonomy does not know."""
+    problems: list[tuple[list[str | int], str]] = []
+    sections = taxonomy.section_ids
+    for i, section in enumerate(entry.sections):
+        if section not in sections:
+            problems.append((["sections", i], f"unknown section {section!r}; use one of {sections}"))
+    axis_ids = [a.id for a in taxonomy.axes]
+    for axis_id, values in entry.axes.items():
+        if axis_id not in axis_ids:
+            problems.append((["axes", axis_id], f"unknown axis {axis_id!r}; use one of {axis_ids}"))
+            continue
+        vocabulary = taxonomy.axis(axis_id).vocabulary
+        for i, value in enumerate(values):
+            if value not in vocabulary:
+                problems.append(
+                    (
+                        ["axes", axis_id, i],
+                        f"{value!r} is not a value of axis {axis_id}; use one of {vocabulary}",
+                    )
+                )
+    criteria = [c.id for c in taxonomy.criteria]
+    for criterion in entry.verdicts:
+        if criterion not in criteria:
+            problems.append(
+                (["verdicts", criterion], f"unknown criterion {criterion!r}; use one of {criteria}")
+            )
+    for section_id, columns in entry.details.items():
+        if section_id not in sections:
+            problems.append((["details", section_id], f"unknown section {section_id!r} in details"))
+            continue
+        names = detail_columns(taxonomy.section(section_id))  # the same rule as `ingest check`
+        for column in columns:
+            if column not in names:
+                problems.append(
+                    (
+                        ["details", section_id, column],
+                        f"section {section_id} has no detail column {column!r}; use one of {sorted(names)}",
+                    )
+                )
+    return problems
+
+
+def proposal_problems(
+    path: Path, line: Callable[[list[str | int]], int | None], proposal: Proposal, taxonomy: Taxonomy
+) -> list[CatalogError]:
+    """Errors a valid schema still allows: a wrong file name, values outside this root's taxonomy."""
+    errors: list[CatalogError] = []
+    if proposal.id != path.stem:
+        errors.append(
+            CatalogError(
+                path,
+                f"id {proposal.id!r} does not match the file name {path.name}",
+                line=line(["id"]),
+                hint="rename the file or fix the id",
+            )
+        )
+    if proposal.entry is not None:
+        for loc, message in entry_taxonomy_problems(proposal.entry, taxonomy):
+            errors.append(
+                CatalogError(path, f"entry.{'.'.join(map(str, loc))}: {message}", line=line(["entry", *loc]))
+            )
+    return errors
+
+
+def load_proposal_text(text: str, path: Path, taxonomy: Taxonomy) -> Proposal:
+    """Parse and fully validate a proposal's YAML; raises InvalidFile listing every problem."""
+    data = loads_yaml(text, path)
+    if data is None:
+        raise CatalogError(path, "the file is empty", hint="delete it or fill it in")
+    try:
+        proposal = Proposal.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidFile(validation_error(path, data, exc)) from exc
+    problems = proposal_problems(path, lambda loc: line_of(data, loc), proposal, taxonomy)
+    if problems:
+        raise InvalidFile(problems)
+    return proposal
+
+
+def load_proposal(path: Path, taxonomy: Taxonomy, record: Record | None = None) -> Proposal:
+    """Load one proposal file with every check of this module (libyaml first; ruamel only for lines)."""
+    record = record or read_record(path)
+    proposal = record.validate(Proposal)
+    problems = proposal_problems(path, record.line, proposal, taxonomy)
+    if problems:
+        raise InvalidFile(problems)
+    return proposal
+
+
+@dataclass
+class Broken:
+    """A record that does not load, its first problem, and the paper it still names (arXiv ids, title)."""
+
+    path: Path
+    problem: CatalogError
+    arxiv_ids: set[str] = field(default_factory=set)
+    title: str | None = None
+
+    @property
+    def identified(self) -> bool:
+        return bool(self.arxiv_ids or self.title)
+
+
+@dataclass
+class Queue:
+    """The valid proposals of a root, and one error per problem in the broken ones."""
+
+    proposals: list[Proposal] = field(default_factory=list)
+    problems: list[CatalogError] = field(default_factory=list)
+    broken: list[Path] = field(default_factory=list)
+    raw_arxiv_ids: set[str] = field(default_factory=set)
+    broken_files: list[Broken] = field(default_factory=list)
+
+    def weakest_first(self) -> list[Proposal]:
+        """Lowest confidence first; among equals, the one with more flags."""
+        return sorted(self.proposals, key=lambda p: (p.confidence, -len(p.flags), p.id))
+
+
+# What a file that does not parse still says: `arxiv_id: 2306.13649`, an arXiv URL, a top-level `title:`.
+_ID_LINE = re.compile(r"^\s*-?\s*arxiv_id:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
+_ID_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/([a-z-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})")
+_TITLE_LINE = re.compile(r"^title:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
+
+
+def raw_arxiv_id(record: Record) -> str | None:
+    """The arXiv id of a broken proposal: a broken file still blocks a re-proposal."""
+    data = record.data
+    value = data.get("arxiv_id") if isinstance(data, dict) else None
+    if isinstance(value, str) and ARXIV_ID_RE.match(value):
+        return value
+    # Not parsed, or unquoted (YAML reads `arxiv_id: 2305.18290` as the float 2305.1829): read the text.
+    ids = sorted(_text_ids(record.path))
+    return ids[0] if ids else None
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _text_ids(path: Path) -> set[str]:
+    text = _text(path)
+    found = {m.group(1) for m in _ID_LINE.finditer(text)} | {m.group(1) for m in _ID_URL.finditer(text)}
+    return {i for i in found if ARXIV_ID_RE.match(i)}
+
+
+def _raw_paper(record: Record) -> tuple[set[str], str | None]:
+    """The arXiv ids and title a broken entry still names, from its data or, failing that, its text."""
+    data = record.data
+    if not isinstance(data, dict):
+        found = _TITLE_LINE.search(_text(record.path))
+        title = found.group(1).strip("'\"") if found else None
+        return _text_ids(record.path), title or None
+    ids: set[str] = set()
+    links = data.get("links")
+    for link in links if isinstance(links, list) else []:
+        if not isinstance(link, dict):
+            continue
+        value = link.get("arxiv_id")
+        if isinstance(value, str) and ARXIV_ID_RE.match(value):
+            ids.add(value)
+        url = link.get("url")
+        hit = _ID_URL.search(url) if isinstance(url, str) else None
+        if hit and ARXIV_ID_RE.match(hit.group(1)):
+            ids.add(hit.group(1))
+    if not ids:  # e.g. an unquoted id that YAML read as a number
+        ids = _text_ids(record.path)
+    title = data.get("title")
+    return ids, str(title) if title else None
+
+
+@dataclass
+class EntryScan:
+    """The valid entries of a root, and the broken entry files with the papers they still name."""
+
+    entries: list[Entry] = field(default_factory=list)
+    broken: list[Broken] = field(default_factory=list)
+
+    def require_identified(self) -> None:
+        """A broken entry that names no paper could be proposed again as new: stop (exit 1) naming it."""
+        for broken in self.broken:
+            if not broken.identified:
+                raise CatalogError(
+                    broken.path,
+                    f"{broken.problem.detail}; no arXiv id or title can be read from it, so its paper could "
+                    "be proposed again",
+                    line=broken.problem.line,
+                    hint="fix the file (`ingest check` lists its problems) or delete it, then run again",
+                )
+
+
+def scan_entries(root: CatalogRoot) -> EntryScan:
+    """Every entry in entries/, valid or not; never raises on a broken file."""
+    scan = EntryScan()
+    for record in read_records(root.entries_dir):
+        try:
+            entry = read_entry(record)
+        except CatalogError as exc:
+            ids, title = _raw_paper(record)
+            scan.broken.append(Broken(record.path, exc, ids, title))
+        else:
+            scan.entries.append(entry)
+    return scan
+
+
+def scan_queue(root: CatalogRoot, taxonomy: Taxonomy | None = None) -> Queue:
+    """Every proposal in review_queue/, valid or not; never raises on a broken file."""
+    taxonomy = taxonomy or root.taxonomy
+    queue = Queue()
+    for path in CatalogRoot.files(root.queue_dir):
+        record = read_record(path)
+        try:
+            queue.proposals.append(load_proposal(path, taxonomy, record))
+        except InvalidFile as exc:
+            queue.problems.extend(exc.problems)
+            queue.broken.append(path)
+            first: CatalogError = exc
+        except CatalogError as exc:
+            queue.problems.append(exc)
+            queue.broken.append(path)
+            first = exc
+        else:
+            continue
+        raw = raw_arxiv_id(record)
+        if raw:
+            queue.raw_arxiv_ids.add(raw)
+        title = record.data.get("title") if isinstance(record.data, dict) else None
+        queue.broken_files.append(Broken(path, first, {raw} if raw else set(), str(title) if title else None))
+    return queue
+
+
+def describe(problems: Sequence[CatalogError], root: CatalogRoot) -> list[str]:
+    """`file:line: message` lines with paths relative to the root, as a reviewer reads them."""
+    out = []
+    for p in problems:
+        try:
+            rel = Path(p.file).resolve().relative_to(root.path)
+        except ValueError:
+            rel = Path(p.file)
+        where = f"{rel}:{p.line}" if p.line else str(rel)
+        out.append(f"{where}: {p.detail}")
+    return out
