@@ -1,18 +1,20 @@
 """Settings: the catalog root's config file (ingest.yaml) and the INGEST_* / OPENAI_* environment.
 
-Every option has a default and a description; the bundled ingest.yaml is written from these defaults.
+Every option has a default and a description; the bundled ingest.yaml is written from these defaults. The
+library never reads the process environment: the CLI (or a script) builds an `Env` from a mapping once
+(`Env.from_mapping(os.environ)`) and hands it to the CatalogRoot, which applies it to the config.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.catalog.yamlio import line_of, load_yaml
-from ingest.errors import CatalogError, ConfigError
+from ingest.errors import CatalogError, ConfigError, UsageError
 
 
 class _Section(BaseModel):
@@ -135,11 +137,10 @@ class Config(_Section):
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
-class Env(BaseSettings):
-    """The environment variables ingest reads."""
+class Env(BaseModel):
+    """The environment variables ingest understands, as resolved by the caller (the CLI) once."""
 
-    # A workflow that maps an unset repository variable gives an empty string: treat it as not set.
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_ignore_empty=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
@@ -149,9 +150,23 @@ class Env(BaseSettings):
     cache_dir: Path | None = Field(default=None, validation_alias="INGEST_CACHE_DIR")
     arxiv_delay: float | None = Field(
         default=None,
-        validation_alias=AliasChoices("INGEST_ARXIV_DELAY"),
+        validation_alias="INGEST_ARXIV_DELAY",
         description="overrides delay_seconds",
     )
+
+
+    @classmethod
+    def from_mapping(cls, environ: Mapping[str, str]) -> Env:
+        """The settings named in `environ` (e.g. os.environ); a bad value is a UsageError naming it."""
+        # A workflow that maps an unset repository variable gives an empty string: treat it as not set.
+        names = {field.validation_alias for field in cls.model_fields.values()}
+        data = {k: v for k, v in environ.items() if k in names and v}
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            name = ".".join(map(str, err["loc"]))
+            raise UsageError(f"environment variable {name}: {err['msg']}", hint="fix or unset it") from exc
 
 
 def section_keys(model: type[BaseModel], loc: list[Any]) -> list[str] | None:
@@ -179,8 +194,8 @@ def config_error(path: Path, data: Any, exc: ValidationError, model: type[BaseMo
     return ConfigError(path, message, line=line_of(data, loc), hint=hint)
 
 
-def load_config(path: Path) -> Config:
-    """Load ingest.yaml (missing file: all defaults) and apply the environment's overrides.
+def load_config(path: Path, env: Env | None = None) -> Config:
+    """Load ingest.yaml (missing file: all defaults) and apply the overrides of `env` (if given).
 
     A broken file raises ConfigError (exit 2, bad configuration) with its line."""
     config = Config()
@@ -195,7 +210,7 @@ def load_config(path: Path) -> Config:
             config = Config.model_validate(data)
         except ValidationError as exc:
             raise config_error(path, data, exc, Config) from exc
-    env = Env()
+    env = env or Env()
     if env.arxiv_url:
         config.arxiv.url = env.arxiv_url
     if env.arxiv_pdf_url:

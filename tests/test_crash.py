@@ -6,7 +6,10 @@ decision is lost or duplicated. Two runs at once: one works, the other exits 2 n
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,20 @@ from helpers_run import (
 from ingest.catalog.store import CatalogRoot
 from ingest.review.decide import JOURNAL
 from ingest.review.propose import propose
+
+# `ingest` in a child that SIGKILLs itself at the first audit event (a file opened, renamed, removed) after
+# the target file appeared or vanished: a kill right after one commit step, with no hook in the product.
+KILL_AT = """
+import os, signal, sys
+from pathlib import Path
+target, gone = Path(sys.argv[1]), sys.argv[2] == "gone"
+def hook(event, args):
+    if event != "os.kill" and target.exists() != gone:  # os.kill is audited too: no recursion
+        os.kill(os.getpid(), signal.SIGKILL)
+sys.addaudithook(hook)
+from ingest.cli import cli
+cli(sys.argv[3:], prog_name="ingest")
+"""
 
 FIRST, SECOND = PAPERS = list(NEW)[:2]  # the two smallest: Hinton KD (9 pages) and NACA (11)
 RUN = ("run", "--backend", "openai", "--model", "test-model", "--concurrency", "1")
@@ -137,18 +154,31 @@ def test_an_approve_killed_half_way_is_finished_by_the_next_command(tmp_path: Pa
     assert proposal is not None
     assert proposal.entry is not None
     journal = root.path / JOURNAL / f"{proposal.id}.yaml"
-    reached = {
-        "journal": journal.exists,
-        "decision": root.decision_path(proposal.id).exists,
-        "entry": root.entry_path(proposal.entry.id).exists,
-        "removal": lambda: not (root.queue_dir / f"{proposal.id}.yaml").exists(),  # before the render
+    target, when = {
+        "journal": (journal, "exists"),
+        "decision": (root.decision_path(proposal.id), "exists"),
+        "entry": (root.entry_path(proposal.entry.id), "exists"),
+        "removal": (root.queue_dir / f"{proposal.id}.yaml", "gone"),  # before the render
     }[kill_after]
-    # INGEST_TEST_STEP_DELAY is review.py's documented test hook: a pause between the commit steps.
-    proc = spawn(root.path, "review", "approve", proposal.id, env={"INGEST_TEST_STEP_DELAY": "1"})
-    try:
-        wait_for(reached, what=f"the {kill_after} step")
-    finally:
-        kill(proc)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILL_AT,
+            str(target),
+            when,
+            "--root",
+            str(root.path),
+            "review",
+            "approve",
+            proposal.id,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr  # died right after the step, as a machine would
     assert journal.exists()  # killed mid-commit: the intent is on disk
     assert (root.queue_dir / f"{proposal.id}.yaml").exists() or kill_after in ("entry", "removal")
 

@@ -83,8 +83,10 @@ def read_model(path: Path, model: type[M]) -> M:
 class CatalogRoot:
     """One catalog root. Stages get what they need from it; nothing below the CLI reaches for the cwd."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, env: Env | None = None) -> None:
         self.path = Path(path).resolve()
+        # The environment as the caller resolved it (the CLI: os.environ); the library never reads it.
+        self.env = env or Env()
 
     # -- layout -------------------------------------------------------------------------------------------
     @property
@@ -129,8 +131,7 @@ class CatalogRoot:
 
     @cached_property
     def cache_dir(self) -> Path:
-        env = Env()
-        return Path(env.cache_dir) if env.cache_dir else self.path / CACHE
+        return Path(self.env.cache_dir) if self.env.cache_dir else self.path / CACHE
 
     def exists(self) -> bool:
         return self.taxonomy_path.is_file()
@@ -162,7 +163,7 @@ class CatalogRoot:
 
     @cached_property
     def config(self) -> Config:
-        return load_config(self.config_path)
+        return load_config(self.config_path, self.env)
 
     # -- paths of records ---------------------------------------------------------------------------------
     def _file(self, folder: Path, record_id: str) -> Path:

@@ -7,6 +7,7 @@ Errors become user messages only here: an IngestError prints one line and exits 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from rich.markup import escape
 from ingest.catalog.store import CatalogRoot
 from ingest.cli import add, catalog, evaluate, fetch, review, run
 from ingest.cli.ui import err_console
+from ingest.config import Env
 from ingest.errors import IngestError
 
 
@@ -68,7 +70,8 @@ def cli(ctx: click.Context, root: Path) -> None:
     # Libraries log their retries ("API call failed on attempt 1"); ingest reports the outcome itself.
     for name in ("instructor", "httpx", "openai"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    ctx.obj = CatalogRoot(root)
+    # The one place the environment is read: the library gets it as settings (CatalogRoot.env).
+    ctx.obj = CatalogRoot(root, env=Env.from_mapping(os.environ))
 
 
 for module in (catalog, fetch, add, run, review, evaluate):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
-from pydantic import AliasChoices, BaseModel
+from pydantic import BaseModel
 
 from ingest.config import Config, Env
 
@@ -112,12 +112,8 @@ def config_keys() -> list[tuple[str, str, str]]:
 
 
 def _env_name(alias: object, name: str) -> str:
-    """The variable a setting of Env reads: its alias (the first of several), else its name."""
-    if isinstance(alias, str):
-        return alias
-    if isinstance(alias, AliasChoices) and alias.choices:
-        return str(alias.choices[0])
-    return name.upper()
+    """The variable a setting of Env reads: its alias, else its name."""
+    return alias if isinstance(alias, str) else name.upper()
 
 
 def render(cli: click.Group) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from ingest.catalog.store import CatalogRoot
-from ingest.config import Env
 from ingest.errors import UsageError
 from ingest.models import Candidate, Entry, Extraction, PaperText, Scope
 
@@ -38,7 +37,7 @@ def backend_name(name: str | None, root: CatalogRoot) -> str:
     if chosen not in BACKENDS:
         raise UsageError(f"unknown backend {chosen!r}", hint=f"use one of {', '.join(BACKENDS)}")
     if chosen == "auto":
-        return "openai" if Env().openai_api_key else "heuristic"
+        return "openai" if root.env.openai_api_key else "heuristic"
     return chosen
 
 

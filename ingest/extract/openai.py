@@ -31,7 +31,7 @@ from instructor.core.exceptions import InstructorRetryException
 from pydantic import BaseModel, Field
 
 from ingest.catalog.store import CatalogRoot
-from ingest.config import OPENAI_DEFAULT_BASE_URL, Env, ExtractConfig
+from ingest.config import OPENAI_DEFAULT_BASE_URL, ExtractConfig
 from ingest.errors import ExtractionError, ServiceError, UsageError
 from ingest.extract.cache import LLMCache, cache_key
 from ingest.extract.prompts import Prompt, extraction_prompt, root_prompts_dir, screen_prompt
@@ -114,7 +114,7 @@ class OpenAIBackend:
     name = NAME
 
     def __init__(self, root: CatalogRoot, *, model: str | None = None) -> None:
-        env = Env()
+        env = root.env  # resolved by the caller: the library reads no environment variable
         if not env.openai_api_key:
             raise UsageError(
                 "the openai backend needs OPENAI_API_KEY", hint="set it, or use --backend heuristic"

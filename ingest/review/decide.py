@@ -19,10 +19,8 @@ INGEST_TEST_STEP_DELAY=<seconds> sleeps between the steps, so a test can kill th
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,19 +38,11 @@ from ingest.review.queue import load_proposal, load_proposal_text, raw_arxiv_id
 
 JOURNAL = ".ingest-journal"
 EDITS = "edits"  # .ingest-journal/edits/: the working copies of `review edit` (pending() does not look there)
-STEP_DELAY_ENV = "INGEST_TEST_STEP_DELAY"
 LOCK_WAIT_SECONDS = 10.0
 
 
 def journal_dir(root: CatalogRoot) -> Path:
     return root.path / JOURNAL
-
-
-def _pause() -> None:
-    """The documented test hook: a pause between commit steps, so a test can kill the process there."""
-    delay = os.environ.get(STEP_DELAY_ENV)
-    if delay:
-        time.sleep(float(delay))
 
 
 def root_lock(root: CatalogRoot, *, wait: float = LOCK_WAIT_SECONDS) -> FileLock:
@@ -82,7 +72,6 @@ def _commit(
         intent["exclusion"] = model_to_yaml_data(exclusion)
     path = journal_dir(root) / f"{decision.id}.yaml"
     write_yaml(path, intent)
-    _pause()
     _roll_forward(root, path)
     return path
 
@@ -111,7 +100,6 @@ def _finish(
             if warn is None:
                 raise
             warn(f"the catalog was not re-rendered: {exc}; fix that, then run `ingest render`")
-    _pause()
     for journal in journals:
         journal.unlink(missing_ok=True)
 
@@ -120,14 +108,11 @@ def _roll_forward(root: CatalogRoot, journal: Path) -> None:
     data = load_yaml(journal)
     decision = Decision.model_validate(data["decision"])
     root.write_decision(decision)
-    _pause()
     if "entry" in data:
         root.write_entry(Entry.model_validate(data["entry"]))
     if "exclusion" in data:
         root.write_exclusion(Exclusion.model_validate(data["exclusion"]))
-    _pause()
     root.proposal_path(decision.id).unlink(missing_ok=True)
-    _pause()
 
 
 def render_catalog(root: CatalogRoot) -> None:
