@@ -1,15 +1,20 @@
-"""The one exception tree of ingest; the CLI turns each into a one-line message and an exit code.
+"""The one exception tree of ingest; the CLI turns each into a one-line message and its exit code.
 
-IngestError                 (exit 2 unless a subclass says otherwise)
-├── UsageError              bad arguments or configuration
-├── CatalogError            a catalog file is invalid (carries file and line)
-│   └── ConfigError         ingest.yaml or taxonomy.yaml is invalid (exit 2: bad configuration)
-├── ServiceError            arXiv or the LLM endpoint could not be reached (exit 3)
-├── PaperError              one paper failed a stage; the run goes on with the others
-│   ├── DownloadError       HTTP failure, not a PDF, too large
-│   ├── ReadError           encrypted, corrupt, truncated, empty or image-only PDF
-│   └── ExtractionError     the LLM answer stayed invalid after the re-asks
-└── LockedError             another run holds the root's lock
+Callers classify errors by type (isinstance, or `exit_code`), never by their message text.
+
+IngestError                         exit 2 unless a subclass says otherwise
+├── UsageError                      2  bad arguments, configuration or environment
+├── CatalogError                    1  a catalog file is invalid (carries file and line)
+│   ├── InvalidFile                 1  a record that failed validation, with every problem found
+│   └── ConfigError                 2  ingest.yaml or taxonomy.yaml is invalid (bad configuration)
+├── ServiceError                    3  arXiv or the LLM endpoint could not be reached
+├── PaperError                      1  one paper failed a stage; the run goes on with the others
+│   ├── DownloadError               1  HTTP failure, not a PDF, too large
+│   ├── ReadError                   1  encrypted, corrupt, truncated, empty or image-only PDF
+│   ├── ExtractionError             1  the LLM answer stayed invalid after the re-asks
+│   │   └── EndpointUnreachable     3  (also a ServiceError) the LLM endpoint never answered
+│   └── UnexpectedError             1  a bug inside one paper's chain, recorded like any paper failure
+└── LockedError                     2  another run holds the root's lock
 """
 
 from __future__ import annotations
@@ -40,12 +45,23 @@ class CatalogError(IngestError):
 
     exit_code = 1
 
-    def __init__(self, file: Path | str, message: str, *, line: int | None = None, hint: str | None = None):
+    def __init__(
+        self, file: Path | str, message: str, *, line: int | None = None, hint: str | None = None
+    ) -> None:
         self.file = str(file)
         self.line = line
         where = f"{self.file}:{line}" if line else self.file
         super().__init__(f"{where}: {message}", hint=hint)
         self.detail = message
+
+
+class InvalidFile(CatalogError):
+    """A file that failed validation; carries every problem found in it."""
+
+    def __init__(self, problems: list[CatalogError]) -> None:
+        first = problems[0]
+        super().__init__(first.file, first.detail, line=first.line, hint=first.hint)
+        self.problems = problems
 
 
 class ConfigError(CatalogError):
@@ -75,14 +91,20 @@ class PaperError(IngestError):
 
 
 class DownloadError(PaperError):
+    """A PDF could not be fetched: HTTP failure, not a PDF, too large."""
+
     stage = "download"
 
 
 class ReadError(PaperError):
+    """A PDF could not be read: encrypted, corrupt, truncated, empty or image-only."""
+
     stage = "read"
 
 
 class ExtractionError(PaperError):
+    """The LLM answer stayed invalid after the re-asks."""
+
     stage = "extract"
 
     def __init__(
@@ -97,6 +119,26 @@ class ExtractionError(PaperError):
         super().__init__(paper, message, hint=hint)
         self.attempts = attempts
         self.last_response = last_response
+
+
+class EndpointUnreachable(ExtractionError, ServiceError):
+    """The LLM endpoint did not answer: refused or unresolvable after a paper's retries, or timing out again.
+
+    A PaperError, so a paper's chain records it like any failure; a ServiceError (exit 3), so a run or an
+    `add` knows it is not the paper's fault: the paper is left for the next run, not recorded as failed.
+    """
+
+    exit_code = ServiceError.exit_code
+
+    def __init__(self, paper: str, message: str, *, endpoint: str, attempts: int = 0, hint: str) -> None:
+        super().__init__(paper, message, attempts=attempts, hint=hint)
+        self.endpoint = endpoint
+
+
+class UnexpectedError(PaperError):
+    """A bug or an unforeseen failure inside one paper's chain; recorded like any paper failure."""
+
+    stage = "process"
 
 
 class LockedError(IngestError):

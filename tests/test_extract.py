@@ -5,6 +5,7 @@ cache."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -27,12 +28,13 @@ from llm_server import (
 )
 
 from ingest.catalog.store import CatalogRoot
+from ingest.config import Env
 from ingest.errors import ExtractionError
 from ingest.extract.backend import make_backend
 from ingest.extract.prompts import escape_data, field_guidance, prompt_hash
 from ingest.extract.score import score
 from ingest.extract.verify import verify
-from ingest.jobs.pipeline import process
+from ingest.jobs.pipeline import Pipeline
 from ingest.models import Candidate, Flag, MatchKind, PaperText
 from ingest.paper.read import read_pdf
 from ingest.taxonomy import Taxonomy
@@ -48,7 +50,8 @@ HINTON_PDF = "hinton-kd-1503.02531v1.pdf"
 
 def make_root(path: Path, **extract: Any) -> CatalogRoot:
     """A fresh catalog root whose ingest.yaml sets these extract options (the rest are defaults)."""
-    root = CatalogRoot(path / "root").create()
+    # The environment as the CLI would resolve it: llm_server points OPENAI_BASE_URL/OPENAI_API_KEY at itself.
+    root = CatalogRoot(path / "root", env=Env.from_mapping(os.environ)).create()
     lines = ["extract:"] + [f"  {k}: {json.dumps(v)}" for k, v in extract.items()]
     root.config_path.write_text("\n".join(lines) + "\n" if extract else "", encoding="utf-8")
     return root
@@ -61,9 +64,7 @@ def gkd(corpus_paper: Any) -> PaperText:
 
 def run_one(root: CatalogRoot, paper: PaperText, candidate: Candidate = GKD) -> Any:
     """extract → verify → score for one paper, as process() does it (with the heuristic cross-check)."""
-    from ingest.jobs.pipeline import Chain
-
-    return Chain(root, make_backend(None, root)).extract(paper, candidate)
+    return Pipeline(root).chain.extract(paper, candidate)
 
 
 def local(candidate: Candidate, pdf: Path) -> Candidate:
@@ -143,8 +144,7 @@ def test_schema_violations_past_the_limit_fail_that_paper_only(
     hinton_c = Candidate(arxiv_id="1503.02531", title="Distilling the Knowledge in a Neural Network")
     pdfs = PDFS
     seen: list[str] = []
-    outcomes = process(
-        root,
+    outcomes = Pipeline(root).process(
         [local(GKD, pdfs / GKD_PDF), local(hinton_c, pdfs / HINTON_PDF)],
         on_done=lambda o: seen.append(o.candidate.key),
     )
@@ -258,9 +258,9 @@ def test_a_rerun_makes_no_calls(tmp_path, llm_server, corpus_paper, corpus_text_
         pdfs / HINTON_PDF,
     )
 
-    first = process(root, [candidate])[0]
+    first = Pipeline(root).process([candidate])[0]
     calls = llm_server.calls
-    second = process(root, [candidate])[0]
+    second = Pipeline(root).process([candidate])[0]
     assert calls == 1
     assert llm_server.calls == calls
     assert second.extraction.usage.cached
@@ -298,8 +298,7 @@ def test_uncached_papers_are_parsed_in_reader_processes_and_a_bad_one_fails_alon
     llm_server.default = ValidAnswers(root.taxonomy, texts)
     seen: list[str] = []
 
-    outcomes = process(
-        root,
+    outcomes = Pipeline(root).process(
         [Candidate(title=p.stem, local_pdf=str(p)) for p in paths],
         on_done=lambda o: seen.append(o.candidate.key),
     )
@@ -366,7 +365,8 @@ def test_injection_attempt_is_flagged_and_reaches_the_model_only_as_data(tmp_pat
     pdf = injection_pdf(tmp_path / "suspicious.pdf")
     paper = read_pdf(pdf, source="suspicious.pdf")
     llm_server.default = ValidAnswers(root.taxonomy, {"suspicious.pdf": paper})
-    outcome = process(root, [Candidate(title="Self-Distillation for Small Models", local_pdf=str(pdf))])[0]
+    candidate = Candidate(title="Self-Distillation for Small Models", local_pdf=str(pdf))
+    outcome = Pipeline(root).process([candidate])[0]
 
     ex = outcome.extraction
     assert ex is not None
@@ -415,7 +415,6 @@ def test_verify_and_score_are_pure(tmp_path, llm_server, gkd):
 
 def test_few_shot_examples_are_close_to_the_paper_and_within_budget(tmp_path, llm_server, gkd):
     from ingest.extract.prompts import choose_examples, example_text
-    from ingest.jobs.pipeline import Chain
     from ingest.models import Entry, Link, LinkKind
 
     def entry(id_: str, title: str, section: str, arxiv: str | None = None) -> Entry:
@@ -443,7 +442,7 @@ def test_few_shot_examples_are_close_to_the_paper_and_within_budget(tmp_path, ll
     for e in entries:
         root.write_entry(e)
     llm_server.script(answer(valid_arguments(root.taxonomy, gkd)))
-    Chain(root, make_backend(None, root)).extract(gkd, GKD)
+    Pipeline(root).chain.extract(gkd, GKD)
     prompt = llm_server.requests[0]["messages"][1]["content"]
     examples = prompt.split("## Examples of approved catalog entries")[1].split("## The paper")[0]
     assert '"name": "MINILLM"' in examples

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ingest.catalog.store import CatalogRoot, InvalidFile, validation_error
+from ingest.catalog.store import CatalogRoot, validation_error
 from ingest.catalog.yamlio import line_of, load_yaml
-from ingest.errors import CatalogError
+from ingest.errors import CatalogError, InvalidFile
 from ingest.models import Entry, Exclusion
 from ingest.taxonomy import Taxonomy
 

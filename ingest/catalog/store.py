@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from ingest.catalog.yamlio import line_of, load_yaml, write_yaml
 from ingest.config import Config, Env, load_config
-from ingest.errors import CatalogError, UsageError
+from ingest.errors import CatalogError, InvalidFile, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, RunState, check_id
 from ingest.taxonomy import Taxonomy, load_taxonomy
 
@@ -59,15 +59,6 @@ def validation_error(path: Path, data: Any, exc: ValidationError) -> list[Catalo
         field = ".".join(str(p) for p in loc) or "file"
         errors.append(CatalogError(path, f"{field}: {err['msg']}", line=line_of(data, loc)))
     return errors
-
-
-class InvalidFile(CatalogError):
-    """A file that failed validation; carries every problem found in it."""
-
-    def __init__(self, problems: list[CatalogError]) -> None:
-        first = problems[0]
-        super().__init__(first.file, first.detail, line=first.line, hint=first.hint)
-        self.problems = problems
 
 
 def read_model(path: Path, model: type[M]) -> M:

@@ -19,7 +19,8 @@ from ingest.cli.ui import (
 )
 from ingest.errors import IngestError
 from ingest.extract.backend import BACKENDS
-from ingest.jobs.pipeline import AddResult, PaperOutcome, add_refs, run_usage
+from ingest.jobs.add import AddResult, add
+from ingest.jobs.pipeline import PaperOutcome, PipelineOptions
 from ingest.models import Entry, Extraction
 
 QUOTE_CHARS = 160
@@ -95,13 +96,6 @@ def _json(result: AddResult) -> list[dict[str, Any]]:
     return out
 
 
-def exit_code(result: AddResult) -> int:
-    """0 when at least one REF went through; else the first failure's code (3 service, 2 usage, 1 paper)."""
-    if result.ok or not result.failures:
-        return 0
-    return result.failures[0][1].exit_code
-
-
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `ingest` group."""
 
@@ -126,16 +120,14 @@ def register(cli: click.Group) -> None:
         A REF that fails is reported on one line and the others go on. Exit code: 0 when at least one REF went
         through; when none did, the first failure's code (1 a paper failed, 2 bad usage, 3 a service was
         unreachable). Creates the root if missing; proposals go to review_queue/."""
-        root.create()
+        options = PipelineOptions(backend=backend, model=model, concurrency=concurrency)
         with progress("extracting") as steps:
             steps.total(len(refs))
 
             def done(outcome: PaperOutcome) -> None:
                 steps.advance(outcome.candidate.key)
 
-            result = add_refs(
-                root, list(refs), backend=backend, model=model, concurrency=concurrency, on_done=done
-            )
+            result = add(root, list(refs), options, on_done=done)
         for ref, exc in result.failures:
             err_console.print(
                 f"[bold red]error:[/] {escape(_one_line(ref, exc))}", markup=True, highlight=False
@@ -146,23 +138,16 @@ def register(cli: click.Group) -> None:
             for outcome in result.ok:
                 assert outcome.extraction is not None
                 print_extraction(outcome.extraction)
-            spent = run_usage(result.outcomes)
+            spent = result.usage
             console.print(
                 f"{len(result.ok)} of {len(refs)} REFs extracted · {spent.calls} LLM calls · "
                 f"{spent.prompt_tokens + spent.completion_tokens} tokens · ${spent.cost_usd:.4f}"
             )
-        from ingest.review.propose import (  # added by the review-queue issue: add proposes too
-            adhoc_run_id,
-            propose_many,
-        )
-
-        for proposal in propose_many(
-            root, [o.extraction for o in result.ok if o.extraction], run_id=adhoc_run_id("add")
-        ):
+        for proposal in result.proposals:
             err_console.print(
                 f"proposed {proposal.id} ({proposal.kind}): see `ingest review show {proposal.id}`"
             )
-        click.get_current_context().exit(exit_code(result))
+        click.get_current_context().exit(result.exit_code)
 
 
 def _one_line(ref: str, exc: IngestError) -> str:

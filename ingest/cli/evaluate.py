@@ -13,6 +13,7 @@ from ingest.cli.ui import BACKEND_HELP, CONCURRENCY_HELP, MODEL_HELP, console, p
 from ingest.evaluate.metrics import Delta, EvalReport
 from ingest.evaluate.run import diff_reports, evaluate, load_report, save_report
 from ingest.extract.backend import BACKENDS
+from ingest.jobs.pipeline import PipelineOptions
 
 
 def _pct(value: float | None) -> str:
@@ -160,11 +161,9 @@ def eval_command(
     with progress("eval") as steps:
         report = evaluate(
             root,
-            backend=backend,
-            model=model,
+            PipelineOptions(backend=backend, model=model, concurrency=concurrency),
             limit=limit,
             pdfs=pdfs,
-            concurrency=concurrency,
             on_done=lambda outcome: steps.advance(outcome.candidate.key),
         )
     deltas = diff_reports(before, report) if before else None

@@ -24,6 +24,7 @@ from ingest.cli.ui import (
 )
 from ingest.extract.backend import BACKENDS
 from ingest.jobs.backfill import backfill
+from ingest.jobs.pipeline import PipelineOptions
 from ingest.jobs.report import RunReport
 from ingest.jobs.run import run
 from ingest.taxonomy import Taxonomy
@@ -135,11 +136,9 @@ def run_cmd(
 
         report = run(
             root,
+            PipelineOptions(backend=backend, model=model, concurrency=concurrency),
             since=since,
             until=until,
-            backend=backend,
-            model=model,
-            concurrency=concurrency,
             max_results=max_results,
             progress=show,
         )
@@ -196,11 +195,9 @@ def backfill_cmd(
             )
     report = backfill(
         root,
+        PipelineOptions(backend=backend, model=model, concurrency=concurrency),
         fields=list(fields) or None,
         limit=limit,
-        backend=backend,
-        model=model,
-        concurrency=concurrency,
         progress=None if as_json else _progress,
     )
     _print_report(report, as_json, only=BACKFILL_COUNTS)

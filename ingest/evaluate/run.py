@@ -20,6 +20,7 @@ from ingest.catalog.store import CatalogRoot
 from ingest.catalog.yamlio import atomic_write_text
 from ingest.errors import IngestError, PaperError, ServiceError, UsageError
 from ingest.evaluate.metrics import EvalFailure, EvalReport, FieldScores, compare, diff_reports, summarise
+from ingest.jobs.pipeline import PipelineOptions
 from ingest.models import Candidate, Entry
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 # download.py's folder of cached PDF files under the cache dir (<arXiv id>v<version>.pdf).
 PDF_FILES = "pdf-files"
-# How backends/openai.py words a paper that failed because the endpoint never answered.
-UNREACHABLE = "could not reach"
 # An arXiv id inside a file name such as gkd-2306.13649-iclr2024.pdf or mimo-v2-flash-2601.02780v1.pdf.
 FILE_ARXIV_RE = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v(\d+))?(?!\d)")
 
@@ -81,19 +80,16 @@ def eval_targets(
 
 def evaluate(
     root: CatalogRoot,
+    options: PipelineOptions | None = None,
     *,
-    backend: str | None = None,
-    model: str | None = None,
     limit: int | None = None,
     pdfs: Path | None = None,
-    concurrency: int | None = None,
     on_done: Callable[[PaperOutcome], None] | None = None,
 ) -> EvalReport:
     """Run the extractor on every catalog paper whose PDF is at hand and score it against the entry."""
-    from ingest.jobs.pipeline import (
-        process,  # imported here: the extraction stack (instructor, openai) is heavy
-    )
+    from ingest.jobs.pipeline import Pipeline
 
+    options = options or PipelineOptions()
     root.require()
     targets = eval_targets(root, pdfs=pdfs, limit=limit)
     if not targets:
@@ -103,9 +99,8 @@ def evaluate(
             hint="pass --pdfs DIR with PDFs whose file names hold the arXiv id",
         )
     gold = {candidate.key: entry for entry, candidate in targets}
-    outcomes = process(
-        root, [c for _, c in targets], backend=backend, model=model, concurrency=concurrency, on_done=on_done
-    )
+    pipeline = Pipeline(root, options)
+    outcomes = pipeline.process([c for _, c in targets], on_done=on_done)
     scores: list[FieldScores] = []
     failures: list[EvalFailure] = []
     first = None
@@ -123,8 +118,8 @@ def evaluate(
     report = summarise(
         scores,
         failures=failures,
-        backend=first.backend if first else backend,
-        model=first.model if first else model,
+        backend=first.backend if first else options.backend,
+        model=first.model if first else options.model,
         prompt_hash=first.prompt_hash if first else None,
     )
     if failures:
@@ -136,7 +131,7 @@ def _nothing_scored(outcomes: list[PaperOutcome]) -> IngestError:
     """Every paper failed: exit 3 when the LLM endpoint was never reached, else the first paper's error."""
     errors = [o.error for o in outcomes if o.error is not None]
     first = errors[0]
-    if all(isinstance(e, ServiceError) or UNREACHABLE in str(e) for e in errors):
+    if all(isinstance(e, ServiceError) for e in errors):  # by type: EndpointUnreachable is a ServiceError
         return ServiceError(f"eval scored no paper: {first}", hint="nothing was written")
     return PaperError(
         first.paper, f"{first.reason}; all {len(errors)} papers failed, nothing was scored", hint=first.hint

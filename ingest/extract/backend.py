@@ -1,7 +1,7 @@
 """Extraction backends behind one protocol, and the choice between them.
 
-`openai`: instructor over any OpenAI-compatible server (backends/openai.py). `heuristic`: offline keyword
-rules from the taxonomy file, low confidence, labelled as such (backends/heuristic.py). `auto` (the default)
+`openai`: instructor over any OpenAI-compatible server (extract/openai.py). `heuristic`: offline keyword
+rules from the taxonomy file, low confidence, labelled as such (extract/heuristic.py). `auto` (the default)
 is openai when OPENAI_API_KEY is set and heuristic otherwise, so the quickstart works offline.
 """
 
@@ -14,6 +14,7 @@ from ingest.errors import UsageError
 from ingest.models import Candidate, Entry, Extraction, PaperText, Scope
 
 BACKENDS = ("auto", "openai", "heuristic")
+NEEDS_KEY = "the openai backend needs OPENAI_API_KEY"
 
 
 class Backend(Protocol):
@@ -32,12 +33,16 @@ class Backend(Protocol):
 
 
 def backend_name(name: str | None, root: CatalogRoot) -> str:
-    """The backend `name` stands for: auto/None follows the config, then the presence of OPENAI_API_KEY."""
+    """The backend `name` stands for: auto/None follows the config, then the presence of OPENAI_API_KEY.
+
+    Checked without building anything: an unknown name, or openai without a key, is a UsageError here."""
     chosen = name or root.config.extract.backend
     if chosen not in BACKENDS:
         raise UsageError(f"unknown backend {chosen!r}", hint=f"use one of {', '.join(BACKENDS)}")
     if chosen == "auto":
         return "openai" if root.env.openai_api_key else "heuristic"
+    if chosen == "openai" and not root.env.openai_api_key:
+        raise UsageError(NEEDS_KEY, hint="set it, or use --backend heuristic")
     return chosen
 
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from ingest.catalog.store import CatalogRoot
 from ingest.config import OPENAI_DEFAULT_BASE_URL, ExtractConfig
-from ingest.errors import ExtractionError, ServiceError, UsageError
+from ingest.errors import EndpointUnreachable, ExtractionError, UsageError
 from ingest.extract.cache import LLMCache, cache_key
 from ingest.extract.prompts import Prompt, extraction_prompt, root_prompts_dir, screen_prompt
 from ingest.extract.response import build_response_model, to_extraction
@@ -41,20 +41,6 @@ from ingest.models import Candidate, Entry, Extraction, PaperText, Scope, Usage
 NAME = "openai"
 MAX_WAIT_SECONDS = 60.0  # a Retry-After longer than this is not worth holding a worker for
 T = TypeVar("T", bound=BaseModel)
-
-
-class EndpointUnreachable(ExtractionError, ServiceError):
-    """The LLM endpoint did not answer: refused or unresolvable after a paper's retries, or timing out again.
-
-    A PaperError, so a paper's chain records it like any failure; a ServiceError (exit 3), so a run or an
-    `add` knows it is not the paper's fault: the paper is left for the next run, not recorded as failed.
-    """
-
-    exit_code = ServiceError.exit_code
-
-    def __init__(self, paper: str, message: str, *, endpoint: str, attempts: int = 0, hint: str) -> None:
-        super().__init__(paper, message, attempts=attempts, hint=hint)
-        self.endpoint = endpoint
 
 
 class ScreenAnswer(BaseModel):

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 
 from ingest.catalog.store import CatalogRoot
 from ingest.jobs.journal import RunJournal
+from ingest.jobs.pipeline import Pipeline, PipelineOptions
 from ingest.jobs.report import FailedItem, RunReport, write_report
-from ingest.jobs.run import Progress, _Runner, new_run_id, run_lock
+from ingest.jobs.session import Progress, Session, new_report, new_run_id, run_lock
 from ingest.models import UNKNOWN, Candidate, Entry
 from ingest.review.decide import recover
 from ingest.taxonomy import Taxonomy
@@ -60,35 +61,25 @@ def backfill_targets(
 
 def backfill(
     root: CatalogRoot,
+    options: PipelineOptions | None = None,
     *,
     fields: list[str] | None = None,
     limit: int | None = None,
-    backend: str | None = None,
-    model: str | None = None,
-    concurrency: int | None = None,
     progress: Progress | None = None,
 ) -> RunReport:
     """Extract the entries with unknown fields; returns a run report (also written to runs/)."""
-    from ingest.extract.backend import make_backend
     from ingest.paper.discover import lookup
 
     with run_lock(root):
         recover(root)
         now = datetime.now(UTC).replace(microsecond=0)
-        chosen = make_backend(backend, root, model=model)
-        report = RunReport(
-            run_id=f"backfill-{new_run_id(now)}",
-            started=now,
-            backend=chosen.name,
-            model=chosen.model,
-            min_confidence=root.config.check.min_confidence,
-        )
-        runner = _Runner(
-            root, RunJournal(report=report), root.runs_dir / f"{report.run_id}.backfill.json", progress
-        )
-        runner.only = fields
+        pipeline = Pipeline(root, options)
+        pipeline.check_backend()  # a bad backend or a missing key is a usage error before any lookup
+        report = new_report(pipeline, f"backfill-{new_run_id(now)}", now)
+        path = root.runs_dir / f"{report.run_id}.backfill.json"
+        session = Session(pipeline, RunJournal(report=report), path, progress, only=fields)
         targets = backfill_targets(root, fields=fields, limit=limit)
-        with runner.stage("lookup"):
+        with session.stage("lookup"):
             ids = [arxiv_id for _, arxiv_id in targets]
             found: dict[str, Candidate] = {}
             for start in range(0, len(ids), LOOKUP_BATCH):
@@ -108,17 +99,15 @@ def backfill(
                 continue
             candidates.append(hit.model_copy(update={"status": "update", "known_entry": entry.id}))
         report.found = report.candidates = len(candidates)
-        runner.journal.candidates = candidates
+        session.journal.candidates = candidates
         if candidates:
-            with runner.stage("download"):
-                candidates = runner.download(candidates, concurrency)
+            with session.stage("download"):
+                candidates = session.download(candidates)
         if candidates:
-            with runner.stage("extract"):
-                runner.process(
-                    candidates, backend=report.backend, model=report.model, concurrency=concurrency
-                )
+            with session.stage("extract"):
+                session.process(candidates)
         report.finished = datetime.now(UTC)
-        report.downloaded = len(runner.journal.downloaded)
+        report.downloaded = len(session.journal.downloaded)
         write_report(root, report)
-        runner.path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         return report

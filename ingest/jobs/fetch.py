@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
-
-import httpx
+from typing import TYPE_CHECKING, Literal
 
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import DownloadError
+from ingest.jobs.pipeline import Pipeline
+from ingest.jobs.session import run_lock, window
 from ingest.models import ARXIV_ID_RE, Candidate, Failure
-from ingest.paper.discover import KnownPapers, discover, lookup
-from ingest.paper.download import download_pdf, is_cached
+
+if TYPE_CHECKING:
+    import httpx
 
 STAGE = "download"
 
@@ -52,13 +53,6 @@ class FetchReport:
         return sum(1 for i in self.items if i.outcome == "downloaded")
 
 
-def window(root: CatalogRoot, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
-    until = (until or datetime.now(UTC)).astimezone(UTC)
-    if since is None:
-        since = root.read_state().watermark or until - timedelta(days=root.config.arxiv.lookback_days)
-    return since.astimezone(UTC), until
-
-
 def fetch(
     root: CatalogRoot,
     *,
@@ -71,11 +65,7 @@ def fetch(
     client: httpx.Client | None = None,
 ) -> FetchReport:
     """Discover and download under the root's lock; a ServiceError from arXiv propagates before any write."""
-    from ingest.jobs.run import (
-        run_lock,  # the lock of `ingest run`: a fetch and a run must not both write state.yaml
-    )
-
-    with run_lock(root):
+    with run_lock(root):  # the lock of `ingest run`: a fetch and a run must not both write state.yaml
         return _fetch(root, since, until, queries, max_results, on_total, on_item, client)
 
 
@@ -89,8 +79,12 @@ def _fetch(
     on_item: Callable[[str], None] | None,
     client: httpx.Client | None,
 ) -> FetchReport:
+    from ingest.paper.discover import KnownPapers, discover, lookup
+    from ingest.paper.download import is_cached
+
     config = root.config
     since, until = window(root, since, until)
+    pipeline = Pipeline(root)  # only its PDF download: fetch extracts nothing
     found = discover(
         config.arxiv,
         known=KnownPapers.from_root(root),
@@ -120,13 +114,7 @@ def _fetch(
     for candidate in todo:
         cached = is_cached(candidate, root.cache_dir)
         try:
-            path = download_pdf(
-                candidate,
-                config=config.download,
-                pdf_base_url=config.arxiv.pdf_url,
-                cache_dir=root.cache_dir,
-                client=client,
-            )
+            path = pipeline.pdf(candidate, client=client)
         except DownloadError as exc:
             report.items.append(
                 FetchItem(candidate, "failed", error=str(exc), retried=candidate.key in retried)

@@ -1,5 +1,10 @@
 """The per-paper chain: download → read → extract → verify → score, for many papers at once.
 
+`Pipeline(root, PipelineOptions(...))` is the one engine that `run`, `add`, `backfill` and `eval` compose. It
+holds the options (backend, model, concurrency) and builds the backend once, lazily: only when a paper reaches
+screening or extraction, so a run with nothing to do builds none (and imports no LLM client). PDFs are
+downloaded in one place (`Pipeline.pdf`).
+
 A pipeline: downloads run in a bounded pool of threads; a PDF whose text is not cached yet is parsed in a pool
 of reader processes (pypdf is CPU-bound: threads would take turns on the interpreter lock); as each text is
 ready its extraction goes back to the threads, where the LLM calls wait together. So the calls of the first
@@ -13,20 +18,39 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+    wait,
+)
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.catalog.store import CatalogRoot
-from ingest.errors import CatalogError, IngestError, PaperError
-from ingest.extract.backend import Backend, make_backend
+from ingest.errors import CatalogError, PaperError, UnexpectedError
+from ingest.extract.backend import Backend, backend_name, make_backend
 from ingest.extract.heuristic import HeuristicBackend
 from ingest.extract.prompts import choose_examples
 from ingest.extract.score import score
 from ingest.extract.verify import verify
 from ingest.models import Candidate, Entry, Extraction, PaperText, Usage
+
+if TYPE_CHECKING:
+    import httpx
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """How papers go through the chain: which backend and model, how many papers at once (None: config)."""
+
+    backend: str | None = None
+    model: str | None = None
+    concurrency: int | None = None
 
 
 @dataclass
@@ -45,12 +69,6 @@ class PaperOutcome:
     @property
     def usage(self) -> Usage:
         return self.extraction.usage if self.extraction is not None else Usage()
-
-
-class UnexpectedError(PaperError):
-    """A bug or an unforeseen failure inside one paper's chain; recorded like any paper failure."""
-
-    stage = "process"
 
 
 @contextmanager
@@ -84,48 +102,167 @@ def approved_examples(root: CatalogRoot) -> list[Entry]:
         return []
 
 
-def pdf_path(root: CatalogRoot, candidate: Candidate) -> Path:
-    """The candidate's PDF on disk: the local file given, or the arXiv PDF downloaded into the cache."""
-    from ingest.paper.download import download_pdf
+class Pipeline:
+    """One catalog root's per-paper chain with its options; the backend is built on first use, once."""
 
-    cfg = root.config
-    return download_pdf(
-        candidate, config=cfg.download, pdf_base_url=cfg.arxiv.pdf_url, cache_dir=root.cache_dir
-    )
+    def __init__(self, root: CatalogRoot, options: PipelineOptions | None = None) -> None:
+        self.root = root
+        self.options = options or PipelineOptions()
+        self._backend: Backend | None = None
+        self._backend_lock = threading.Lock()
+        self._chain: Chain | None = None
+
+    @property
+    def backend_name(self) -> str:
+        """The backend the options stand for (auto resolved), without building it; UsageError if unknown."""
+        return backend_name(self.options.backend, self.root)
+
+    @property
+    def model(self) -> str | None:
+        """The model the backend will use, without building it (the heuristic rules have none)."""
+        if self.backend_name == "heuristic":
+            return None
+        return self.options.model or self.root.config.extract.model
+
+    @property
+    def backend_built(self) -> bool:
+        return self._backend is not None
+
+    @property
+    def backend(self) -> Backend:
+        """The backend, built at the first paper that needs it and shared by every thread after that."""
+        with self._backend_lock:
+            if self._backend is None:
+                self._backend = make_backend(self.options.backend, self.root, model=self.options.model)
+            return self._backend
+
+    def check_backend(self) -> None:
+        """A bad backend name or a missing key as a UsageError now, before any lookup; builds nothing."""
+        _ = self.backend_name
+
+    @property
+    def workers(self) -> int:
+        return max(1, self.options.concurrency or self.root.config.extract.concurrency)
+
+    def pdf(self, candidate: Candidate, *, client: httpx.Client | None = None) -> Path:
+        """The candidate's PDF on disk: the local file given, or the arXiv PDF downloaded into the cache.
+
+        The one place a PDF is downloaded (run, add, backfill, eval and fetch all come here)."""
+        from ingest.paper.download import download_pdf
+
+        cfg = self.root.config
+        return download_pdf(
+            candidate,
+            config=cfg.download,
+            pdf_base_url=cfg.arxiv.pdf_url,
+            cache_dir=self.root.cache_dir,
+            client=client,
+        )
+
+    def download(
+        self,
+        candidates: list[Candidate],
+        on_ok: Callable[[Candidate], None],
+        on_failed: Callable[[Candidate, PaperError], None],
+    ) -> list[Candidate]:
+        """Every candidate's PDF into the cache, in parallel; returns those that downloaded."""
+
+        def fetch(candidate: Candidate) -> PaperError | None:
+            try:
+                self.pdf(candidate)
+            except PaperError as exc:
+                return exc
+            return None
+
+        failed: set[str] = set()
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(candidates)))) as pool:
+            futures = {pool.submit(fetch, c): c for c in candidates}
+            for future in as_completed(futures):
+                candidate, error = futures[future], future.result()
+                if error is None:
+                    on_ok(candidate)
+                else:
+                    failed.add(candidate.key)
+                    on_failed(candidate, error)
+        return [c for c in candidates if c.key not in failed]
+
+    @property
+    def chain(self) -> Chain:
+        if self._chain is None:
+            self._chain = Chain(self)
+        return self._chain
+
+    def process(
+        self, candidates: list[Candidate], on_done: Callable[[PaperOutcome], None] | None = None
+    ) -> list[PaperOutcome]:
+        """Download, read, extract, verify and score each candidate; outcomes in the order of `candidates`."""
+        root, chain = self.root, self.chain
+        outcomes: list[PaperOutcome | None] = [None] * len(candidates)
+        # One paper, or one reader: parse in the thread (starting a process would cost more than it saves).
+        readers = root.config.read.workers if len(candidates) > 1 else 1
+        lock = threading.Lock()
+        with (
+            ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(candidates)))) as pool,
+            _Readers(readers) as parser,
+        ):
+            stages: dict[Future[Any], tuple[int, str]] = {
+                pool.submit(chain.fetch, c, parse=not parser.enabled): (i, "fetch")
+                for i, c in enumerate(candidates)
+            }
+            while stages:
+                done, _ = wait(stages, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i, stage = stages.pop(future)
+                    candidate = candidates[i]
+                    outcome = PaperOutcome(candidate)
+                    with recorded(outcome):
+                        if stage == "fetch":
+                            path, paper = future.result()
+                            if paper is None:
+                                stages[parser.submit(path, candidate.key, root.cache_dir)] = (i, "parse")
+                            else:
+                                stages[pool.submit(chain.finish, candidate, paper)] = (i, "extract")
+                            continue
+                        if stage == "parse":
+                            paper = parser.result(future)
+                            stages[pool.submit(chain.finish, candidate, paper)] = (i, "extract")
+                            continue
+                        outcome = future.result()
+                    outcomes[i] = outcome
+                    if on_done is not None:
+                        with lock:
+                            on_done(outcome)
+        return [o for o in outcomes if o is not None]
 
 
 class Chain:
-    """Everything one paper's chain needs, built once per run."""
+    """What one paper's chain needs beyond the pipeline: the rules and the few-shot examples, read once."""
 
-    def __init__(self, root: CatalogRoot, backend: Backend) -> None:
-        self.root = root
-        self.backend = backend
-        self.taxonomy = root.taxonomy
-        self.config = root.config
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.root = pipeline.root
+        self.taxonomy = self.root.taxonomy
+        self.config = self.root.config
         self.rules = HeuristicBackend(self.taxonomy)
-        self.examples = approved_examples(root) if self.config.extract.few_shot else []
+        self._examples: list[Entry] | None = None
+        self._lock = threading.Lock()
 
-    def read(self, candidate: Candidate) -> PaperText:
-        from ingest.paper.read import read_cached
-
-        return read_cached(pdf_path(self.root, candidate), self.root.cache_dir, source=candidate.key)
+    @property
+    def examples(self) -> list[Entry]:
+        """The approved entries, loaded at the first extraction that uses them (not by a no-op run)."""
+        with self._lock:
+            if self._examples is None:
+                self._examples = approved_examples(self.root) if self.config.extract.few_shot else []
+            return self._examples
 
     def fetch(self, candidate: Candidate, *, parse: bool) -> tuple[Path, PaperText | None]:
         """The PDF on disk and its text: from the cache, parsed here when `parse`, else None (not parsed)."""
         from ingest.paper.read import cached_text, read_cached
 
-        path = pdf_path(self.root, candidate)
+        path = self.pipeline.pdf(candidate)
         if parse:
             return path, read_cached(path, self.root.cache_dir, source=candidate.key)
         return path, cached_text(path, self.root.cache_dir, source=candidate.key)
-
-    def run(self, candidate: Candidate) -> PaperOutcome:
-        """The whole chain of one paper in this thread."""
-        outcome = PaperOutcome(candidate)
-        with recorded(outcome):
-            paper = outcome.paper = self.read(candidate)
-            outcome.extraction = self.extract(paper, candidate)
-        return outcome
 
     def finish(self, candidate: Candidate, paper: PaperText) -> PaperOutcome:
         """extract → verify → score of a paper already read, as its outcome."""
@@ -137,15 +274,17 @@ class Chain:
     def extract(self, paper: PaperText, candidate: Candidate) -> Extraction:
         """extract → verify → score for a paper already read."""
         cfg = self.config.extract
-        if self.backend.name == self.rules.name:
+        if self.pipeline.backend_name == self.rules.name:
             extraction, cross = self.rules.extract(paper, candidate, examples=[]), None
         else:
+            backend = self.pipeline.backend
             # The rules' section guess picks the examples; without examples they run after the call, where
             # their CPU time overlaps with the other papers' waiting instead of delaying this request.
-            rules = self.rules.extract(paper, candidate, examples=[]) if self.examples else None
+            examples_at_hand = self.examples
+            rules = self.rules.extract(paper, candidate, examples=[]) if examples_at_hand else None
             hint = rules.entry.primary_section if rules else None
-            examples = choose_examples(self.examples, candidate, k=cfg.few_shot, section_hint=hint)
-            extraction = self.backend.extract(paper, candidate, examples=examples)
+            examples = choose_examples(examples_at_hand, candidate, k=cfg.few_shot, section_hint=hint)
+            extraction = backend.extract(paper, candidate, examples=examples)
             if cfg.cross_check == "heuristic":
                 cross = rules or self.rules.extract(paper, candidate, examples=[])
             else:
@@ -156,56 +295,6 @@ class Chain:
             cross_check=cross,
             min_confidence=self.config.check.min_confidence,
         )
-
-
-def process(
-    root: CatalogRoot,
-    candidates: list[Candidate],
-    *,
-    backend: str | None = None,
-    model: str | None = None,
-    concurrency: int | None = None,
-    on_done: Callable[[PaperOutcome], None] | None = None,
-) -> list[PaperOutcome]:
-    """Download, read, extract, verify and score each candidate; outcomes in the order of `candidates`."""
-    chain = Chain(root, make_backend(backend, root, model=model))
-    workers = max(1, concurrency or root.config.extract.concurrency)
-    outcomes: list[PaperOutcome | None] = [None] * len(candidates)
-    # One paper, or one reader: parse in the thread (starting a process would cost more than it saves).
-    readers = root.config.read.workers if len(candidates) > 1 else 1
-    lock = threading.Lock()
-    with (
-        ThreadPoolExecutor(max_workers=min(workers, max(1, len(candidates)))) as pool,
-        _Readers(readers) as parser,
-    ):
-        stages: dict[Future[Any], tuple[int, str]] = {
-            pool.submit(chain.fetch, c, parse=not parser.enabled): (i, "fetch")
-            for i, c in enumerate(candidates)
-        }
-        while stages:
-            done, _ = wait(stages, return_when=FIRST_COMPLETED)
-            for future in done:
-                i, stage = stages.pop(future)
-                candidate = candidates[i]
-                outcome = PaperOutcome(candidate)
-                with recorded(outcome):
-                    if stage == "fetch":
-                        path, paper = future.result()
-                        if paper is None:
-                            stages[parser.submit(path, candidate.key, root.cache_dir)] = (i, "parse")
-                        else:
-                            stages[pool.submit(chain.finish, candidate, paper)] = (i, "extract")
-                        continue
-                    if stage == "parse":
-                        paper = parser.result(future)
-                        stages[pool.submit(chain.finish, candidate, paper)] = (i, "extract")
-                        continue
-                    outcome = future.result()
-                outcomes[i] = outcome
-                if on_done is not None:
-                    with lock:
-                        on_done(outcome)
-    return [o for o in outcomes if o is not None]
 
 
 class _Readers:
@@ -240,48 +329,3 @@ class _Readers:
         if isinstance(paper, PaperText):
             return paper
         raise paper
-
-
-@dataclass
-class AddResult:
-    """`ingest add`: the papers that went through the chain, and the REFs that could not even be resolved."""
-
-    outcomes: list[PaperOutcome]
-    bad_refs: list[tuple[str, IngestError]]
-
-    @property
-    def ok(self) -> list[PaperOutcome]:
-        return [o for o in self.outcomes if o.ok]
-
-    @property
-    def failures(self) -> list[tuple[str, IngestError]]:
-        """(REF or paper, error) of everything that failed, in one list."""
-        return self.bad_refs + [(o.candidate.key, o.error) for o in self.outcomes if o.error is not None]
-
-
-def add_refs(
-    root: CatalogRoot,
-    refs: list[str],
-    *,
-    backend: str | None = None,
-    model: str | None = None,
-    concurrency: int | None = None,
-    on_done: Callable[[PaperOutcome], None] | None = None,
-) -> AddResult:
-    """Resolve each REF (arXiv id, arXiv URL, local PDF) and run the chain on those that resolve."""
-    from ingest.paper.discover import resolve_ref
-
-    candidates: list[Candidate] = []
-    bad: list[tuple[str, IngestError]] = []
-    make_backend(
-        backend, root, model=model
-    )  # a bad backend or missing key is a usage error before any lookup
-    for ref in refs:
-        try:
-            candidates.append(resolve_ref(ref, root.config.arxiv))
-        except IngestError as exc:
-            bad.append((ref, exc))
-    outcomes = process(
-        root, candidates, backend=backend, model=model, concurrency=concurrency, on_done=on_done
-    )
-    return AddResult(outcomes, bad)

@@ -19,10 +19,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ingest.catalog.records import Record, read_entry, read_record, read_records
-from ingest.catalog.store import CatalogRoot, InvalidFile, validation_error
+from ingest.catalog.store import CatalogRoot, validation_error
 from ingest.catalog.yamlio import line_of, loads_yaml
 from ingest.check.rules import detail_columns
-from ingest.errors import CatalogError
+from ingest.errors import CatalogError, InvalidFile
 from ingest.models import ARXIV_ID_RE, Entry, Proposal
 from ingest.taxonomy import Taxonomy
 

@@ -1,0 +1,68 @@
+"""add: the `ingest add REF...` use case: resolve each REF, run the chain on it, and propose what it found."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ingest.catalog.store import CatalogRoot
+from ingest.errors import IngestError
+from ingest.jobs.pipeline import PaperOutcome, Pipeline, PipelineOptions, run_usage
+from ingest.models import Candidate, Proposal, Usage
+
+
+@dataclass
+class AddResult:
+    """The papers that went through the chain, the REFs that could not even be resolved, and the proposals."""
+
+    outcomes: list[PaperOutcome]
+    bad_refs: list[tuple[str, IngestError]]
+    proposals: list[Proposal] = field(default_factory=list)
+
+    @property
+    def ok(self) -> list[PaperOutcome]:
+        return [o for o in self.outcomes if o.ok]
+
+    @property
+    def failures(self) -> list[tuple[str, IngestError]]:
+        """(REF or paper, error) of everything that failed, in one list."""
+        return self.bad_refs + [(o.candidate.key, o.error) for o in self.outcomes if o.error is not None]
+
+    @property
+    def usage(self) -> Usage:
+        return run_usage(self.outcomes)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when a REF went through; else the first failure's code (3 service, 2 usage, 1 paper)."""
+        if self.ok or not self.failures:
+            return 0
+        return self.failures[0][1].exit_code
+
+
+def add(
+    root: CatalogRoot,
+    refs: list[str],
+    options: PipelineOptions | None = None,
+    *,
+    on_done: Callable[[PaperOutcome], None] | None = None,
+) -> AddResult:
+    """Resolve each REF (arXiv id, arXiv URL, local PDF), run the chain on those that resolve, and propose
+    each extraction to the review queue (papers already known are left out). Creates the root if missing."""
+    from ingest.paper.discover import resolve_ref
+    from ingest.review.propose import adhoc_run_id, propose_many
+
+    root.create()
+    pipeline = Pipeline(root, options)
+    pipeline.check_backend()  # a bad backend or a missing key is a usage error before any lookup
+    candidates: list[Candidate] = []
+    bad: list[tuple[str, IngestError]] = []
+    for ref in refs:
+        try:
+            candidates.append(resolve_ref(ref, root.config.arxiv))
+        except IngestError as exc:
+            bad.append((ref, exc))
+    result = AddResult(pipeline.process(candidates, on_done=on_done), bad)
+    extractions = [o.extraction for o in result.ok if o.extraction is not None]
+    result.proposals = propose_many(root, extractions, run_id=adhoc_run_id("add"))
+    return result
