@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest.catalog.store import CatalogRoot
-from ingest.config import ArxivConfig, load_config
+from ingest.config import ArxivConfig, Env, load_config
 from ingest.errors import CatalogError, ServiceError, UsageError
 from ingest.models import Decision, Entry, Exclusion, Link
 from ingest.paper.discover import Known, KnownPapers, discover, lookup, resolve_ref
@@ -20,7 +21,7 @@ WINDOW = {"since": datetime(2026, 1, 1, tzinfo=UTC), "until": datetime(2026, 2, 
 @pytest.fixture
 def config(arxiv_mirror, tmp_path: Path) -> ArxivConfig:
     """The bundled config with the environment applied (INGEST_ARXIV_URL -> the mirror, delay 0)."""
-    return load_config(tmp_path / "missing.yaml").arxiv
+    return load_config(tmp_path / "missing.yaml", Env.from_mapping(os.environ)).arxiv
 
 
 def test_real_search_answer_gives_its_ten_papers(arxiv_mirror, config: ArxivConfig) -> None:
@@ -96,7 +97,8 @@ def test_paging_follows_total_results(arxiv_mirror, config: ArxivConfig) -> None
 
 @pytest.fixture
 def catalog(tmp_path: Path) -> CatalogRoot:
-    root = CatalogRoot(tmp_path / "root").create()
+    # The environment as the CLI resolves it (tests request arxiv_mirror first, which points it at the mirror).
+    root = CatalogRoot(tmp_path / "root", env=Env.from_mapping(os.environ)).create()
     root.write_entry(
         Entry(
             id="gkd",

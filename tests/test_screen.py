@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 
 from llm_server import answer, error, screen_arguments, user_text
 
 from ingest.catalog.store import CatalogRoot
+from ingest.config import Env
 from ingest.extract.backend import make_backend
 from ingest.extract.heuristic import HeuristicBackend
 from ingest.models import Candidate
@@ -26,7 +28,8 @@ PPO = Candidate(
 
 
 def make_root(tmp_path, config: str = "") -> CatalogRoot:
-    root = CatalogRoot(tmp_path / "root").create()
+    # The environment as the CLI resolves it: llm_server points OPENAI_* at itself.
+    root = CatalogRoot(tmp_path / "root", env=Env.from_mapping(os.environ)).create()
     root.config_path.write_text(config, encoding="utf-8")
     return root
 
