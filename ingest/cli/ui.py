@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-T = TypeVar("T")
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -93,12 +91,3 @@ def progress(label: str) -> Iterator[Steps]:
             yield Steps(bar, label)
     else:
         yield Steps(None, label)
-
-
-def track(items: Iterable[T], label: str, total: int | None = None) -> Iterator[T]:
-    with progress(label) as steps:
-        if total is not None:
-            steps.total(total)
-        for item in items:
-            yield item
-            steps.advance()

@@ -307,8 +307,3 @@ def to_extraction(
         input_hash=input_hash,
         usage=usage or Usage(),
     )
-
-
-def response_json_schema(taxonomy: Taxonomy) -> dict[str, Any]:
-    """The JSON schema the model is asked to fill (for docs and local servers that take a schema)."""
-    return build_response_model(taxonomy).model_json_schema(by_alias=True)

@@ -161,11 +161,3 @@ def find_sections(paper: PaperText, lines: list[list[str]]) -> list[SectionSpan]
             span = {"kind": kind, "title": title, "start": offset, "end": end, "page": paper.page_of(offset)}
             spans.append(SectionSpan.model_validate(span))
     return spans
-
-
-def section_at(paper: PaperText, offset: int) -> SectionSpan | None:
-    """The section that holds character `offset` of paper.text."""
-    for span in paper.sections:
-        if span.start <= offset < span.end:
-            return span
-    return None

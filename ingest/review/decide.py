@@ -29,7 +29,7 @@ from typing import Literal
 from filelock import FileLock, Timeout
 
 from ingest.catalog.records import load_catalog, read_record
-from ingest.catalog.store import CatalogRoot, model_to_yaml_data, read_model
+from ingest.catalog.store import CatalogRoot, model_to_yaml_data
 from ingest.catalog.yamlio import load_yaml, loads_yaml, write_yaml
 from ingest.errors import CatalogError, IngestError, LockedError, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, Provenance
@@ -427,8 +427,3 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
                     copy.parent.rmdir()  # only when empty: another proposal's kept edit stays
                 except OSError:
                     pass
-
-
-def decisions_for(root: CatalogRoot, proposal_id: str) -> Decision | None:
-    path = root.decision_path(proposal_id)
-    return read_model(path, Decision) if path.exists() else None
