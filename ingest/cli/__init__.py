@@ -2,29 +2,67 @@
 
 Errors become user messages only here: an IngestError prints one line and exits with its code
 (0 success, 1 check found errors, 2 bad usage or configuration, 3 a required service was unreachable).
+The environment is read here once and handed down as settings (CatalogRoot.env). Each command's module is
+imported only when that command runs, so `ingest --help` imports neither pydantic nor an LLM client.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 
-from ingest.catalog.store import CatalogRoot
-from ingest.cli import add, catalog, evaluate, fetch, review, run
-from ingest.cli.ui import err_console
-from ingest.config import Env
 from ingest.errors import IngestError
+
+# command -> (module under ingest.cli that registers it, its short help for `ingest --help`).
+# tests/test_layers.py checks that each short help is the command's own.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "add": ("add", "Extract arXiv ids, URLs or PDFs into the queue."),
+    "backfill": ("run", "Propose values for entries' unknown fields."),
+    "check": ("catalog", "Validate the root; flag low-confidence fields."),
+    "eval": ("evaluate", "Score the extractor against the approved catalog."),
+    "fetch": ("fetch", "Discover and download new papers (no LLM)."),
+    "import-markdown": ("catalog", "Bootstrap entries/ from an existing list's markdown."),
+    "render": ("catalog", "Write the catalog markdown from entries/."),
+    "review": ("review", "Work the review queue: list, show, decide."),
+    "run": ("run", "The weekly job: discover, extract, propose."),
+}
+
+
+def load_commands(module: str) -> dict[str, click.Command]:
+    """The commands that ingest.cli.<module> registers (importing it: the heavy imports happen here)."""
+    group = click.Group()
+    importlib.import_module(f"ingest.cli.{module}").register(group)
+    return dict(group.commands)
 
 
 class IngestGroup(click.Group):
-    """Turns IngestError into a one-line message and its exit code."""
+    """Loads a command's module when it runs; turns IngestError into a one-line message and its exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            self.commands.update(load_commands(COMMANDS[cmd_name][0]))
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from COMMANDS: `ingest --help` imports no command module."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
 
     def invoke(self, ctx: click.Context) -> Any:
+        from rich.markup import escape
+
+        from ingest.cli.ui import err_console
+
         try:
             return super().invoke(ctx)
         except IngestError as exc:
@@ -71,11 +109,10 @@ def cli(ctx: click.Context, root: Path) -> None:
     for name in ("instructor", "httpx", "openai"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     # The one place the environment is read: the library gets it as settings (CatalogRoot.env).
+    from ingest.catalog.store import CatalogRoot
+    from ingest.config import Env
+
     ctx.obj = CatalogRoot(root, env=Env.from_mapping(os.environ))
-
-
-for module in (catalog, fetch, add, run, review, evaluate):
-    module.register(cli)
 
 
 def main() -> None:
