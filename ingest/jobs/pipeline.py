@@ -34,14 +34,12 @@ from typing import TYPE_CHECKING, Any
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import CatalogError, PaperError, UnexpectedError
 from ingest.extract.backend import Backend, backend_name, make_backend
-from ingest.extract.heuristic import HeuristicBackend
-from ingest.extract.prompts import choose_examples
-from ingest.extract.score import score
-from ingest.extract.verify import verify
 from ingest.models import Candidate, Entry, Extraction, PaperText, Usage
 
 if TYPE_CHECKING:
     import httpx
+
+    from ingest.extract.heuristic import HeuristicBackend
 
 
 @dataclass(frozen=True)
@@ -239,11 +237,14 @@ class Chain:
     """What one paper's chain needs beyond the pipeline: the rules and the few-shot examples, read once."""
 
     def __init__(self, pipeline: Pipeline) -> None:
+        # Imported here: the chain's stages pull in the PDF reader, which a run with no paper never needs.
+        from ingest.extract.heuristic import HeuristicBackend
+
         self.pipeline = pipeline
         self.root = pipeline.root
         self.taxonomy = self.root.taxonomy
         self.config = self.root.config
-        self.rules = HeuristicBackend(self.taxonomy)
+        self.rules: HeuristicBackend = HeuristicBackend(self.taxonomy)
         self._examples: list[Entry] | None = None
         self._lock = threading.Lock()
 
@@ -273,6 +274,10 @@ class Chain:
 
     def extract(self, paper: PaperText, candidate: Candidate) -> Extraction:
         """extract → verify → score for a paper already read."""
+        from ingest.extract.prompts import choose_examples
+        from ingest.extract.score import score
+        from ingest.extract.verify import verify
+
         cfg = self.config.extract
         if self.pipeline.backend_name == self.rules.name:
             extraction, cross = self.rules.extract(paper, candidate, examples=[]), None
