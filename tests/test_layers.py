@@ -1,13 +1,22 @@
-"""The layer rules of docs/ARCHITECTURE.md, checked on the source: who may import what."""
+"""The layer rules of docs/ARCHITECTURE.md, checked on the source: who may import what.
+
+The layers, the forbidden imports and the absence of cycles are import-linter contracts in pyproject.toml
+(`lint-imports`); the rules import-linter cannot say (click only in the CLI, no private names across modules,
+the CLI's command table) are checked here on the syntax tree.
+"""
 
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
 from pathlib import Path
 
+import click
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "ingest"
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "ingest"
 
 
 def imports(path: Path) -> set[str]:
@@ -54,3 +63,33 @@ def test_render_and_check_never_reach_the_llm(path: Path) -> None:
     banned = ("openai", "instructor", "ingest.extract", "ingest.jobs")
     bad = {n for n in imports(path) if n.startswith(banned)}
     assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    lint = shutil.which("lint-imports")
+    assert lint, "import-linter is a test dependency (pip install -e '.[test]')"
+    done = subprocess.run([lint], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_private_name_is_imported_from_another_module(path: Path) -> None:
+    bad = [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ingest")
+        for alias in node.names
+        if alias.name.startswith("_")
+    ]
+    assert not bad, f"{path} imports private names {bad}"
+
+
+def test_the_cli_command_table_matches_the_commands() -> None:
+    from ingest.cli import COMMANDS, cli
+
+    ctx = click.Context(cli, info_name="ingest")
+    for name, (_module, short_help) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None, name
+        assert command.get_short_help_str(limit=200) == short_help, name

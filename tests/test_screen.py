@@ -12,7 +12,7 @@ from ingest.config import Env
 from ingest.extract.backend import make_backend
 from ingest.extract.heuristic import HeuristicBackend
 from ingest.models import Candidate
-from ingest.paper.screen import goes_on, screen
+from ingest.extract.screen import goes_on, screen
 
 OPD = Candidate(
     arxiv_id="2306.13649",

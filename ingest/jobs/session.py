@@ -153,7 +153,7 @@ class Session:
 
     def screen(self) -> list[Candidate]:
         """Judge each new candidate's scope from its abstract; the backend is built only if one needs it."""
-        from ingest.paper.screen import goes_on, screen
+        from ingest.extract.screen import goes_on, screen
 
         keep = []
         for candidate in self.journal.candidates or []:
