@@ -97,7 +97,7 @@ def test_paging_follows_total_results(arxiv_mirror, config: ArxivConfig) -> None
 
 @pytest.fixture
 def catalog(tmp_path: Path) -> CatalogRoot:
-    # The environment as the CLI resolves it (tests request arxiv_mirror first, which points it at the mirror).
+    # The environment as the CLI resolves it (tests ask for arxiv_mirror first: it points at the mirror).
     root = CatalogRoot(tmp_path / "root", env=Env.from_mapping(os.environ)).create()
     root.write_entry(
         Entry(

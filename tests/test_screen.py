@@ -11,8 +11,8 @@ from ingest.catalog.store import CatalogRoot
 from ingest.config import Env
 from ingest.extract.backend import make_backend
 from ingest.extract.heuristic import HeuristicBackend
-from ingest.models import Candidate
 from ingest.extract.screen import goes_on, screen
+from ingest.models import Candidate
 
 OPD = Candidate(
     arxiv_id="2306.13649",

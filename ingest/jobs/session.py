@@ -69,15 +69,23 @@ def run_lock(root: CatalogRoot) -> Iterator[None]:
         lock.release()
 
 
-def new_report(pipeline: Pipeline, run_id: str, now: datetime, **window: datetime) -> RunReport:
+def new_report(
+    pipeline: Pipeline,
+    run_id: str,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> RunReport:
     """A run's report, naming the backend and model the pipeline will use (without building it)."""
     return RunReport(
         run_id=run_id,
         started=now,
+        since=since,
+        until=until,
         backend=pipeline.backend_name,
         model=pipeline.model,
         min_confidence=pipeline.root.config.check.min_confidence,
-        **window,
     )
 
 
