@@ -93,12 +93,18 @@ def measure() -> list[dict[str, Any]]:
 
     import ingest.extract.openai  # noqa: F401  (imported before timing: a one-off cost of ~3 s)
     from ingest.catalog.store import CatalogRoot
-    from ingest.jobs.pipeline import process, run_usage
+    from ingest.config import Env
+    from ingest.jobs.pipeline import Pipeline, PipelineOptions, run_usage
+
+    def process(root: CatalogRoot, candidates: list[Any], **options: Any) -> list[Any]:
+        # The library reads no environment: the settings go in as the CLI would pass them.
+        root = CatalogRoot(root.path, env=Env.from_mapping(os.environ))
+        return Pipeline(root, PipelineOptions(**options)).process(candidates)
 
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
         os.environ["INGEST_CACHE_DIR"] = str(cache)
-        root = CatalogRoot(Path(tmp) / "root").create()
+        root = CatalogRoot(Path(tmp) / "root", env=Env.from_mapping(os.environ)).create()
         candidates, papers = _papers(cache)  # read_cached keeps its texts under cache/"text"
         first, first_papers, serial_parse = _first_run_papers()  # parsed here, not cached
         papers = {**papers, **first_papers}

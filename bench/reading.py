@@ -88,6 +88,7 @@ def refetch_row(files: list[Path]) -> dict[str, Any]:
     from arxiv_mirror import ArxivMirror, _Handler, _Server
 
     from ingest.catalog.store import CatalogRoot
+    from ingest.config import Env
     from ingest.jobs.fetch import fetch
 
     server = _Server(("127.0.0.1", 0), _Handler)
@@ -110,9 +111,10 @@ def refetch_row(files: list[Path]) -> dict[str, Any]:
         try:
             until = datetime.now(UTC)
             window = {"since": until - timedelta(days=7), "until": until, "queries": ["bench"]}
-            first = fetch(CatalogRoot(Path(tmp) / "root").create(), **window)
+            env = Env.from_mapping(os.environ)  # the library reads no environment: pass it as the CLI does
+            first = fetch(CatalogRoot(Path(tmp) / "root", env=env).create(), **window)
             before = len(mirror.pdf_requests())
-            fetch(CatalogRoot(Path(tmp) / "root"), **window)
+            fetch(CatalogRoot(Path(tmp) / "root", env=env), **window)
             second = len(mirror.pdf_requests()) - before
         finally:
             server.shutdown()
