@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ("catalog", "reading", "extraction", "pipeline")
+SCRIPTS = ("startup", "catalog", "reading", "extraction", "pipeline")
 REQUIRED = ("name", "value", "unit", "goal", "ratio")
 TIMEOUT_SECONDS = 900
 # Any request to a host other than loopback goes to this closed port and fails at once.

@@ -1,0 +1,224 @@
+"""Benchmark of issue 10's goals: start-up and scale, as whole `ingest` processes where the user waits.
+
+Figures (best of a few runs; ratio = goal / measured, so >= 1 meets the goal):
+- `ingest --help` (goal 0.15 s); `ingest check` on the repository's catalog (0.5 s); `ingest review list` on
+  an empty queue (0.4 s);
+- a no-op weekly rerun (`ingest run` with nothing new on the loopback arXiv, OPENAI_API_KEY set, so the
+  openai backend is chosen but never built) at 1,000 entries (1.2 s) and 20,000 entries (3 s);
+- `ingest check` at 20,000 entries (3 s), and with 500 low-confidence proposals queued (at most 0.5 s more);
+- dedupe: discover() of a 300-paper arXiv answer against 20,000 entries, through the public
+  `discover`/`KnownPapers` calls (0.5 s);
+- the extract stage's per-catalog cost (loading and choosing the few-shot examples for one paper) at 20,000
+  entries against 100: goal a ratio <= 1.5 (no more at 20,000 than at 100, with room for noise).
+Run: `python -m bench startup` (a few minutes; most of it is writing the 20,000-entry roots).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+RUNS = 3
+SMALL, LARGE, QUEUED, CANDIDATES = 1_000, 20_000, 500, 300
+
+
+def cli_seconds(root: Path | None, *args: str, env: dict[str, str] | None = None, runs: int = RUNS) -> float:
+    """The best wall time of `python -m ingest [--root root] args` as a whole process; it must succeed."""
+    cmd = [sys.executable, "-m", "ingest", *(["--root", str(root)] if root else []), *args]
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env or dict(os.environ), timeout=600)
+        took = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} exited {done.returncode}: {done.stderr.strip()[-300:]}")
+        best = min(best, took)
+    return best
+
+
+def figure(name: str, value: float, goal: float, unit: str = "s") -> dict[str, Any]:
+    return {"name": name, "value": round(value, 3), "unit": unit, "goal": f"<= {goal}", "ratio": goal / value}
+
+
+def write_root(path: Path, entries: int, proposals: int = 0, *, first: int = 0) -> Path:
+    """A root with `entries` synthetic entries (and low-confidence proposals), written with libyaml."""
+    import yaml
+
+    from bench.catalog import synthetic_entry
+    from ingest.catalog.store import CatalogRoot, model_to_yaml_data
+    from ingest.models import Proposal
+
+    root = CatalogRoot(path).create()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    for i in range(first, first + entries):
+        entry = synthetic_entry(root.taxonomy, i)
+        text = yaml.dump(model_to_yaml_data(entry), Dumper=dumper, sort_keys=False, allow_unicode=True)
+        (root.entries_dir / f"{entry.id}.yaml").write_text(text, encoding="utf-8")
+    root.queue_dir.mkdir(exist_ok=True)
+    for i in range(proposals):
+        entry = synthetic_entry(root.taxonomy, first + entries + i).model_copy(
+            update={"id": f"queued-{i:04d}"}
+        )
+        proposal = Proposal(
+            id=f"queued-{i:04d}", kind="new", title=entry.title or entry.name, entry=entry, confidence=0.4
+        )
+        text = yaml.dump(model_to_yaml_data(proposal), Dumper=dumper, sort_keys=False, allow_unicode=True)
+        (root.queue_dir / f"{proposal.id}.yaml").write_text(text, encoding="utf-8")
+    return path
+
+
+def atom_feed(titles: list[str]) -> bytes:
+    """An arXiv answer with one paper per title, published yesterday (inside a run's window)."""
+    from xml.sax.saxutils import escape
+
+    when = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entries = "".join(
+        f"""<entry><id>http://arxiv.org/abs/2611.{20000 + i:05d}v1</id><title>{escape(t)}</title>
+<updated>{when}</updated><published>{when}</published><summary>An abstract.</summary>
+<link href="https://arxiv.org/abs/2611.{20000 + i:05d}v1" rel="alternate" type="text/html"/>
+<link href="https://arxiv.org/pdf/2611.{20000 + i:05d}v1" rel="related" type="application/pdf" title="pdf"/>
+<category term="cs.CL" scheme="http://arxiv.org/schemas/atom"/><arxiv:primary_category term="cs.CL"/>
+<author><name>Bench Author</name></author></entry>
+"""
+        for i, t in enumerate(titles)
+    )
+    return f"""<?xml version='1.0' encoding='UTF-8'?>
+<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" xmlns:arxiv="http://arxiv.org/schemas/atom"
+xmlns="http://www.w3.org/2005/Atom"><id>bench</id><title>bench</title><updated>{when}</updated>
+<opensearch:itemsPerPage>{len(titles)}</opensearch:itemsPerPage>
+<opensearch:totalResults>{len(titles)}</opensearch:totalResults><opensearch:startIndex>0</opensearch:startIndex>
+{entries}</feed>""".encode()
+
+
+def start_mirror() -> Any:
+    """The tests' loopback arXiv in a thread; every search answers with nothing until routed."""
+    from arxiv_mirror import ArxivMirror, _Handler, _Server
+
+    server = _Server(("127.0.0.1", 0), _Handler)
+    mirror = ArxivMirror(f"http://127.0.0.1:{server.server_address[1]}")
+    server.mirror = mirror
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    mirror.route_search(atom_feed([]))
+    return mirror
+
+
+def noop_rerun(root: Path, env: dict[str, str]) -> float:
+    cli_seconds(root, "run", env=env, runs=1)  # the first run sets the watermark
+    return cli_seconds(root, "run", env=env, runs=2)
+
+
+def dedupe_seconds(root: Path, mirror: Any) -> float:
+    """discover() of CANDIDATES papers (half of them titles of entries) against the root's entries."""
+    from ingest.catalog.store import CatalogRoot
+    from ingest.config import Env
+    from ingest.paper.discover import KnownPapers, discover
+
+    catalog = CatalogRoot(
+        root, env=Env.from_mapping({"INGEST_ARXIV_URL": mirror.api_url, "INGEST_ARXIV_DELAY": "0"})
+    )
+    titles = [
+        f"Method {i * 61}: a synthetic on-policy paper" if i % 2 else f"A new idea number {i} on rollouts"
+        for i in range(CANDIDATES)
+    ]
+    mirror.reset()  # first route wins: drop the empty answer of the run benchmarks
+    mirror.route_search(atom_feed(titles))
+    until = datetime.now(UTC)
+    start = time.perf_counter()
+    result = discover(
+        catalog.config.arxiv,
+        known=KnownPapers.from_root(catalog),
+        since=until - timedelta(days=7),
+        until=until,
+        queries=["q"],
+        max_results=CANDIDATES,
+    )
+    took = time.perf_counter() - start
+    mirror.reset()
+    mirror.route_search(atom_feed([]))
+    if result.total_seen == 0:
+        raise RuntimeError("the dedupe feed gave no paper")
+    return took
+
+
+def examples_seconds(root: Path) -> float:
+    """Loading and choosing the few-shot examples for one paper: the extract stage's per-catalog cost."""
+    from ingest.catalog.store import CatalogRoot
+    from ingest.config import Env
+    from ingest.extract.prompts import choose_examples
+    from ingest.jobs.pipeline import Pipeline, PipelineOptions
+    from ingest.models import Candidate
+
+    best = float("inf")
+    for _ in range(RUNS):
+        catalog = CatalogRoot(root, env=Env.from_mapping({"OPENAI_API_KEY": "bench"}))
+        pipeline = Pipeline(catalog, PipelineOptions(backend="openai"))
+        candidate = Candidate(arxiv_id="2611.00001", title="Student rollouts for on-policy distillation")
+        start = time.perf_counter()
+        choose_examples(pipeline.chain.examples, candidate, k=catalog.config.extract.few_shot)
+        best = min(best, time.perf_counter() - start)
+        if pipeline.backend_built:
+            raise RuntimeError("choosing examples built the backend")
+    return best
+
+
+def measure() -> list[dict[str, Any]]:
+    rows = [figure("ingest --help", cli_seconds(None, "--help"), 0.15)]
+    rows.append(figure("ingest check, repository catalog", cli_seconds(REPO, "check"), 0.5))
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        base = Path(tmp)
+        empty = write_root(base / "empty", 0)
+        rows.append(figure("ingest review list, empty queue", cli_seconds(empty, "review", "list"), 0.4))
+
+        mirror = start_mirror()
+        env = {
+            **os.environ,
+            "INGEST_ARXIV_URL": mirror.api_url,
+            "INGEST_ARXIV_PDF_URL": mirror.pdf_url,
+            "INGEST_ARXIV_DELAY": "0",
+            "OPENAI_API_KEY": "bench",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "INGEST_CACHE_DIR": str(base / "cache"),
+        }
+        small = write_root(base / "small", SMALL)
+        rows.append(figure(f"no-op rerun, {SMALL:,} entries", noop_rerun(small, env), 1.2))
+
+        large = write_root(base / "large", LARGE)
+        cli_seconds(large, "render", runs=1)  # check compares the rendered catalog: render it once first
+        check_large = cli_seconds(large, "check", runs=2)
+        rows.append(figure(f"ingest check, {LARGE:,} entries", check_large, 3.0))
+        rows.append(
+            figure(f"dedupe {CANDIDATES} candidates vs {LARGE:,} entries", dedupe_seconds(large, mirror), 0.5)
+        )
+        hundred = write_root(base / "hundred", 100)
+        few, many = examples_seconds(hundred), examples_seconds(large)
+        rows.append(
+            {
+                "name": f"extract stage catalog cost, {LARGE:,} vs 100 entries",
+                "value": round(many / few, 2),
+                "unit": "x",
+                "goal": "<= 1.5",
+                "ratio": 1.5 / (many / few),
+            }
+        )
+        rows.append(figure(f"no-op rerun, {LARGE:,} entries", noop_rerun(large, env), 3.0))
+
+        write_root(large, 0, proposals=QUEUED, first=LARGE)  # the same root, now with the queue (new papers)
+        extra = cli_seconds(large, "check", runs=2) - check_large
+        rows.append(figure(f"check: {QUEUED} queued proposals add", max(extra, 0.001), 0.5))
+    return rows
+
+
+if __name__ == "__main__":
+    for row in measure():
+        print(f"{row['name']}: {row['value']} {row['unit']} (goal {row['goal']}, ratio {row['ratio']:.2f})")
