@@ -93,3 +93,22 @@ def test_the_cli_command_table_matches_the_commands() -> None:
         command = cli.get_command(ctx, name)
         assert command is not None, name
         assert command.get_short_help_str(limit=200) == short_help, name
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in SOURCES if "cli" not in p.relative_to(PACKAGE).parts],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_only_the_cli_reads_the_environment(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    reads = [
+        f"os.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in ("environ", "getenv", "environb", "putenv")
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+    ]
+    reads += [n for n in imports(path) if n.startswith("pydantic_settings")]
+    assert not reads, f"{path} reads the environment ({reads}): take the setting from the caller"
