@@ -12,9 +12,8 @@ Commit protocol of one decision (every step is an atomic write or an idempotent 
 A crash before step 1 leaves the old state; a crash after it is rolled forward by `recover()`, which every
 review command and every run calls first. Approve checks the render target before step 1, so a README without
 the catalog markers refuses the approval with nothing changed; recovery finishes the data steps even when the
-render fails and reports that as a warning, so a render problem never blocks the queue. Test hook:
-INGEST_TEST_STEP_DELAY=<seconds> sleeps between the steps, so a test can kill the process half-way
-(tests/test_crash.py).
+render fails and reports that as a warning, so a render problem never blocks the queue. tests/test_crash.py
+kills a real approve right after each step (an audit hook in the child process watches the files appear).
 """
 
 from __future__ import annotations
