@@ -115,7 +115,8 @@ def invoke(root: Path, *args: str) -> Any:
     return CliRunner().invoke(cli, ["--root", str(root), *args], catch_exceptions=False)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
+    # Generous: on a loaded CI machine a spawned run needs a while to reach the point waited for.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
