@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from ingest.catalog.store import CatalogRoot
-from ingest.cli import add, catalog, evaluate, fetch, review, run
+from ingest.cli import add, catalog, evaluate, fetch, github, review, run
 from ingest.cli.ui import err_console
 from ingest.errors import IngestError
 
@@ -71,7 +71,7 @@ def cli(ctx: click.Context, root: Path) -> None:
     ctx.obj = CatalogRoot(root)
 
 
-for module in (catalog, fetch, add, run, review, evaluate):
+for module in (catalog, fetch, add, run, review, evaluate, github):
     module.register(cli)
 
 

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ingest.catalog.store import CatalogRoot
+from ingest.cli.github import publish_run
 from ingest.cli.ui import (
     BACKEND_HELP,
     CONCURRENCY_HELP,
@@ -144,6 +145,8 @@ def run_cmd(
             progress=show,
         )
     _print_report(report, as_json)
+    if not as_json:
+        publish_run(report)
     ctx.exit(exit_code(report))
 
 

@@ -4,8 +4,9 @@ Resumable: the run keeps a journal (runjournal.py), and the next `ingest run` fi
 never proposes a paper the queue already holds, so a paper proposed just before the kill is not proposed
 again.
 
-The watermark in state.yaml moves to the end of the window only when a run completes. A paper that fails a
-stage is recorded in state.yaml and retried by the next run.
+The watermark in state.yaml moves to the end of the window (or where a cap stopped discovery, paper/window.py)
+only when a run completes with something to review or retry; a run with nothing new leaves state.yaml as it
+was (jobs/health.py). A paper that fails a stage is recorded in state.yaml and retried by the next run.
 
 Faults that are not a paper's (DESIGN.md §7):
 - The LLM endpoint unreachable (connections refused after one paper's retries, or calls timing out for two
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from filelock import FileLock, Timeout
 from ingest.catalog.known import Known
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import LockedError, PaperError, ServiceError, UsageError
+from ingest.jobs import health
 from ingest.jobs.journal import (
     JOURNAL_SUFFIX,
     PaperDone,
@@ -48,6 +50,7 @@ from ingest.jobs.journal import (
 )
 from ingest.jobs.report import FailedItem, ProposedItem, RunReport, ScreenedOut, write_report
 from ingest.models import ARXIV_ID_RE, Candidate, Extraction, Failure
+from ingest.paper.window import window_start
 from ingest.review.decide import recover
 from ingest.review.propose import propose, propose_exclusion
 from ingest.review.queue import scan_entries, scan_queue
@@ -160,6 +163,9 @@ class _Runner:
         retry_ids = [p for p in retry if _is_arxiv(p)]
         retried = lookup(config, retry_ids) if retry_ids else []
         self.report.found = result.total_seen
+        self.report.queries = result.per_query
+        self.report.version_checked = result.version_asked
+        self.report.watermark, self.report.capped = result.watermark, result.capped
         self.report.skipped_known = result.skipped_known
         self.report.updates = len(result.updates)
         self.report.retried = len(retried)
@@ -330,12 +336,15 @@ class _Runner:
                 )
             else:
                 failures.pop(paper, None)
-        state = state.model_copy(
-            update={"failures": failures, "watermark": self.report.until, "last_run": self.report.run_id}
-        )
+        self.report.health = health.warnings(self.report, state, self.root.config.arxiv)
+        self.report.committed = health.worth_committing(self.report, state)
         self.report.finished = now
         self.report.downloaded = len(self.journal.downloaded)
-        self.root.write_state(state)
+        if self.report.committed:  # else: nothing a workflow would commit (health.py)
+            watermark = self.report.watermark or self.report.until
+            history = health.record(self.report, state)
+            update = {"failures": failures, "watermark": watermark, "last_run": self.report.run_id}
+            self.root.write_state(state.model_copy(update={**update, "history": history}))
         write_report(self.root, self.report)
         self.path.unlink(missing_ok=True)
 
@@ -387,7 +396,10 @@ def run(
             now = datetime.now(UTC).replace(microsecond=0)
             state = root.read_state()
             until = until or now
-            since = since or state.watermark or until - timedelta(days=root.config.arxiv.lookback_days)
+            arxiv = root.config.arxiv
+            since = since or window_start(
+                state.watermark, until, overlap_days=arxiv.overlap_days, lookback_days=arxiv.lookback_days
+            )
             if since > until:
                 raise UsageError(
                     f"the window is empty: {since:%Y-%m-%d} is after {until:%Y-%m-%d}",

@@ -150,8 +150,8 @@ class DiscoverResult:
     updates: list[Candidate]
     total_seen: int
     per_query: dict[str, int] = field(default_factory=dict)  # results arXiv listed for each query
+    version_asked: int = 0  # catalog papers whose latest version was asked for
     version_calls: int = 0
-    version_results: int = 0
     watermark: datetime | None = None  # how far every paper was seen (the window's end unless cut)
     capped: str | None = None  # the sentence saying why the watermark stops short
 
@@ -290,7 +290,8 @@ def discover(
     with ArxivApi(config, client) as api:
         _search(api, config, known, result, seen, queries or config.queries, coverage)
         have = catalog_versions(known)
-        versions, result.version_calls, result.version_results = newer_versions(
+        result.version_asked = len(have)
+        versions, result.version_calls, _ = newer_versions(
             config, have, lambda ids: list(_pages(api, _id_params(ids), len(ids)))
         )
     for candidate in versions:
