@@ -78,7 +78,9 @@ def github_group() -> None:
 @click.pass_context
 def pr_body_cmd(ctx: click.Context, report_path: Path | None, out: Path | None) -> None:
     """The run report, every queued proposal (fields, confidence, flags, quotes linked to their PDF page),
-    the `ingest check` results, and how to decide with comment commands."""
+    the `ingest check` results, and how to decide with comment commands.
+
+    Exit codes: 0 written; 2 not a root."""
     root: CatalogRoot = ctx.obj.require()
     if report_path is None:
         reports = [p for p in root.runs_dir.glob("*.json") if p.name.count(".") == 1]
@@ -120,7 +122,9 @@ def comment_cmd(
     """Approve or reject queued proposals as `ingest review` does, with the commenter as the reviewer.
 
     Prints the answer to post (nothing for a commenter without write access) and sets the step output
-    acted=true|false."""
+    acted=true|false.
+
+    Exit codes: 0 handled (what could not be done is in the answer); 2 not a root."""
     root: CatalogRoot = ctx.obj.require()
     outcome = handle_comment(root, body_file.read(), author=author, association=association)
     if reply_file is not None:
