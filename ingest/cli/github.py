@@ -35,17 +35,19 @@ def _append(variable: str, text: str) -> None:
             fh.write(text)
 
 
-def publish_run(report: RunReport) -> None:
+def publish_run(report: RunReport, *, as_json: bool = False) -> None:
     """After `ingest run`: the health warnings loud, the report in the job summary, outputs for the workflow,
-    and the one sentence of a run with nothing new."""
+    and the one sentence of a run with nothing new (stdout holds only the JSON under --json)."""
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     for warning in report.health:
-        if in_actions:
-            sys.stdout.write(f"::warning title=ingest run::{_escape_annotation(warning)}\n")
+        if in_actions:  # the runner reads workflow commands from both streams
+            out = sys.stderr if as_json else sys.stdout
+            out.write(f"::warning title=ingest run::{_escape_annotation(warning)}\n")
+            out.flush()
         err_console.print(f"warning: {warning}", markup=False, highlight=False)
     if report.capped:
         err_console.print(f"note: {report.capped}", markup=False, highlight=False)
-    if not report.proposed:
+    if not report.proposed and not as_json:
         console.print(
             nothing_new_sentence(report)
             if not report.committed

@@ -145,8 +145,7 @@ def run_cmd(
             progress=show,
         )
     _print_report(report, as_json)
-    if not as_json:
-        publish_run(report)
+    publish_run(report, as_json=as_json)
     ctx.exit(exit_code(report))
 
 
