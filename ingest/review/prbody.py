@@ -18,9 +18,19 @@ QUOTE_CHARS = 240
 PDF_URL = "https://arxiv.org/pdf/{id}v{version}#page={page}"
 
 
-def cell(value: Any) -> str:
+def _plain(value: Any) -> str:
+    if isinstance(value, dict) and "url" in value:  # a link: its URL and version, as the list shows it
+        return str(value["url"]) + (f" (v{value['version']})" if value.get("version") else "")
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
     if isinstance(value, list):
-        value = ", ".join(map(str, value))
+        return ", ".join(_plain(v) for v in value)
+    return str(value)
+
+
+def cell(value: Any) -> str:
+    """A value as one table cell: on one line, with what markdown and HTML act on escaped."""
+    value = _plain(value)
     text = " ".join(str(value).split())
     for char, code in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("@", "&#64;")):
         text = text.replace(char, code)
