@@ -92,3 +92,24 @@ def test_new_versions_come_from_batched_id_list_calls(
     else:
         assert result.updates == []
     assert result.candidates == []
+
+
+def test_version_updates_fill_the_room_the_cap_leaves_and_never_hold_the_watermark(
+    arxiv_mirror, config: ArxivConfig, tmp_path: Path
+) -> None:
+    root = CatalogRoot(tmp_path / "root").create()
+    link = Link(kind="arxiv", url=f"https://arxiv.org/abs/{A}v1", arxiv_id=A)
+    root.write_entry(Entry(id="a", name="A", sections=["x"], links=[link]))
+    arxiv_mirror.list_paper(A, submitted=datetime(2015, 3, 9, tzinfo=UTC), updated=T, version=2)
+    arxiv_mirror.list_paper(B, submitted=T - timedelta(days=3))
+    arxiv_mirror.list_paper(C, submitted=T - timedelta(days=2))
+    window = {"since": T - timedelta(days=7), "until": T, "queries": ["q"]}
+    known = KnownPapers.from_root(root)
+    full = discover(config, known=known, max_results=1, **window)
+    assert [c.arxiv_id for c in full.candidates] == [B]  # the window's earliest paper takes the one place
+    assert full.updates == []  # the v2 of A waits for the next run's version check
+    assert full.watermark == T - timedelta(days=2)  # at C, not back at A's 2015 submission
+    roomy = discover(config, known=known, max_results=3, **window)
+    assert [c.arxiv_id for c in roomy.updates] == [A]
+    assert roomy.watermark == T
+    assert roomy.capped is None

@@ -294,14 +294,19 @@ def discover(
         versions, result.version_calls, _ = newer_versions(
             config, have, lambda ids: list(_pages(api, _id_params(ids), len(ids)))
         )
-    for candidate in versions:
-        if candidate.key not in seen:
-            seen[candidate.key] = candidate
-            _file(result, known, candidate)
-    found = result.candidates + result.updates
-    kept = {c.key for c in cap(found, limit, coverage)}
+    # The window's papers first, by submission date; new versions fill what room the cap leaves. The version
+    # check is asked again by every run, so one left out now comes next time, and never holds the watermark.
+    kept = {c.key for c in cap(result.candidates + result.updates, limit, coverage)}
     result.candidates = [c for c in result.candidates if c.key in kept]
     result.updates = [c for c in result.updates if c.key in kept]
+    room = limit - len(kept)
+    for candidate in versions:
+        if candidate.key in seen:
+            continue  # the window listed it (at its latest version): already filed
+        seen[candidate.key] = candidate
+        if room > 0 and known.classify(candidate)[0] == "update":
+            _file(result, known, candidate)
+            room -= 1
     result.watermark, result.capped = coverage.watermark, coverage.sentence()
     return result
 
