@@ -160,4 +160,5 @@ def test_health_warns_loudly_in_github_actions(
     assert 'abs:"on-policy distillation"' in text
     assert "| 0 |" in text
     assert "[!WARNING]" in text
+    assert "**Nothing new: arXiv listed 0 results for 6 queries" in text
     assert "proposed=0\ncommitted=false\n" in outputs.read_text()

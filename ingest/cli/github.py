@@ -47,14 +47,16 @@ def publish_run(report: RunReport, *, as_json: bool = False) -> None:
         err_console.print(f"warning: {warning}", markup=False, highlight=False)
     if report.capped:
         err_console.print(f"note: {report.capped}", markup=False, highlight=False)
-    if not report.proposed and not as_json:
-        console.print(
+    why = ""
+    if not report.proposed:
+        why = (
             nothing_new_sentence(report)
             if not report.committed
-            else f"Nothing to review: {len(report.failed)} paper(s) failed and are retried by the next run.",
-            markup=False,
+            else f"Nothing to review: {len(report.failed)} paper(s) failed and are retried by the next run."
         )
-    _append("GITHUB_STEP_SUMMARY", report.to_markdown() + "\n")
+        if not as_json:
+            console.print(why, markup=False)
+    _append("GITHUB_STEP_SUMMARY", report.to_markdown() + (f"\n**{why}**\n" if why else "") + "\n")
     _append(
         "GITHUB_OUTPUT",
         f"proposed={len(report.proposed)}\ncommitted={'true' if report.committed else 'false'}\n"

@@ -86,7 +86,7 @@ def _print_report(report: RunReport, as_json: bool, only: tuple[str, ...] | None
     type=DATE,
     metavar="DATE",
     default=None,
-    help=f"Start of the window ({DATE_HELP}). Default: the last successful run's watermark, else "
+    help=f"Start of the window ({DATE_HELP}). Default: the last watermark less arxiv.overlap_days, else "
     "arxiv.lookback_days ago.",
 )
 @click.option(
@@ -101,7 +101,8 @@ def _print_report(report: RunReport, as_json: bool, only: tuple[str, ...] | None
     type=click.IntRange(1),
     metavar="N",
     default=None,
-    help="Most candidates this run. Default: arxiv.max_results in ingest.yaml.",
+    help="Most candidates this run; the watermark then stops at the first paper left out. Default: "
+    "arxiv.max_results in ingest.yaml.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON for scripts.")
 @click.pass_context
