@@ -59,6 +59,15 @@ class ArxivConfig(_Section):
     page_size: int = Field(default=100, ge=1, le=2000, description="results per API call")
     max_results: int = Field(default=200, ge=1, description="most candidates per run (--max overrides)")
     lookback_days: int = Field(default=7, ge=1, description="window of a first run that has no watermark")
+    overlap_days: float = Field(
+        default=3.0, ge=0, description="days a window reaches back before the watermark (late announcements)"
+    )
+    results_per_query: int = Field(
+        default=2000, ge=1, description="most arXiv results read per query; the watermark stops there"
+    )
+    version_batch: int = Field(
+        default=100, ge=0, description="catalog arXiv ids per version-check call (0: no version check)"
+    )
     title_match_threshold: float = Field(
         default=92.0,
         ge=0,

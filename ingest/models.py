@@ -470,11 +470,22 @@ class Failure(BaseModel):
     attempts: int = 1
 
 
+class RunRecord(BaseModel):
+    """One finished run's counts in state.yaml: what the health warnings compare with (jobs/health.py)."""
+
+    run_id: str
+    until: datetime | None = None
+    found: int = Field(default=0, description="results arXiv listed for the queries")
+    new: int = Field(default=0, description="papers the catalog did not know yet")
+    proposed: int = 0
+
+
 class RunState(BaseModel):
-    """state.yaml in the root: the discovery watermark and the failures to retry."""
+    """state.yaml in the root: the discovery watermark, the failures to retry, the last runs' counts."""
 
     model_config = ConfigDict(extra="forbid")
 
     watermark: datetime | None = Field(default=None, description="end of the last successful run's window")
     last_run: str | None = None
     failures: dict[str, Failure] = Field(default_factory=dict, description="paper -> its last failure")
+    history: list[RunRecord] = Field(default_factory=list, description="the last runs that wrote state.yaml")

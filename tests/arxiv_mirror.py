@@ -18,6 +18,12 @@ set (INGEST_ARXIV_URL -> mirror.api_url, INGEST_ARXIV_PDF_URL -> mirror.pdf_url)
 - faults per paper: `mirror.fail_pdf(id, kind, ...)` with kind html, truncated, empty, status (e.g. 429 with
   Retry-After, or 500 `times` times, then the PDF), slow (answers after `delay` seconds);
   `mirror.fail_api(status, times)` for the query endpoint.
+- a dated arXiv (`mirror.list_paper(id, submitted=..., updated=..., version=..., announced=...)`): once a
+  paper is listed, search queries are answered like arXiv does: only announced papers, filtered by the
+  `submittedDate:[A TO B]` / `lastUpdatedDate:[A TO B]` ranges in `search_query`, sorted by `sortBy` and
+  `sortOrder`, paged by `start`/`max_results`; an `id_list` query gives a listed paper's latest version and
+  dates. `mirror.announce(id)` makes a paper listed with `announced=False` (submitted before a run's end, but
+  not in the feed yet: a late announcement) appear; `mirror.new_version(id, v, updated)` adds a version.
 - `mirror.log` records every request; `mirror.pdf_requests()` counts PDF downloads (0 on a rerun).
 """
 
@@ -90,6 +96,24 @@ def corpus_papers(pdfs: Path = PDFS) -> dict[str, CorpusPaper]:
 
 
 @dataclass
+class Listing:
+    """A corpus paper in the dated arXiv: v1 date, latest version and its date, announced or not."""
+
+    arxiv_id: str
+    submitted: datetime
+    updated: datetime
+    version: int
+    announced: bool = True
+
+
+_RANGE = re.compile(r"(submittedDate|lastUpdatedDate):\[(\d{12}) TO (\d{12})\]")
+
+
+def _stamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y%m%d%H%M").replace(tzinfo=UTC)
+
+
+@dataclass
 class Answer:
     status: int = 200
     body: bytes = b""
@@ -138,6 +162,7 @@ class ArxivMirror:
             self._pdf_faults: dict[str, list[Fault]] = {}
             self._api_faults: list[Fault] = []
             self._extra_pdfs: dict[str, bytes] = {}
+            self.listings: dict[str, Listing] = {}
 
     # -- configuring -------------------------------------------------------------------------------------
     def answer_file(self, name: str) -> Answer:
@@ -165,6 +190,28 @@ class ArxivMirror:
             ans = Answer(status, answer or b"", {"Content-Type": "application/atom+xml"})
         with self._lock:
             self._search.append((match, ans))
+
+    def list_paper(
+        self,
+        arxiv_id: str,
+        *,
+        submitted: datetime,
+        updated: datetime | None = None,
+        version: int = 1,
+        announced: bool = True,
+    ) -> None:
+        """Put a corpus paper in the dated arXiv (see the module docstring)."""
+        with self._lock:
+            self.listings[arxiv_id] = Listing(arxiv_id, submitted, updated or submitted, version, announced)
+
+    def announce(self, arxiv_id: str) -> None:
+        with self._lock:
+            self.listings[arxiv_id].announced = True
+
+    def new_version(self, arxiv_id: str, version: int, updated: datetime) -> None:
+        with self._lock:
+            listing = self.listings[arxiv_id]
+            listing.version, listing.updated = version, updated
 
     def serve_pdf_bytes(self, arxiv_id: str, data: bytes) -> None:
         """Serve these bytes as the PDF of arxiv_id (a PDF made by a test)."""
@@ -218,22 +265,28 @@ class ArxivMirror:
         versions: dict[str, int] | None = None,
         total: int | None = None,
         start: int = 0,
+        dates: dict[str, tuple[datetime, datetime]] | None = None,
     ) -> bytes:
-        """A current-era Atom feed for these corpus papers (built, not recorded: see the module docstring)."""
-        when = (published or datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        """A current-era Atom feed for these corpus papers (built, not recorded: see the module docstring).
+
+        `dates` gives a paper its own (published, updated) dates; the others get `published` for both."""
+        fmt = "%Y-%m-%dT%H:%M:%SZ"
+        when = (published or datetime.now(UTC) - timedelta(days=1)).strftime(fmt)
         entries = []
         for arxiv_id in arxiv_ids:
             paper = self.papers[arxiv_id]
             vid = f"{arxiv_id}v{(versions or {}).get(arxiv_id, paper.version)}"
+            own = (dates or {}).get(arxiv_id)
+            first, last = (own[0].strftime(fmt), own[1].strftime(fmt)) if own else (when, when)
             entries.append(f"""  <entry>
     <id>http://arxiv.org/abs/{vid}</id>
     <title>{escape(paper.title)}</title>
-    <updated>{when}</updated>
+    <updated>{last}</updated>
     <link href="https://arxiv.org/abs/{vid}" rel="alternate" type="text/html"/>
     <link href="https://arxiv.org/pdf/{vid}" rel="related" type="application/pdf" title="pdf"/>
     <summary>{escape(_abstract(paper))}</summary>
     <category term="cs.CL" scheme="http://arxiv.org/schemas/atom"/>
-    <published>{when}</published>
+    <published>{first}</published>
     <arxiv:primary_category term="cs.CL"/>
     <author>
       <name>Corpus Author</name>
@@ -290,11 +343,16 @@ xmlns="http://www.w3.org/2005/Atom">
                 return self.answer_file(REAL_ID_ANSWERS[id_list])
             ids = [_ID_RE.match(i).group(1) for i in id_list.split(",") if _ID_RE.match(i)]  # type: ignore[union-attr]
             known = [i for i in ids if i in self.papers]
-            return Answer(
-                200, self.feed(known if start == 0 else []), {"Content-Type": "application/atom+xml"}
-            )
+            if not any(i in self.listings for i in known):
+                return Answer(
+                    200, self.feed(known if start == 0 else []), {"Content-Type": "application/atom+xml"}
+                )
+            size = int(params.get("max_results", "10") or 10)
+            return self._listed([self.listings.get(i) or self._default(i) for i in known], start, size)
         query = params.get("search_query", "")
         size = int(params.get("max_results", "10") or 10)
+        if self.listings and not self._search:
+            return self._dated_search(query, params, start, size)
         for match, answer in self._search:
             if match is None or match in query:
                 built = getattr(answer, "ids", None)
@@ -304,6 +362,31 @@ xmlns="http://www.w3.org/2005/Atom">
                     return Answer(200, body, answer.headers)
                 return answer if start == 0 else self.answer_file(EMPTY_ANSWER)
         return self.answer_file(EMPTY_ANSWER)
+
+    def _default(self, arxiv_id: str) -> Listing:
+        when = datetime.now(UTC) - timedelta(days=1)
+        return Listing(arxiv_id, when, when, self.papers[arxiv_id].version)
+
+    def _listed(self, listings: list[Listing], start: int, size: int) -> Answer:
+        page = listings[start : start + size]
+        body = self.feed(
+            [x.arxiv_id for x in page],
+            versions={x.arxiv_id: x.version for x in page},
+            dates={x.arxiv_id: (x.submitted, x.updated) for x in page},
+            total=len(listings),
+            start=start,
+        )
+        return Answer(200, body, {"Content-Type": "application/atom+xml"})
+
+    def _dated_search(self, query: str, params: dict[str, str], start: int, size: int) -> Answer:
+        """arXiv's answer over the listed papers: announced ones, in the query's date ranges, sorted."""
+        hits = [x for x in self.listings.values() if x.announced]
+        for field_name, lo, hi in _RANGE.findall(query):
+            attr = "submitted" if field_name == "submittedDate" else "updated"
+            hits = [x for x in hits if _stamp(lo) <= getattr(x, attr).replace(second=0) <= _stamp(hi)]
+        key = "updated" if params.get("sortBy") == "lastUpdatedDate" else "submitted"
+        hits.sort(key=lambda x: (getattr(x, key), x.arxiv_id), reverse=params.get("sortOrder") != "ascending")
+        return self._listed(hits, start, size)
 
     def _pdf(self, arxiv_id: str) -> Answer:
         if arxiv_id in self._extra_pdfs:

@@ -83,11 +83,19 @@ def test_api_outage_is_a_service_error_after_retries(arxiv_mirror, config: Arxiv
 
 def test_paging_follows_total_results(arxiv_mirror, config: ArxivConfig) -> None:
     config.page_size = 2
-    arxiv_mirror.route_search(ids=["2306.13649", "2412.12639", "1503.02531", "2211.17192", "2203.02155"])
+    mid = datetime(2026, 1, 15, tzinfo=UTC)
+    arxiv_mirror.route_search(
+        ids=["2306.13649", "2412.12639", "1503.02531", "2211.17192", "2203.02155"], published=mid
+    )
     result = discover(config, known=KnownPapers(), queries=["q"], max_results=3, **WINDOW)
     pages = [(p["start"], p["max_results"]) for p in arxiv_mirror.api_requests()]
-    assert pages == [("0", "2"), ("2", "1")]  # stops at --max
-    assert [c.arxiv_id for c in result.candidates] == ["2306.13649", "2412.12639", "1503.02531"]
+    # The whole window is read (oldest first); --max then keeps the earliest 3 and holds the watermark back.
+    assert pages == [("0", "2"), ("2", "2"), ("4", "2")]
+    assert len(result.candidates) == 3
+    assert result.per_query == {"q": 5}
+    assert result.watermark == mid
+    assert result.capped
+    assert "cap of 3" in result.capped
     arxiv_mirror.reset()
     arxiv_mirror.route_search(ids=["2306.13649", "2412.12639", "1503.02531"])
     result = discover(config, known=KnownPapers(), queries=["q"], **WINDOW)

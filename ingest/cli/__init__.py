@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("catalog", "Validate the root; flag low-confidence fields."),
     "eval": ("evaluate", "Score the extractor against the approved catalog."),
     "fetch": ("fetch", "Discover and download new papers (no LLM)."),
+    "github": ("github", "What the GitHub workflows call."),
     "import-markdown": ("catalog", "Bootstrap entries/ from an existing list's markdown."),
     "render": ("catalog", "Write the catalog markdown from entries/."),
     "review": ("review", "Work the review queue: list, show, decide."),

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ingest.catalog.store import CatalogRoot
+from ingest.cli.github import publish_run
 from ingest.cli.ui import (
     BACKEND_HELP,
     CONCURRENCY_HELP,
@@ -86,7 +87,7 @@ def _print_report(report: RunReport, as_json: bool, only: tuple[str, ...] | None
     type=DATE,
     metavar="DATE",
     default=None,
-    help=f"Start of the window ({DATE_HELP}). Default: the last successful run's watermark, else "
+    help=f"Start of the window ({DATE_HELP}). Default: the last watermark less arxiv.overlap_days, else "
     "arxiv.lookback_days ago.",
 )
 @click.option(
@@ -101,7 +102,8 @@ def _print_report(report: RunReport, as_json: bool, only: tuple[str, ...] | None
     type=click.IntRange(1),
     metavar="N",
     default=None,
-    help="Most candidates this run. Default: arxiv.max_results in ingest.yaml.",
+    help="Most candidates this run; the watermark then stops at the first paper left out. Default: "
+    "arxiv.max_results in ingest.yaml.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON for scripts.")
 @click.pass_context
@@ -143,6 +145,7 @@ def run_cmd(
             progress=show,
         )
     _print_report(report, as_json)
+    publish_run(report, as_json=as_json)
     ctx.exit(exit_code(report))
 
 

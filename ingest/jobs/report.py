@@ -63,6 +63,12 @@ class RunReport(BaseModel):
     warnings: list[str] = Field(
         default_factory=list, description="hand-broken files the run went around, one line each"
     )
+    queries: dict[str, int] = Field(default_factory=dict, description="results arXiv listed per query")
+    version_checked: int = Field(default=0, description="catalog papers whose latest version was asked")
+    watermark: datetime | None = Field(default=None, description="the watermark this run sets")
+    capped: str | None = Field(default=None, description="why the watermark stops short of the window's end")
+    health: list[str] = Field(default_factory=list, description="loud warnings (health.py)")
+    committed: bool = Field(default=True, description="wrote state.yaml: something to review or retry")
 
     @property
     def flagged(self) -> list[ProposedItem]:
@@ -88,6 +94,23 @@ class RunReport(BaseModel):
         data["counts"] = self.counts()
         return data
 
+    def search_lines(self) -> list[str]:
+        """What the run searched: queries with arXiv's result counts, the version check, cap and warnings."""
+        lines = [f"> [!WARNING]\n> {_cell(w)}\n" for w in self.health]
+        if self.capped:
+            lines += [f"> [!NOTE]\n> {_cell(self.capped)}\n"]
+        if self.queries:
+            lines += ["<details><summary>Searched</summary>", "", "| query | arXiv results |", "|---|---|"]
+            lines += [f"| `{_cell(q).replace('`', '')}` | {n} |" for q, n in self.queries.items()]
+            lines += [
+                "",
+                f"Version check: {self.version_checked} catalog papers asked for their latest arXiv version.",
+                "",
+                "</details>",
+                "",
+            ]
+        return lines
+
     def to_markdown(self) -> str:
         """The pull request body: counts, proposals weakest first, failures, cost and time per stage."""
         window = f"{_day(self.since)} → {_day(self.until)}"
@@ -99,6 +122,7 @@ class RunReport(BaseModel):
             + (" · resumed after an interruption" if self.resumed else ""),
             "",
         ]
+        lines += self.search_lines()
         lines += [
             "| " + " | ".join(self.counts()) + " |",
             "|" + "---|" * len(self.counts()),

@@ -4,8 +4,9 @@ Resumable: the run keeps a journal (journal.py), and the next `ingest run` finis
 never proposes a paper the queue already holds, so a paper proposed just before the kill is not proposed
 again.
 
-The watermark in state.yaml moves to the end of the window only when a run completes. A paper that fails a
-stage is recorded in state.yaml and retried by the next run.
+The watermark in state.yaml moves to the end of the window (or where a cap stopped discovery, paper/window.py)
+only when a run completes with something to review or retry; a run with nothing new leaves state.yaml as it
+was (jobs/health.py). A paper that fails a stage is recorded in state.yaml and retried by the next run.
 
 Faults that are not a paper's (DESIGN.md §7):
 - The LLM endpoint unreachable (connections refused after one paper's retries, or calls timing out for two

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -24,10 +24,12 @@ from ingest.errors import (
     ServiceError,
     UsageError,
 )
+from ingest.jobs import health
 from ingest.jobs.journal import JOURNAL_SUFFIX, PaperDone, RunJournal, save_journal
 from ingest.jobs.pipeline import PaperOutcome, Pipeline
 from ingest.jobs.report import FailedItem, ProposedItem, RunReport, ScreenedOut, write_report
 from ingest.models import ARXIV_ID_RE, Candidate, Failure, Proposal
+from ingest.paper.window import window_start
 from ingest.review.propose import propose, propose_exclusion
 
 Progress = Callable[[str, str], None]
@@ -38,11 +40,14 @@ def new_run_id(now: datetime) -> str:
 
 
 def window(root: CatalogRoot, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
-    """The date window of a run or a fetch, computed here only: --since/--until, else the last successful
-    run's watermark (else the config's lookback) to now. An empty window is a UsageError."""
+    """The date window of a run or a fetch, computed here only: --since/--until, else the last watermark less
+    the overlap (paper/window.py; else the config's lookback) to now. An empty window is a UsageError."""
     until = (until or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
     if since is None:
-        since = root.read_state().watermark or until - timedelta(days=root.config.arxiv.lookback_days)
+        arxiv = root.config.arxiv
+        since = window_start(
+            root.read_state().watermark, until, overlap_days=arxiv.overlap_days, lookback_days=arxiv.lookback_days
+        )
     since = since.astimezone(UTC)
     if since > until:
         raise UsageError(
@@ -151,6 +156,9 @@ class Session:
         retry_ids = [p for p in retry if is_arxiv(p)]
         retried = lookup(config, retry_ids) if retry_ids else []
         self.report.found = result.total_seen
+        self.report.queries = result.per_query
+        self.report.version_checked = result.version_asked
+        self.report.watermark, self.report.capped = result.watermark, result.capped
         self.report.skipped_known = result.skipped_known
         self.report.updates = len(result.updates)
         self.report.retried = len(retried)
@@ -297,12 +305,15 @@ class Session:
                 )
             else:
                 failures.pop(paper, None)
-        state = state.model_copy(
-            update={"failures": failures, "watermark": self.report.until, "last_run": self.report.run_id}
-        )
+        self.report.health = health.warnings(self.report, state, self.root.config.arxiv)
+        self.report.committed = health.worth_committing(self.report, state)
         self.report.finished = now
         self.report.downloaded = len(self.journal.downloaded)
-        self.root.write_state(state)
+        if self.report.committed:  # else: nothing a workflow would commit (health.py)
+            watermark = self.report.watermark or self.report.until
+            history = health.record(self.report, state)
+            update = {"failures": failures, "watermark": watermark, "last_run": self.report.run_id}
+            self.root.write_state(state.model_copy(update={**update, "history": history}))
         write_report(self.root, self.report)
         self.path.unlink(missing_ok=True)
 

@@ -1,29 +1,28 @@
 """Find new arXiv papers for the catalog's queries, and drop those the catalog already knows.
 
-The HTTP is ours (httpx), the parsing is the `arxiv` package's own Atom parser. Why not
+The HTTP is ours (httpx), the Atom parsing feedparser's (atom.py). Why not
 `arxiv.Client.results`: it hides the body of a non-200 answer (arXiv's HTTP 400 explains the problem in an
 Atom "Error" entry), retries a 400 as if it were transient, and drops an error entry that arrives with HTTP
 200 without a word. Here an error feed is a ServiceError (exit 3, nothing changed), never a paper.
 
-The window filters on `submittedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM]` (the arXiv API's only date filter syntax
-that the `arxiv` 4.x package documents). A newer version of a catalogued paper is an update candidate when it
-shows up (in a window, or through `lookup`/`ingest add`): the catalogued version is read from the entry's
-arXiv link (`.../abs/IDvN`) or the approved decision; an entry with no known version is never reported as an
-update.
+The window filters on `submittedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM]`, oldest first, so that a cap leaves a
+watermark before which everything was seen (window.py); new versions of catalog papers, whose v1 date is
+outside any recent window, come from a batched `id_list` check of the catalog's ids (versions.py). A newer
+version of a catalogued paper is an update candidate when it shows up (the version check, a window, or
+`lookup`/`ingest add`): the catalogued version is read from the entry's arXiv link (`.../abs/IDvN`) or the
+approved decision; an entry with no known version is never reported as an update.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-from arxiv import Result
-from arxiv import _feed as arxiv_feed  # the package's parser; both API eras in the corpus parse with it
 from lxml import etree
 from rapidfuzz import fuzz, process
 
@@ -31,6 +30,9 @@ from ingest.catalog.store import CatalogRoot
 from ingest.config import ArxivConfig
 from ingest.errors import ServiceError, UsageError
 from ingest.models import Candidate, split_arxiv_id
+from ingest.paper.atom import Page, parse_page
+from ingest.paper.versions import catalog_versions, newer_versions
+from ingest.paper.window import Coverage, cap
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 USER_AGENT = "ingest (https://github.com/; catalog discovery)"
@@ -147,6 +149,11 @@ class DiscoverResult:
     skipped_known: list[str]
     updates: list[Candidate]
     total_seen: int
+    per_query: dict[str, int] = field(default_factory=dict)  # results arXiv listed for each query
+    version_asked: int = 0  # catalog papers whose latest version was asked for
+    version_calls: int = 0
+    watermark: datetime | None = None  # how far every paper was seen (the window's end unless cut)
+    capped: str | None = None  # the sentence saying why the watermark stops short
 
 
 # --- the API ------------------------------------------------------------------------------------------------
@@ -176,7 +183,7 @@ class ArxivApi:
         if seconds > 0:
             time.sleep(seconds)
 
-    def get(self, params: dict[str, str]) -> arxiv_feed.ParsedFeed:
+    def get(self, params: dict[str, str]) -> Page:
         url = self.config.url
         last_problem = ""
         for attempt in range(API_RETRIES + 1):
@@ -197,7 +204,7 @@ class ArxivApi:
                         hint="check the query syntax in ingest.yaml or --query",
                     )
                 if response.status_code == 200:
-                    feed = arxiv_feed.parse(response.content)
+                    feed = parse_page(response.content)
                     if feed.malformed:
                         raise ServiceError(
                             f"arXiv API at {url} sent a malformed feed: {feed.error}", hint="try again later"
@@ -233,27 +240,6 @@ def feed_error(content: bytes) -> str | None:
     return None
 
 
-def to_candidate(result: Result) -> Candidate:
-    arxiv_id, version = split_arxiv_id(result.get_short_id())
-    abs_url = next((link.href for link in result.links if link.rel == "alternate"), None)
-    return Candidate(
-        arxiv_id=arxiv_id,
-        version=version or 1,
-        title=" ".join(result.title.split()),
-        abstract=" ".join(result.summary.split()),
-        authors=[a.name for a in result.authors],
-        published=result.published,
-        updated=result.updated,
-        categories=list(result.categories),
-        primary_category=result.primary_category or None,
-        comment=result.comment or None,
-        journal_ref=result.journal_ref or None,
-        doi=result.doi or None,
-        pdf_url=result.pdf_url,
-        abs_url=abs_url,
-    )
-
-
 def search_query(query: str, categories: list[str], since: datetime | None, until: datetime | None) -> str:
     parts = [f"({query})"]
     if categories:
@@ -265,20 +251,20 @@ def search_query(query: str, categories: list[str], since: datetime | None, unti
     return " AND ".join(parts)
 
 
-def _pages(api: ArxivApi, params: dict[str, str], limit: int) -> Any:
+def _pages(api: ArxivApi, params: dict[str, str], limit: int) -> Iterator[Candidate]:
     """Results of one search, page by page, until `limit`, the last page, or the feed's total."""
     start, empty_pages = 0, 0
     while start < limit:
         size = min(api.config.page_size, limit - start)
         feed = api.get({**params, "start": str(start), "max_results": str(size)})
-        if not feed.results and 0 < start < feed.header.total_results and empty_pages < API_RETRIES:
+        if not feed.results and 0 < start < feed.total_results and empty_pages < API_RETRIES:
             # arXiv sporadically answers a later page empty although more results exist; asking again helps
             # (the arxiv package does the same: UnexpectedEmptyPageError).
             empty_pages += 1
             continue
         yield from feed.results
         start += len(feed.results)
-        if not feed.results or start >= feed.header.total_results:
+        if not feed.results or start >= feed.total_results:
             return
 
 
@@ -300,8 +286,28 @@ def discover(
         since = until - timedelta(days=config.lookback_days)
     seen: dict[str, Candidate] = {}
     result = DiscoverResult([], [], [], 0)
+    coverage = Coverage(since, until)
     with ArxivApi(config, client) as api:
-        _search(api, config, known, result, seen, queries or config.queries, since, until, limit)
+        _search(api, config, known, result, seen, queries or config.queries, coverage)
+        have = catalog_versions(known)
+        result.version_asked = len(have)
+        versions, result.version_calls, _ = newer_versions(
+            config, have, lambda ids: list(_pages(api, _id_params(ids), len(ids)))
+        )
+    # The window's papers first, by submission date; new versions fill what room the cap leaves. The version
+    # check is asked again by every run, so one left out now comes next time, and never holds the watermark.
+    kept = {c.key for c in cap(result.candidates + result.updates, limit, coverage)}
+    result.candidates = [c for c in result.candidates if c.key in kept]
+    result.updates = [c for c in result.updates if c.key in kept]
+    room = limit - len(kept)
+    for candidate in versions:
+        if candidate.key in seen:
+            continue  # the window listed it (at its latest version): already filed
+        seen[candidate.key] = candidate
+        if room > 0 and known.classify(candidate)[0] == "update":
+            _file(result, known, candidate)
+            room -= 1
+    result.watermark, result.capped = coverage.watermark, coverage.sentence()
     return result
 
 
@@ -312,26 +318,34 @@ def _search(
     result: DiscoverResult,
     seen: dict[str, Candidate],
     queries: list[str],
-    since: datetime,
-    until: datetime,
-    limit: int,
+    coverage: Coverage,
 ) -> None:
+    """Every query over the whole window, oldest first; the cap is applied afterwards, over all queries."""
     for query in queries:
         params = {
-            "search_query": search_query(query, config.categories, since, until),
+            "search_query": search_query(query, config.categories, coverage.since, coverage.until),
             "id_list": "",
             "sortBy": "submittedDate",
-            "sortOrder": "descending",
+            "sortOrder": "ascending",
         }
-        for item in _pages(api, params, limit):
+        listed, last = 0, None
+        for candidate in _pages(api, params, config.results_per_query):
             result.total_seen += 1
-            candidate = to_candidate(item)
+            listed += 1
+            last = candidate.published or last
             if candidate.key in seen:
                 continue
             seen[candidate.key] = candidate
             _file(result, known, candidate)
-            if len(result.candidates) + len(result.updates) >= limit:
-                return
+        result.per_query[query] = listed
+        if listed >= config.results_per_query:
+            # More may follow, submitted at `last` or later (oldest first): the watermark stops there.
+            why = f"query {query!r} listed {listed} results or more (arxiv.results_per_query)"
+            coverage.stop_at(last or coverage.since, why)
+
+
+def _id_params(ids: list[str]) -> dict[str, str]:
+    return {"search_query": "", "id_list": ",".join(ids), "sortBy": "relevance", "sortOrder": "descending"}
 
 
 def _file(result: DiscoverResult, known: KnownPapers, candidate: Candidate) -> None:
@@ -352,14 +366,8 @@ def lookup(
     """The papers with these ids (an id_list query); ids arXiv does not have are simply absent."""
     if not arxiv_ids:
         return []
-    params = {
-        "search_query": "",
-        "id_list": ",".join(arxiv_ids),
-        "sortBy": "relevance",
-        "sortOrder": "descending",
-    }
     with ArxivApi(config, client) as api:
-        return [to_candidate(r) for r in _pages(api, params, max(len(arxiv_ids), 1))]
+        return list(_pages(api, _id_params(arxiv_ids), max(len(arxiv_ids), 1)))
 
 
 def parse_ref(ref: str) -> tuple[str, int | None] | Path:

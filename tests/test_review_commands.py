@@ -1,0 +1,233 @@
+"""Review by pull-request comment: `/ingest approve|reject` parsed as data, run as `ingest review` runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers_queue import catalog_entry, extraction, new_root
+
+from ingest.catalog.store import CatalogRoot, read_model
+from ingest.cli import cli
+from ingest.models import UNKNOWN, Decision, Flag
+from ingest.review.commands import MAX_COMMANDS, handle_comment, parse_comment, queued_ids
+from ingest.review.propose import propose
+
+DPO, PPO = "dpo-2305.18290v2", "ppo-1707.06347v2"
+
+
+@pytest.fixture
+def queued(tmp_path: Path) -> CatalogRoot:
+    """One catalog entry and three proposals: two new papers and an update of the entry."""
+    root = new_root(tmp_path / "cat")
+    tax = root.taxonomy
+    root.write_entry(catalog_entry(tax, axes={tax.axes[0].id: [UNKNOWN]}))
+    propose(
+        root,
+        extraction(tax, paper="2305.18290", name="DPO", confidence=0.35, flags=[Flag.low_confidence]),
+        run_id="r1",
+    )
+    propose(root, extraction(tax, paper="1707.06347", name="PPO", confidence=0.9), run_id="r1")
+    propose(root, extraction(tax, paper="2306.13649", version=1, name="GKD"), run_id="r1")
+    return root
+
+
+def files(root: CatalogRoot) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root.path)): p.read_bytes()
+        for p in sorted(root.path.rglob("*"))
+        if p.is_file() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"
+    }
+
+
+def test_parse_approve_ids_approve_all_and_reject_with_a_reason() -> None:
+    parsed = parse_comment(
+        "Looks good.\n/ingest approve dpo-2305.18290v2, ppo-1707.06347v2\n"
+        "  /ingest approve all\n/ingest reject gkd-x because not on-policy: the teacher samples\n"
+    )
+    assert parsed.problems == []
+    [first, second, third] = parsed.commands
+    assert (first.action, first.ids) == ("approve", (DPO, PPO))
+    assert (second.action, second.all) == ("approve", True)
+    assert (third.action, third.ids, third.reason) == (
+        "reject",
+        ("gkd-x",),
+        "not on-policy: the teacher samples",
+    )
+
+
+def test_parse_ignores_quoted_code_and_other_text_and_needs_a_reason_to_reject() -> None:
+    parsed = parse_comment(
+        "```\n/ingest approve all\n```\n> quoting /ingest approve all\n/ingestapprove x\n/ingest reject a b\n"
+        "/ingest frobnicate a\n"
+    )
+    assert parsed.commands == []
+    assert any("needs a reason" in p for p in parsed.problems)
+    assert any("unknown command" in p for p in parsed.problems)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "$(touch /tmp/pwned)",
+        "`touch /tmp/pwned`",
+        "a;rm -rf /",
+        "../../entries/gkd",
+        "x' OR '1'='1",
+        "!!python/object/apply:os.system ['id']",
+        "{a: b}",
+        "[link](javascript:alert(1))",
+        "@everyone",
+        "<img src=x onerror=alert(1)>",
+    ],
+)
+def test_hostile_words_are_never_ids_and_never_echoed(hostile: str) -> None:
+    parsed = parse_comment(f"/ingest approve {hostile}")
+    assert parsed.commands == []  # no word of it is an id: nothing to approve
+    assert parsed.problems  # said so, without repeating it
+    for problem in parsed.problems:
+        assert hostile not in problem
+        assert "$(" not in problem
+        assert "<img" not in problem
+        assert "@everyone" not in problem
+
+
+def test_a_very_long_comment_is_read_only_up_to_githubs_limit_and_a_few_commands() -> None:
+    body = ("/ingest approve all\n" * 50) + "x" * 200_000 + "\n/ingest approve late-one\n"
+    parsed = parse_comment(body)
+    assert len(parsed.commands) == MAX_COMMANDS
+    assert all(c.all for c in parsed.commands)
+    assert any("first 10 commands" in p for p in parsed.problems)
+
+
+def test_approve_by_id_records_the_commenter_as_reviewer(queued: CatalogRoot) -> None:
+    outcome = handle_comment(queued, f"/ingest approve {DPO}", author="ana-r", association="MEMBER")
+    assert outcome.approved == [DPO]
+    assert outcome.acted
+    decision = read_model(queued.decision_path(DPO), Decision)
+    assert (decision.action, decision.reviewer) == ("approved", "ana-r (GitHub)")
+    assert queued.read_entry("dpo").provenance.by == "ana-r (GitHub)"
+    assert DPO not in queued_ids(queued)
+    assert "approved: `dpo-2305.18290v2`" in outcome.reply
+    assert "DPO" in (queued.path / "README.md").read_text()  # re-rendered, as `ingest review approve` does
+
+
+def test_reject_keeps_a_hostile_reason_as_plain_data(queued: CatalogRoot) -> None:
+    reason = "not on-policy; $(rm -rf ~) `id` | tee x\n: {yaml: [1, 2]} !!python/object <b>@everyone</b> # no"
+    outcome = handle_comment(
+        queued, f"/ingest reject {PPO} because {reason}", author="bo", association="OWNER"
+    )
+    assert outcome.rejected == [PPO]
+    decision = read_model(queued.decision_path(PPO), Decision)
+    assert decision.action == "rejected"
+    assert decision.reason == "not on-policy; $(rm -rf ~) `id` | tee x"  # one line: the command's own line
+    assert "rm -rf" not in outcome.reply
+    assert not (Path.home() / "x").exists()
+
+
+def test_approve_all_takes_every_queued_proposal(queued: CatalogRoot) -> None:
+    before = queued_ids(queued)
+    assert len(before) == 3
+    outcome = handle_comment(queued, "/ingest approve all", author="ana", association="COLLABORATOR")
+    assert sorted(outcome.approved) == before
+    assert queued_ids(queued) == []
+
+
+@pytest.mark.parametrize(
+    "association", ["CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "NONE", "member; OWNER", ""]
+)
+def test_commenters_without_write_access_change_nothing(queued: CatalogRoot, association: str) -> None:
+    before = files(queued)
+    outcome = handle_comment(queued, "/ingest approve all", author="mallory", association=association)
+    assert not outcome.acted
+    assert outcome.reply == ""
+    assert files(queued) == before
+
+
+def test_unknown_ids_and_a_forged_login_are_refused(queued: CatalogRoot) -> None:
+    before = files(queued)
+    outcome = handle_comment(queued, "/ingest approve no-such-1 ../x", author="ana", association="OWNER")
+    assert not outcome.acted
+    assert any("`no-such-1` is not in review_queue/" in p for p in outcome.problems)
+    assert "Nothing was changed." in outcome.reply
+    assert "../x" not in outcome.reply
+    forged = handle_comment(queued, "/ingest approve all", author="ana\n::set-output", association="OWNER")
+    assert not forged.acted
+    assert files(queued) == before
+
+
+def test_the_cli_takes_the_body_from_stdin_and_sets_the_step_output(
+    queued: CatalogRoot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "out.txt"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--root",
+            str(queued.path),
+            "github",
+            "comment",
+            "--body-file",
+            "-",
+            "--author",
+            "ana",
+            "--association",
+            "MEMBER",
+        ],
+        input=f"thanks!\n/ingest reject {DPO} because duplicate of an entry\n",
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert f"rejected: `{DPO}`" in result.stdout
+    assert output.read_text() == "acted=true\n"
+
+
+def test_a_shell_passes_the_comment_as_data(queued: CatalogRoot, tmp_path: Path) -> None:
+    """As the workflow does: the body in an environment variable, written to a file, never expanded."""
+    marker = tmp_path / "pwned"
+    body = f"/ingest reject {PPO} because $(touch {marker}) `touch {marker}`"
+    done = subprocess.run(
+        ["bash", "-c", 'printf "%s" "$COMMENT_BODY" > "$BODY_FILE"'],
+        env={**os.environ, "COMMENT_BODY": body, "BODY_FILE": str(tmp_path / "body.txt")},
+        check=True,
+    )
+    assert done.returncode == 0
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--root",
+            str(queued.path),
+            "github",
+            "comment",
+            "--body-file",
+            str(tmp_path / "body.txt"),
+            "--author",
+            "ana",
+            "--association",
+            "OWNER",
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert not marker.exists()
+    assert read_model(queued.decision_path(PPO), Decision).reason == f"$(touch {marker}) `touch {marker}`"
+
+
+def test_the_pull_request_body_lists_fields_confidence_flags_and_page_links(queued: CatalogRoot) -> None:
+    result = CliRunner().invoke(
+        cli, ["--root", str(queued.path), "github", "pr-body"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    body = result.stdout
+    assert f"#### `{DPO}` · new · confidence 0.35" in body
+    assert "flags: low-confidence" in body
+    assert "[p. 3](https://arxiv.org/pdf/2305.18290v2#page=3)" in body
+    assert "| name | DPO |" in body
+    assert "update" in body  # the update of the catalog entry, as old → new
+    assert body.index(DPO) < body.index(PPO)  # weakest first
+    assert "/ingest approve all" in body
+    assert "### `ingest check`" in body
