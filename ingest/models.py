@@ -13,7 +13,7 @@ from bisect import bisect_right
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -404,10 +404,24 @@ class Extraction(BaseModel):
     confidence: float = Field(default=0.0, ge=0, le=1, description="the weakest required field's confidence")
 
 
+# What a field change may hold: a scalar (org, date, paper_only), an axis's values, a verdict, a detail,
+# links, or a whole axes mapping. Precise rather than Any, so a model's or a person's odd value is a
+# validation error naming the field (never a value the rules cannot even compare).
+ChangeScalar = str | bool | int | float
+ChangeValue = (
+    ChangeScalar
+    | list[str]
+    | list[dict[str, ChangeScalar | None]]
+    | dict[str, ChangeScalar | None]
+    | dict[str, list[str]]
+    | None
+)
+
+
 class FieldChange(Strict):
     field: str = Field(description="dotted path such as links or axes.teacher_source")
-    old: Any = None
-    new: Any = None
+    old: ChangeValue = None
+    new: ChangeValue = None
 
 
 class ProposalProvenance(Strict):

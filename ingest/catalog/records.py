@@ -1,28 +1,35 @@
-"""Fast reading of a root's records for check and render: libyaml's C parser with YAML 1.2 scalar rules.
+"""The one reader of a root's records (entries, queue, decisions, exclusions, state): libyaml, YAML 1.2.
 
-ruamel's round-trip loader (yamlio) keeps line numbers but reads about 2.7 ms per entry file, so 1,000 entries
-took 2.7 s; libyaml reads them in about 0.2 s. The two must agree on every value, so the loader below resolves
-plain scalars with ruamel's YAML 1.2 rules (`yes` and `on` stay strings; YAML 1.1 would make them booleans)
-and refuses duplicate keys as ruamel does. A file that fails is re-read with ruamel, which gives the canonical
-message and line; line numbers for a valid file's problems (check's messages) are likewise looked up lazily.
+ruamel's round-trip loader (yamlio) reads about 2.7 ms per entry file, libyaml about 0.2 ms; ruamel is kept
+for writing only. The loader below resolves plain scalars with ruamel's YAML 1.2 rules (`yes` and `on` stay
+strings; YAML 1.1 would make them booleans) and refuses duplicate keys as ruamel does.
+Line numbers come from one place, `Record.line`: the record keeps its text and composes it again (libyaml, no
+new read of the file) only when a problem needs a line.
+
+Hostile files are refused before anything is expanded: only regular files inside the root (symlinks resolved),
+at most MAX_FILE_BYTES, nested at most MAX_DEPTH deep, with no anchors or aliases (a 350-byte alias bomb
+expands to gigabytes once built; these files never need them).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ingest.catalog.store import CatalogRoot, InvalidFile, validation_error
-from ingest.catalog.yamlio import line_of, load_yaml
 from ingest.errors import CatalogError
 from ingest.models import Entry, Exclusion
 from ingest.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from ingest.catalog.store import CatalogRoot
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -90,45 +97,204 @@ for _tag, _regexp, _first in (
     _Yaml12Loader.add_implicit_resolver(_tag, re.compile(_regexp, re.X), _first)
 
 
+# The largest real record is a proposal quoting a paper's evidence (tens of KB); a megabyte bounds the memory
+# one file can take without refusing anything a person or the pipeline writes.
+MAX_FILE_BYTES = 1_048_576
+# The deepest real value is a proposal's entry.evidence.<field>.quotes[i].text (6 levels); libyaml's composer
+# recurses in C and crashes the process at some ten thousand levels, so depth is checked before composing.
+MAX_DEPTH = 16
+# Below this many possible nesting openers the C composer is safe, so the event pre-scan is skipped.
+_SAFE_OPENERS = 2000
+
+
+def _limit_error(source: Path | str, message: str, line: int | None = None) -> CatalogError:
+    return CatalogError(source, message, line=line, hint="record files hold plain YAML; rewrite this file")
+
+
+def _scan_events(loader: yaml.SafeLoader, source: Path | str) -> None:
+    """Depth and anchors from the event stream (iterative, so a hostile depth cannot crash the parser)."""
+    depth = 0
+    while loader.check_event():
+        event = loader.get_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _limit_error(
+                source, "anchors and aliases (&, *) are not allowed", event.start_mark.line + 1
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _limit_error(
+                    source, f"nested deeper than {MAX_DEPTH} levels", event.start_mark.line + 1
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_nodes(node: yaml.Node, source: Path | str) -> None:
+    """Depth and aliases of a composed document, before it is built: a node reached twice is an alias."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if id(current) in seen:
+            raise _limit_error(
+                source, "anchors and aliases (&, *) are not allowed", current.start_mark.line + 1
+            )
+        seen.add(id(current))
+        if isinstance(current, yaml.ScalarNode):
+            continue
+        if depth > MAX_DEPTH:
+            raise _limit_error(source, f"nested deeper than {MAX_DEPTH} levels", current.start_mark.line + 1)
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+        else:
+            stack.extend((child, depth + 1) for child in current.value)
+
+
+def _compose(text: str, source: Path | str) -> yaml.Node | None:
+    if sum(text.count(c) for c in "[{-?\n") > _SAFE_OPENERS:
+        scanner = _Yaml12Loader(text)
+        try:
+            _scan_events(scanner, source)
+        finally:
+            scanner.dispose()
+    loader = _Yaml12Loader(text)
+    try:
+        node: yaml.Node | None = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if node is not None:
+        _check_nodes(node, source)
+    return node
+
+
+def parse(text: str, source: Path | str = "<string>") -> Any:
+    """YAML text as ruamel would read it (YAML 1.2), within the limits; else CatalogError with the line."""
+    if len(text) > MAX_FILE_BYTES:
+        raise _limit_error(source, f"larger than {MAX_FILE_BYTES} bytes")
+    try:
+        node = _compose(text, source)
+        if node is None:
+            return None
+        loader = _Yaml12Loader("")
+        try:
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        line = mark.line + 1 if mark else None
+        if problem.startswith("duplicate key"):
+            raise CatalogError(source, problem, line=line, hint="keep one of the two") from exc
+        raise CatalogError(
+            source, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax"
+        ) from exc
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise CatalogError(source, f"YAML error: {exc}".splitlines()[0], hint="fix the YAML syntax") from exc
+
+
 def fast_load(text: str) -> Any:
-    """Parse YAML text as ruamel would (YAML 1.2), fast; raises yaml.YAMLError on anything doubtful."""
-    return yaml.load(text, Loader=_Yaml12Loader)
+    """Parse YAML text as ruamel would (YAML 1.2), within the limits; raises CatalogError otherwise."""
+    return parse(text)
+
+
+def read_text(path: Path, within: Path | None = None) -> str:
+    """A record file's text, refused with one line when it is not a regular file inside `within` (default:
+    the root holding the record's folder), too large, or not UTF-8. Never blocks on a pipe or device."""
+    within = (within or Path(os.path.abspath(path)).parent.parent).resolve()
+    resolved = path.resolve()
+    if not resolved.is_relative_to(within):
+        raise CatalogError(
+            path, f"resolves outside the catalog root (to {resolved})", hint="replace the link by the file"
+        )
+    try:
+        fd = os.open(resolved, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise CatalogError(path, f"cannot be read ({exc.strerror})", hint="check the file") from exc
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise CatalogError(path, "is not a regular file", hint="replace it by a YAML file or delete it")
+        if info.st_size > MAX_FILE_BYTES:
+            raise _limit_error(path, f"larger than {MAX_FILE_BYTES} bytes ({info.st_size})")
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise _limit_error(path, f"larger than {MAX_FILE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(path, f"not UTF-8 text ({exc.reason})", hint="save the file as UTF-8") from exc
+
+
+def _node_at(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == str(key):
+                child: yaml.Node = v
+                return child
+    elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+        item: yaml.Node = node.value[key]
+        return item
+    return None
+
+
+def _key_line(node: yaml.Node, key: str | int) -> int | None:
+    """The line where `key` (a mapping key, or a sequence item) starts."""
+    if isinstance(node, yaml.MappingNode):
+        for k, _ in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == str(key):
+                return int(k.start_mark.line) + 1
+    elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+        return int(node.value[key].start_mark.line) + 1
+    return None
 
 
 @dataclass
 class Record:
-    """One YAML file of the root: its data, or the syntax error that stopped it; lines on demand."""
+    """One YAML file of the root: its data, or the error that stopped it; line numbers on demand."""
 
     path: Path
     data: Any = None
     error: CatalogError | None = None
-    _lined: Any = field(default=None, repr=False)
+    text: str | None = field(default=None, repr=False)
+    _node: yaml.Node | None = field(default=None, repr=False)
 
-    @property
-    def lined(self) -> Any:
-        """The same data as loaded by ruamel, which knows each key's line (read only when a line is asked)."""
-        if self._lined is None:
+    def _root_node(self) -> yaml.Node | None:
+        if self._node is None and self.text is not None:
             try:
-                self._lined = load_yaml(self.path)
-            except CatalogError:
-                self._lined = self.data
-        return self._lined
+                self._node = _compose(self.text, self.path)
+            except (yaml.YAMLError, CatalogError):
+                self.text = None  # no lines for a file that does not compose
+        return self._node
 
     def line(self, loc: Sequence[str | int]) -> int | None:
         """The line of `loc`, or of its nearest parent that exists (pydantic error locations)."""
-        return line_of(self.lined, list(loc))
+        node = self._root_node()
+        if node is None:
+            return None
+        best: int | None = int(node.start_mark.line) + 1
+        for key in loc:
+            found = _key_line(node, key)
+            child = _node_at(node, key)
+            if found is None or child is None:
+                break
+            best, node = found, child
+        return best
 
     def exact_line(self, loc: Sequence[str | int]) -> int | None:
         """The line of `loc` only when the whole path exists."""
-        node = self.lined
+        node = self._root_node()
+        line = None
         for key in loc:
-            if isinstance(node, dict) and key in node:
-                node = node[key]
-            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-                node = node[key]
-            else:
+            if node is None:
                 return None
-        return line_of(self.lined, list(loc))
+            line, node = _key_line(node, key), _node_at(node, key)
+            if line is None:
+                return None
+        return line
 
     def validate(self, model: type[M]) -> M:
         """The record as `model`; raises InvalidFile with every pydantic error, each with its line."""
@@ -139,13 +305,43 @@ class Record:
         try:
             return model.model_validate(self.data)
         except ValidationError as exc:
-            raise InvalidFile(validation_error(self.path, self.lined, exc)) from exc
+            raise InvalidFile(validation_errors(self, exc)) from exc
+
+
+class InvalidFile(CatalogError):
+    """A file that failed validation; carries every problem found in it."""
+
+    def __init__(self, problems: list[CatalogError]) -> None:
+        first = problems[0]
+        super().__init__(first.file, first.detail, line=first.line, hint=first.hint)
+        self.problems = problems
+
+
+def validation_errors(record: Record, exc: ValidationError) -> list[CatalogError]:
+    """One CatalogError per pydantic error, each with the line of the offending key."""
+    errors = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ".".join(str(p) for p in loc) or "file"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        errors.append(CatalogError(record.path, f"{where}: {message}", line=record.line(loc)))
+    return errors
+
+
+def id_mismatch(record: Record, record_id: str, kind: str) -> CatalogError:
+    """The one "id does not match the file name" error (review, check, the store and the index all use it)."""
+    return CatalogError(
+        record.path,
+        f"{kind} id {record_id!r} does not match the file name {record.path.name!r}",
+        line=record.line(["id"]),
+        hint="rename the file or fix the id",
+    )
 
 
 # Parsed data by (path, inode, mtime, size): `review approve` renders right after writing, and `ingest run`
 # checks what it rendered, so one process often reads the same unchanged files twice. Atomic writes replace
 # the inode, so a rewritten file never hits a stale key. Values are never mutated by readers.
-_PARSED: dict[tuple[str, int, int, int], Any] = {}
+_PARSED: dict[tuple[str, int, int, int], tuple[Any, str]] = {}
 _PARSED_MAX = 50_000
 
 
@@ -154,29 +350,49 @@ def clear_cache() -> None:
     _PARSED.clear()
 
 
-def read_record(path: Path) -> Record:
-    """Read one file; a syntax or encoding error is kept in the record (with ruamel's message and line)."""
+def record_from_text(text: str, path: Path) -> Record:
+    """A record of text not (yet) on disk, e.g. a reviewer's edited copy."""
+    try:
+        return Record(path, data=parse(text, path), text=text)
+    except CatalogError as exc:
+        return Record(path, error=exc)
+
+
+def read_record(path: Path, within: Path | None = None) -> Record:
+    """Read one file; any refusal, syntax or encoding error is kept in the record with its line."""
     try:
         st = path.stat()
         key = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
         if key in _PARSED:
-            return Record(path, data=_PARSED[key])
-        data = fast_load(path.read_bytes().decode("utf-8"))
-        if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.clear()
-        _PARSED[key] = data
-        return Record(path, data=data)
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError):
-        pass
-    try:  # libyaml disagreed or failed: ruamel decides, and its error names the line
-        data = load_yaml(path)
+            data, text = _PARSED[key]
+            return Record(path, data=data, text=text)
+        text = read_text(path, within)
+        data = parse(text, path)
     except CatalogError as exc:
         return Record(path, error=exc)
-    return Record(path, data=data, _lined=data)
+    except OSError as exc:
+        error = CatalogError(path, f"cannot be read ({exc.strerror})", hint="check the file")
+        return Record(path, error=error)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[key] = (data, text)
+    return Record(path, data=data, text=text)
+
+
+def record_files(folder: Path) -> list[Path]:
+    """The YAML records of a folder in a stable order (temporary files of atomic writes are skipped)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("."))
 
 
 def read_records(folder: Path) -> list[Record]:
-    return [read_record(p) for p in CatalogRoot.files(folder)]
+    return [read_record(p) for p in record_files(folder)]
+
+
+def read_model(path: Path, model: type[M], within: Path | None = None) -> M:
+    """One file validated as `model`; raises CatalogError (InvalidFile for schema errors) naming the file."""
+    return read_record(path, within).validate(model)
 
 
 def prime(root: CatalogRoot) -> CatalogRoot:
@@ -184,9 +400,9 @@ def prime(root: CatalogRoot) -> CatalogRoot:
     loader runs instead and reports the problem with its line."""
     if "taxonomy" not in root.__dict__ and root.taxonomy_path.is_file():
         try:
-            data = fast_load(root.taxonomy_path.read_bytes().decode("utf-8"))
+            data = parse(root.taxonomy_path.read_bytes().decode("utf-8"))
             root.__dict__["taxonomy"] = Taxonomy.model_validate(data)  # fills the cached_property
-        except (yaml.YAMLError, UnicodeDecodeError, ValueError, ValidationError):
+        except (CatalogError, UnicodeDecodeError, ValueError, ValidationError):
             pass
     return root
 
@@ -195,20 +411,12 @@ def read_entry(record: Record) -> Entry:
     """An entry record validated, its id matching its file name."""
     entry = record.validate(Entry)
     if entry.id != record.path.stem:
-        raise CatalogError(
-            record.path,
-            f"id {entry.id!r} does not match the file name",
-            line=record.line(["id"]),
-            hint="rename the file or fix the id",
-        )
+        raise id_mismatch(record, entry.id, "entry")
     return entry
 
 
 def load_catalog(root: CatalogRoot) -> tuple[list[Entry], list[Exclusion]]:
     """Every entry and exclusion, validated; raises on the first invalid file (check reports them all)."""
-    entries = []
-    for record in read_records(root.entries_dir):
-        entry = read_entry(record)
-        entries.append(entry)
+    entries = [read_entry(record) for record in read_records(root.entries_dir)]
     exclusions = [record.validate(Exclusion) for record in read_records(root.exclusions_dir)]
     return entries, exclusions
