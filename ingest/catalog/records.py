@@ -201,9 +201,9 @@ def fast_load(text: str) -> Any:
     return parse(text)
 
 
-def read_text(path: Path, within: Path | None = None) -> str:
-    """A record file's text, refused with one line when it is not a regular file inside `within` (default:
-    the root holding the record's folder), too large, or not UTF-8. Never blocks on a pipe or device."""
+def read_bytes(path: Path, within: Path | None = None) -> bytes:
+    """A record file's bytes, refused with one line when it is not a regular file inside `within` (default:
+    the root holding the record's folder) or too large. Never blocks on a pipe or a device."""
     within = (within or Path(os.path.abspath(path)).parent.parent).resolve()
     resolved = path.resolve()
     if not resolved.is_relative_to(within):
@@ -223,6 +223,12 @@ def read_text(path: Path, within: Path | None = None) -> str:
         data = fh.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise _limit_error(path, f"larger than {MAX_FILE_BYTES} bytes")
+    return data
+
+
+def read_text(path: Path, within: Path | None = None) -> str:
+    """A record file's text (read_bytes' refusals, and not UTF-8, are CatalogErrors)."""
+    data = read_bytes(path, within)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -267,7 +273,7 @@ class Record:
             try:
                 self._node = _compose(self.text, self.path)
             except (yaml.YAMLError, CatalogError):
-                self.text = None  # no lines for a file that does not compose
+                self._node = None  # no lines for a file that does not compose
         return self._node
 
     def line(self, loc: Sequence[str | int]) -> int | None:
@@ -366,10 +372,21 @@ def read_record(path: Path, within: Path | None = None) -> Record:
         if key in _PARSED:
             data, text = _PARSED[key]
             return Record(path, data=data, text=text)
-        text = read_text(path, within)
-        data = parse(text, path)
+        raw = read_bytes(path, within)
     except CatalogError as exc:
         return Record(path, error=exc)
+    except OSError as exc:
+        error = CatalogError(path, f"cannot be read ({exc.strerror})", hint="check the file")
+        return Record(path, error=error)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        error = CatalogError(path, f"not UTF-8 text ({exc.reason})", hint="save the file as UTF-8")
+        return Record(path, error=error, text=raw.decode("utf-8", errors="replace"))
+    try:
+        data = parse(text, path)
+    except CatalogError as exc:
+        return Record(path, error=exc, text=text)  # the text still names the paper (queue.raw_paper)
     except OSError as exc:
         error = CatalogError(path, f"cannot be read ({exc.strerror})", hint="check the file")
         return Record(path, error=error)

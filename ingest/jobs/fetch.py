@@ -17,10 +17,11 @@ from typing import Literal
 
 import httpx
 
+from ingest.catalog.known import KnownPapers
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import DownloadError
 from ingest.models import ARXIV_ID_RE, Candidate, Failure
-from ingest.paper.discover import KnownPapers, discover, lookup
+from ingest.paper.discover import discover, lookup
 from ingest.paper.download import download_pdf, is_cached
 
 STAGE = "download"

@@ -34,7 +34,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from ingest.catalog.known import Known
+from ingest.catalog.known import KnownPapers
+from ingest.catalog.queue import scan_entries, scan_queue
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import LockedError, PaperError, ServiceError, UsageError
 from ingest.jobs.journal import (
@@ -50,7 +51,6 @@ from ingest.jobs.report import FailedItem, ProposedItem, RunReport, ScreenedOut,
 from ingest.models import ARXIV_ID_RE, Candidate, Extraction, Failure
 from ingest.review.decide import recover
 from ingest.review.propose import propose, propose_exclusion
-from ingest.review.queue import scan_entries, scan_queue
 
 Progress = Callable[[str, str], None]
 
@@ -117,7 +117,7 @@ class _Runner:
         self.journal = journal
         self.path = path
         self.progress = progress or (lambda stage, item: None)
-        self.known = Known.from_root(root)
+        self.known = KnownPapers.from_root(root)
         self.only: list[str] | None = None  # backfill: propose changes to these fields only
         self._lock = threading.RLock()  # on_done proposes and marks under it; mark takes it again
 
@@ -144,12 +144,12 @@ class _Runner:
 
     # -- stages ---------------------------------------------------------------------------------------------
     def discover(self, max_results: int | None) -> None:
-        from ingest.paper.discover import KnownPapers, discover, lookup
+        from ingest.paper.discover import discover, lookup
 
         config = self.root.config.arxiv
         result = discover(
             config,
-            known=KnownPapers.from_root(self.root),
+            known=self.known,
             since=self.report.since,
             until=self.report.until,
             max_results=max_results,

@@ -30,13 +30,13 @@ from typing import Literal
 
 from filelock import FileLock, Timeout
 
+from ingest.catalog.queue import load_proposal, load_proposal_text, raw_arxiv_id
 from ingest.catalog.records import load_catalog, read_record
 from ingest.catalog.store import CatalogRoot, model_to_yaml_data, read_model
 from ingest.catalog.yamlio import load_yaml, loads_yaml, write_yaml
 from ingest.errors import CatalogError, IngestError, LockedError, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, Provenance
 from ingest.review.propose import apply_changes
-from ingest.review.queue import load_proposal, load_proposal_text, raw_arxiv_id
 
 JOURNAL = ".ingest-journal"
 EDITS = "edits"  # .ingest-journal/edits/: the working copies of `review edit` (pending() does not look there)

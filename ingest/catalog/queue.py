@@ -100,19 +100,12 @@ def raw_arxiv_id(record: Record) -> str | None:
     if isinstance(value, str) and ARXIV_ID_RE.match(value):
         return value
     # Not parsed, or unquoted (YAML reads `arxiv_id: 2305.18290` as the float 2305.1829): read the text.
-    ids = sorted(_text_ids(record.path))
+    ids = sorted(_text_ids(record))
     return ids[0] if ids else None
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _text_ids(path: Path) -> set[str]:
-    text = _text(path)
+def _text_ids(record: Record) -> set[str]:
+    text = record.text or ""  # the text as read once (nothing when the file was refused)
     found = {m.group(1) for m in _ID_LINE.finditer(text)} | {m.group(1) for m in _ID_URL.finditer(text)}
     return {i for i in found if ARXIV_ID_RE.match(i)}
 
@@ -121,9 +114,9 @@ def _raw_paper(record: Record) -> tuple[set[str], str | None]:
     """The arXiv ids and title a broken entry still names, from its data or, failing that, its text."""
     data = record.data
     if not isinstance(data, dict):
-        found = _TITLE_LINE.search(_text(record.path))
+        found = _TITLE_LINE.search(record.text or "")
         title = found.group(1).strip("'\"") if found else None
-        return _text_ids(record.path), title or None
+        return _text_ids(record), title or None
     ids: set[str] = set()
     links = data.get("links")
     for link in links if isinstance(links, list) else []:
@@ -137,7 +130,7 @@ def _raw_paper(record: Record) -> tuple[set[str], str | None]:
         if hit and ARXIV_ID_RE.match(hit.group(1)):
             ids.add(hit.group(1))
     if not ids:  # e.g. an unquoted id that YAML read as a number
-        ids = _text_ids(record.path)
+        ids = _text_ids(record)
     title = data.get("title")
     return ids, str(title) if title else None
 
