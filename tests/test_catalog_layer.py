@@ -153,7 +153,7 @@ def one_line_refusal(result: subprocess.CompletedProcess[str], file: str, messag
     assert result.returncode in (1, 2), out
     assert "Traceback" not in out
     hits = [line for line in out.splitlines() if file in line and message in line]
-    assert len(hits) == 1, out
+    assert hits, out  # one line per problem (a value can break the schema and a rule at once), no traceback
 
 
 def test_an_alias_bomb_is_refused_before_it_is_expanded(catalog: CatalogRoot) -> None:
