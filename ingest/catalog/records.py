@@ -130,27 +130,30 @@ def _scan_events(loader: yaml.SafeLoader, source: Path | str) -> None:
             depth -= 1
 
 
-def _check_nodes(node: yaml.Node, source: Path | str) -> None:
-    """Depth and aliases of a composed document, before it is built: a node reached twice is an alias."""
+def _check_nodes(node: yaml.Node, source: Path | str, aliases: bool) -> None:
+    """Depth and aliases of a composed document, before it is built: a node reached twice is an alias (the
+    composer shares the anchored node). Without `aliases` (no `*` in the text) only collections are walked."""
     seen: set[int] = set()
     stack: list[tuple[yaml.Node, int]] = [(node, 1)]
     while stack:
         current, depth = stack.pop()
-        if id(current) in seen:
-            raise _limit_error(
-                source, "anchors and aliases (&, *) are not allowed", current.start_mark.line + 1
-            )
-        seen.add(id(current))
-        if isinstance(current, yaml.ScalarNode):
+        if aliases:
+            if id(current) in seen:
+                line = current.start_mark.line + 1
+                raise _limit_error(source, "anchors and aliases (&, *) are not allowed", line)
+            seen.add(id(current))
+        value = current.value
+        if isinstance(value, str):
             continue
         if depth > MAX_DEPTH:
             raise _limit_error(source, f"nested deeper than {MAX_DEPTH} levels", current.start_mark.line + 1)
-        if isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
-        else:
-            stack.extend((child, depth + 1) for child in current.value)
+        for item in value:
+            if isinstance(item, tuple):  # a mapping's (key, value)
+                for child in item:
+                    if aliases or not isinstance(child.value, str):
+                        stack.append((child, depth + 1))
+            elif aliases or not isinstance(item.value, str):
+                stack.append((item, depth + 1))
 
 
 def _compose(text: str, source: Path | str) -> yaml.Node | None:
@@ -166,7 +169,7 @@ def _compose(text: str, source: Path | str) -> yaml.Node | None:
     finally:
         loader.dispose()
     if node is not None:
-        _check_nodes(node, source)
+        _check_nodes(node, source, "*" in text)
     return node
 
 
@@ -201,25 +204,43 @@ def fast_load(text: str) -> Any:
     return parse(text)
 
 
-def read_bytes(path: Path, within: Path | None = None) -> bytes:
-    """A record file's bytes, refused with one line when it is not a regular file inside `within` (default:
-    the root holding the record's folder) or too large. Never blocks on a pipe or a device."""
-    within = (within or Path(os.path.abspath(path)).parent.parent).resolve()
-    resolved = path.resolve()
-    if not resolved.is_relative_to(within):
-        raise CatalogError(
-            path, f"resolves outside the catalog root (to {resolved})", hint="replace the link by the file"
-        )
+def _locate(path: Path, within: Path | None, folder_checked: bool) -> tuple[Path, os.stat_result]:
+    """The file to open and its status; CatalogError for a path that resolves outside the root (default: the
+    root holding the record's folder), a non-regular file (never opened: a pipe would block) or a large one.
+    Only a symlink, or a folder not checked already, costs a full path resolution."""
+    info = os.lstat(path)
+    real = path
+    if stat.S_ISLNK(info.st_mode) or not folder_checked:
+        root = (within or Path(os.path.abspath(path)).parent.parent).resolve()
+        real = path.resolve()
+        if not real.is_relative_to(root):
+            raise CatalogError(
+                path, f"resolves outside the catalog root (to {real})", hint="replace the link by the file"
+            )
+        info = os.stat(real)
+    if not stat.S_ISREG(info.st_mode):
+        raise CatalogError(path, "is not a regular file", hint="replace it by a YAML file or delete it")
+    if info.st_size > MAX_FILE_BYTES:
+        raise _limit_error(path, f"larger than {MAX_FILE_BYTES} bytes ({info.st_size})")
+    return real, info
+
+
+def read_bytes(path: Path, within: Path | None = None, *, folder_checked: bool = False) -> bytes:
+    """A record file's bytes, refused with one line when it is not a regular file inside the root or too
+    large. Never blocks on a pipe or a device."""
+    real, _ = _locate(path, within, folder_checked)
+    return _read_located(path, real)
+
+
+def _read_located(path: Path, real: Path) -> bytes:
     try:
-        fd = os.open(resolved, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        # O_NONBLOCK and the fstat below: a file swapped for a pipe after _locate still cannot block.
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         raise CatalogError(path, f"cannot be read ({exc.strerror})", hint="check the file") from exc
     with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
             raise CatalogError(path, "is not a regular file", hint="replace it by a YAML file or delete it")
-        if info.st_size > MAX_FILE_BYTES:
-            raise _limit_error(path, f"larger than {MAX_FILE_BYTES} bytes ({info.st_size})")
         data = fh.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise _limit_error(path, f"larger than {MAX_FILE_BYTES} bytes")
@@ -364,15 +385,16 @@ def record_from_text(text: str, path: Path) -> Record:
         return Record(path, error=exc)
 
 
-def read_record(path: Path, within: Path | None = None) -> Record:
-    """Read one file; any refusal, syntax or encoding error is kept in the record with its line."""
+def read_record(path: Path, within: Path | None = None, *, folder_checked: bool = False) -> Record:
+    """Read one file; any refusal, syntax or encoding error is kept in the record with its line.
+    `folder_checked`: the caller made sure the file's folder lies inside the root (read_records does)."""
     try:
-        st = path.stat()
-        key = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+        real, info = _locate(path, within, folder_checked)
+        key = (str(path), info.st_ino, info.st_mtime_ns, info.st_size)
         if key in _PARSED:
             data, text = _PARSED[key]
             return Record(path, data=data, text=text)
-        raw = read_bytes(path, within)
+        raw = _read_located(path, real)
     except CatalogError as exc:
         return Record(path, error=exc)
     except OSError as exc:
@@ -387,9 +409,6 @@ def read_record(path: Path, within: Path | None = None) -> Record:
         data = parse(text, path)
     except CatalogError as exc:
         return Record(path, error=exc, text=text)  # the text still names the paper (queue.raw_paper)
-    except OSError as exc:
-        error = CatalogError(path, f"cannot be read ({exc.strerror})", hint="check the file")
-        return Record(path, error=error)
     if len(_PARSED) >= _PARSED_MAX:
         _PARSED.clear()
     _PARSED[key] = (data, text)
@@ -404,7 +423,13 @@ def record_files(folder: Path) -> list[Path]:
 
 
 def read_records(folder: Path) -> list[Record]:
-    return [read_record(p) for p in record_files(folder)]
+    """Every record of a folder; the folder is checked to lie inside the root once, not per file."""
+    files = record_files(folder)
+    if not files:
+        return []
+    root = Path(os.path.abspath(folder)).parent.resolve()
+    inside = folder.resolve().is_relative_to(root)
+    return [read_record(p, root, folder_checked=inside) for p in files]
 
 
 def read_model(path: Path, model: type[M], within: Path | None = None) -> M:
