@@ -37,18 +37,7 @@ _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Yaml12Loader(_Base):  # type: ignore[misc,valid-type]
-    """libyaml, with YAML 1.2 core-schema resolution (as ruamel) and duplicate keys refused."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-                    )
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+    """libyaml, with YAML 1.2 core-schema resolution (as ruamel); _Builder refuses duplicate keys."""
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         # YAML 1.2 reads '017' as 17 (only '0o17' is octal); PyYAML follows 1.1 and would read 15.
@@ -130,30 +119,51 @@ def _scan_events(loader: yaml.SafeLoader, source: Path | str) -> None:
             depth -= 1
 
 
-def _check_nodes(node: yaml.Node, source: Path | str, aliases: bool) -> None:
-    """Depth and aliases of a composed document, before it is built: a node reached twice is an alias (the
-    composer shares the anchored node). Without `aliases` (no `*` in the text) only collections are walked."""
-    seen: set[int] = set()
-    stack: list[tuple[yaml.Node, int]] = [(node, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if aliases:
-            if id(current) in seen:
-                line = current.start_mark.line + 1
-                raise _limit_error(source, "anchors and aliases (&, *) are not allowed", line)
-            seen.add(id(current))
-        value = current.value
-        if isinstance(value, str):
-            continue
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+class _Builder:
+    """Python data from a composed document in one pass that also enforces the limits: a node reached twice
+    is an alias (the composer shares the anchored node), refused before it is built a second time; a
+    collection deeper than MAX_DEPTH is refused before its children are built. Plain strings, lists and
+    mappings are built here (PyYAML's generic constructor is the slowest part of a read); other scalars
+    (numbers, booleans, null, dates) go to the YAML 1.2 constructors above."""
+
+    def __init__(self, source: Path | str, aliases: bool) -> None:
+        self.source = source
+        self.seen: set[int] | None = set() if aliases else None  # no `*` in the text: no alias possible
+        self.loader = _Yaml12Loader("")
+
+    def build(self, node: yaml.Node, depth: int = 1) -> Any:
+        if self.seen is not None:
+            if id(node) in self.seen:
+                line = node.start_mark.line + 1
+                raise _limit_error(self.source, "anchors and aliases (&, *) are not allowed", line)
+            self.seen.add(id(node))
+        tag = node.tag
+        if isinstance(node, yaml.ScalarNode):
+            return node.value if tag == _STR else self.loader.construct_object(node)
         if depth > MAX_DEPTH:
-            raise _limit_error(source, f"nested deeper than {MAX_DEPTH} levels", current.start_mark.line + 1)
-        for item in value:
-            if isinstance(item, tuple):  # a mapping's (key, value)
-                for child in item:
-                    if aliases or not isinstance(child.value, str):
-                        stack.append((child, depth + 1))
-            elif aliases or not isinstance(item.value, str):
-                stack.append((item, depth + 1))
+            raise _limit_error(
+                self.source, f"nested deeper than {MAX_DEPTH} levels", node.start_mark.line + 1
+            )
+        if tag == _SEQ:
+            return [self.build(child, depth + 1) for child in node.value]
+        if tag != _MAP:
+            raise _limit_error(self.source, f"the tag {tag!r} is not allowed", node.start_mark.line + 1)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.build(key_node, depth + 1)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise _limit_error(self.source, "a key must be a plain value", key_node.start_mark.line + 1)
+            if key in out:
+                raise CatalogError(
+                    self.source, f"duplicate key {key!r}", line=key_node.start_mark.line + 1, hint="keep one"
+                )
+            out[key] = self.build(value_node, depth + 1)
+        return out
 
 
 def _compose(text: str, source: Path | str) -> yaml.Node | None:
@@ -168,8 +178,6 @@ def _compose(text: str, source: Path | str) -> yaml.Node | None:
         node: yaml.Node | None = loader.get_single_node()
     finally:
         loader.dispose()
-    if node is not None:
-        _check_nodes(node, source, "*" in text)
     return node
 
 
@@ -179,13 +187,7 @@ def parse(text: str, source: Path | str = "<string>") -> Any:
         raise _limit_error(source, f"larger than {MAX_FILE_BYTES} bytes")
     try:
         node = _compose(text, source)
-        if node is None:
-            return None
-        loader = _Yaml12Loader("")
-        try:
-            return loader.construct_document(node)
-        finally:
-            loader.dispose()
+        return None if node is None else _Builder(source, "*" in text).build(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
