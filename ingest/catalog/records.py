@@ -49,6 +49,26 @@ class _Yaml12Loader(_Base):  # type: ignore[misc,valid-type]
 
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _Yaml12Loader.construct_yaml_int)
 
+# Tags of plain scalars already resolved: libyaml's composer asks the (Python, regex) resolver for every plain
+# scalar, and the keys and words of record files repeat thousands of times.
+_PLAIN_TAGS: dict[str, str] = {}
+
+
+def _resolve(self: _Yaml12Loader, kind: Any, value: Any, implicit: Any) -> str:
+    if kind is yaml.ScalarNode:
+        if not implicit[0]:
+            return "tag:yaml.org,2002:str"  # quoted: a string, whatever it looks like
+        tag = _PLAIN_TAGS.get(value)
+        if tag is None:
+            tag = yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)
+            if len(_PLAIN_TAGS) < 100_000 and len(value) < 80:
+                _PLAIN_TAGS[value] = tag
+        return tag
+    return yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-any-return]
+
+
+_Yaml12Loader.resolve = _resolve  # type: ignore[method-assign,assignment]
+
 
 # ruamel.yaml's resolver table for YAML 1.2 (ruamel/yaml/resolver.py), restated for libyaml.
 _Yaml12Loader.yaml_implicit_resolvers = {}
