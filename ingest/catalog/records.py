@@ -60,14 +60,14 @@ def _resolve(self: _Yaml12Loader, kind: Any, value: Any, implicit: Any) -> str:
             return "tag:yaml.org,2002:str"  # quoted: a string, whatever it looks like
         tag = _PLAIN_TAGS.get(value)
         if tag is None:
-            tag = yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)
+            tag = yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call]
             if len(_PLAIN_TAGS) < 100_000 and len(value) < 80:
                 _PLAIN_TAGS[value] = tag
         return tag
-    return yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-any-return]
+    return yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call,no-any-return]
 
 
-_Yaml12Loader.resolve = _resolve  # type: ignore[method-assign,assignment]
+_Yaml12Loader.resolve = _resolve
 
 
 # ruamel.yaml's resolver table for YAML 1.2 (ruamel/yaml/resolver.py), restated for libyaml.
@@ -124,17 +124,14 @@ def _scan_events(loader: yaml.SafeLoader, source: Path | str) -> None:
     """Depth and anchors from the event stream (iterative, so a hostile depth cannot crash the parser)."""
     depth = 0
     while loader.check_event():
-        event = loader.get_event()
+        event = loader.get_event()  # type: ignore[no-untyped-call]
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise _limit_error(
-                source, "anchors and aliases (&, *) are not allowed", event.start_mark.line + 1
-            )
+            raise _limit_error(source, "anchors and aliases (&, *) are not allowed", line)
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                raise _limit_error(
-                    source, f"nested deeper than {MAX_DEPTH} levels", event.start_mark.line + 1
-                )
+                raise _limit_error(source, f"nested deeper than {MAX_DEPTH} levels", line)
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 

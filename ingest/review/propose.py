@@ -89,7 +89,7 @@ def _is_unknown(value: Any) -> bool:
         return True
     if isinstance(value, list):
         return all(v == UNKNOWN for v in value)
-    return value == UNKNOWN
+    return bool(value == UNKNOWN)
 
 
 def _link_key(link: Link) -> str:
@@ -177,7 +177,8 @@ def apply_changes(entry: Entry, changes: list[FieldChange]) -> Entry:
     for change in changes:
         head, _, rest = change.field.partition(".")
         if head == "links":
-            data["links"] = _merge_links(data.get("links", []), change.new or [])
+            new = change.new if isinstance(change.new, list) else []
+            data["links"] = _merge_links(data.get("links", []), [x for x in new if isinstance(x, dict)])
         elif head == "arxiv_version":
             continue  # proposals written before Link.version: the decision records the version
         elif head == "details":
