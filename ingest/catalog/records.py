@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ingest.catalog.yamlio import MAX_DEPTH, MAX_FILE_BYTES, limit_error, scan_limits
 from ingest.errors import CatalogError
 from ingest.models import Entry, Exclusion
 from ingest.taxonomy import Taxonomy
@@ -106,34 +107,8 @@ for _tag, _regexp, _first in (
     _Yaml12Loader.add_implicit_resolver(_tag, re.compile(_regexp, re.X), _first)
 
 
-# The largest real record is a proposal quoting a paper's evidence (tens of KB); a megabyte bounds the memory
-# one file can take without refusing anything a person or the pipeline writes.
-MAX_FILE_BYTES = 1_048_576
-# The deepest real value is a proposal's entry.evidence.<field>.quotes[i].text (6 levels); libyaml's composer
-# recurses in C and crashes the process at some ten thousand levels, so depth is checked before composing.
-MAX_DEPTH = 16
-# Below this many possible nesting openers the C composer is safe, so the event pre-scan is skipped.
+# Below this many possible nesting openers libyaml's composer (C, recursive) is safe: no event pre-scan.
 _SAFE_OPENERS = 2000
-
-
-def _limit_error(source: Path | str, message: str, line: int | None = None) -> CatalogError:
-    return CatalogError(source, message, line=line, hint="record files hold plain YAML; rewrite this file")
-
-
-def _scan_events(loader: yaml.SafeLoader, source: Path | str) -> None:
-    """Depth and anchors from the event stream (iterative, so a hostile depth cannot crash the parser)."""
-    depth = 0
-    while loader.check_event():
-        event = loader.get_event()  # type: ignore[no-untyped-call]
-        line = event.start_mark.line + 1 if event.start_mark is not None else None
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise _limit_error(source, "anchors and aliases (&, *) are not allowed", line)
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _limit_error(source, f"nested deeper than {MAX_DEPTH} levels", line)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -157,24 +132,22 @@ class _Builder:
         if self.seen is not None:
             if id(node) in self.seen:
                 line = node.start_mark.line + 1
-                raise _limit_error(self.source, "anchors and aliases (&, *) are not allowed", line)
+                raise limit_error(self.source, "anchors and aliases (&, *) are not allowed", line)
             self.seen.add(id(node))
         tag = node.tag
         if isinstance(node, yaml.ScalarNode):
             return node.value if tag == _STR else self.loader.construct_object(node)
         if depth > MAX_DEPTH:
-            raise _limit_error(
-                self.source, f"nested deeper than {MAX_DEPTH} levels", node.start_mark.line + 1
-            )
+            raise limit_error(self.source, f"nested deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
         if tag == _SEQ:
             return [self.build(child, depth + 1) for child in node.value]
         if tag != _MAP:
-            raise _limit_error(self.source, f"the tag {tag!r} is not allowed", node.start_mark.line + 1)
+            raise limit_error(self.source, f"the tag {tag!r} is not allowed", node.start_mark.line + 1)
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = self.build(key_node, depth + 1)
             if not isinstance(key, str | int | float | bool) and key is not None:
-                raise _limit_error(self.source, "a key must be a plain value", key_node.start_mark.line + 1)
+                raise limit_error(self.source, "a key must be a plain value", key_node.start_mark.line + 1)
             if key in out:
                 raise CatalogError(
                     self.source, f"duplicate key {key!r}", line=key_node.start_mark.line + 1, hint="keep one"
@@ -185,11 +158,7 @@ class _Builder:
 
 def _compose(text: str, source: Path | str) -> yaml.Node | None:
     if sum(text.count(c) for c in "[{-?\n") > _SAFE_OPENERS:
-        scanner = _Yaml12Loader(text)
-        try:
-            _scan_events(scanner, source)
-        finally:
-            scanner.dispose()
+        scan_limits(text, source)
     loader = _Yaml12Loader(text)
     try:
         node: yaml.Node | None = loader.get_single_node()
@@ -201,7 +170,7 @@ def _compose(text: str, source: Path | str) -> yaml.Node | None:
 def parse(text: str, source: Path | str = "<string>") -> Any:
     """YAML text as ruamel would read it (YAML 1.2), within the limits; else CatalogError with the line."""
     if len(text) > MAX_FILE_BYTES:
-        raise _limit_error(source, f"larger than {MAX_FILE_BYTES} bytes")
+        raise limit_error(source, f"larger than {MAX_FILE_BYTES} bytes")
     try:
         node = _compose(text, source)
         return None if node is None else _Builder(source, "*" in text).build(node)
@@ -240,7 +209,7 @@ def _locate(path: Path, within: Path | None, folder_checked: bool) -> tuple[Path
     if not stat.S_ISREG(info.st_mode):
         raise CatalogError(path, "is not a regular file", hint="replace it by a YAML file or delete it")
     if info.st_size > MAX_FILE_BYTES:
-        raise _limit_error(path, f"larger than {MAX_FILE_BYTES} bytes ({info.st_size})")
+        raise limit_error(path, f"larger than {MAX_FILE_BYTES} bytes ({info.st_size})")
     return real, info
 
 
@@ -262,7 +231,7 @@ def _read_located(path: Path, real: Path) -> bytes:
             raise CatalogError(path, "is not a regular file", hint="replace it by a YAML file or delete it")
         data = fh.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise _limit_error(path, f"larger than {MAX_FILE_BYTES} bytes")
+        raise limit_error(path, f"larger than {MAX_FILE_BYTES} bytes")
     return data
 
 
