@@ -11,6 +11,8 @@ against 20,000 entries cost one C scan each rather than 20,000 Python comparison
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -41,20 +43,39 @@ class TitleIndex:
     def __init__(self) -> None:
         self.keys: list[str] = []
         self.refs: list[str] = []
+        self._lengths: list[int] = []  # of `keys`, in ascending order once sorted
+        self._sorted = True
 
     def add(self, title: str | None, ref: str) -> None:
         key = _fuzzy_key(title)
         if key:
             self.keys.append(key)
             self.refs.append(ref)
+            self._sorted = False
+
+    def _sort(self) -> None:
+        order = sorted(range(len(self.keys)), key=lambda i: len(self.keys[i]))
+        self.keys = [self.keys[i] for i in order]
+        self.refs = [self.refs[i] for i in order]
+        self._lengths = [len(k) for k in self.keys]
+        self._sorted = True
 
     def match(self, title: str | None, threshold: float) -> str | None:
         """What the closest title at or above `threshold` names, or None."""
         key = _fuzzy_key(title)
         if not key or not self.keys:
             return None
-        found = process.extractOne(key, self.keys, scorer=fuzz.ratio, score_cutoff=threshold)
-        return self.refs[found[2]] if found else None
+        if not self._sorted:
+            self._sort()
+        # ratio = 100 * (1 - distance / (len1 + len2)) and distance >= |len1 - len2|: only titles of a
+        # near length can reach the threshold, and the keys are sorted by length, so one slice holds them.
+        slack = max(0.0, 1 - threshold / 100)
+        low = len(key) * (1 - slack) / (1 + slack)
+        high = len(key) * (1 + slack) / (1 - slack) if slack < 1 else float("inf")
+        lo = bisect.bisect_left(self._lengths, math.floor(low))
+        hi = bisect.bisect_right(self._lengths, math.ceil(high))
+        found = process.extractOne(key, self.keys[lo:hi], scorer=fuzz.ratio, score_cutoff=threshold)
+        return self.refs[lo + found[2]] if found else None
 
 
 @dataclass
