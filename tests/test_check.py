@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.catalog.records import fast_load, read_record
+from ingest.catalog.records import read_record
 from ingest.catalog.store import CatalogRoot
+from ingest.catalog.yaml12 import fast_load
 from ingest.catalog.yamlio import _plain, load_yaml, loads_yaml
 from ingest.check.format import format_github, format_json, format_text, step_summary
 from ingest.check.run import check_root
