@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from ingest.catalog.known import KnownPapers, Snapshot, title_key
 from ingest.catalog.queue import load_proposal
-from ingest.catalog.records import MAX_DEPTH, MAX_FILE_BYTES, read_record
+from ingest.catalog.records import read_record
 from ingest.catalog.store import CatalogRoot
-from ingest.catalog.yamlio import dumps_yaml, load_yaml, write_yaml
+from ingest.catalog.yamlio import MAX_DEPTH, MAX_FILE_BYTES, dumps_yaml, load_yaml, write_yaml
 from ingest.check.run import check_root
 from ingest.errors import CatalogError
 from ingest.models import Candidate
