@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ingest.catalog.yamlio import line_of, load_yaml
 from ingest.errors import CatalogError, ConfigError, UsageError
+from ingest.yamlio import line_of, load_yaml
 
 
 class _Section(BaseModel):

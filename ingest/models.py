@@ -13,9 +13,9 @@ from bisect import bisect_right
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 ARXIV_ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$")
@@ -404,10 +404,54 @@ class Extraction(BaseModel):
     confidence: float = Field(default=0.0, ge=0, le=1, description="the weakest required field's confidence")
 
 
+# What a field change may hold: a scalar (org, date, paper_only), an axis's values, a verdict, a detail,
+# links, or a whole axes mapping. Precise rather than Any, so a model's or a person's odd value is a
+# validation error naming the field (never a value the rules cannot even compare).
+ChangeScalar = str | bool | int | float
+ChangeShape = (
+    ChangeScalar
+    | list[str]
+    | list[dict[str, ChangeScalar | None]]
+    | dict[str, ChangeScalar | None]
+    | dict[str, list[str]]
+    | None
+)
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, str | bool | int | float)
+
+
+def _change_value(value: object) -> ChangeShape:
+    """One of ChangeShape's forms, else one error (a union would report one error per form it tried)."""
+    if _is_scalar(value):
+        return value  # type: ignore[return-value]
+    if isinstance(value, list):
+        if all(isinstance(v, str) for v in value):
+            return value
+        if all(
+            isinstance(v, dict) and all(isinstance(k, str) and _is_scalar(x) for k, x in v.items())
+            for v in value
+        ):
+            return value
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        if all(_is_scalar(v) for v in value.values()):
+            return value
+        if all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in value.values()):
+            return value
+    raise ValueError(
+        "a change holds a word, a number, a list of words, a list of links, or a mapping of words; "
+        f"not this {type(value).__name__}"
+    )
+
+
+ChangeValue = Annotated[ChangeShape, PlainValidator(_change_value)]
+
+
 class FieldChange(Strict):
     field: str = Field(description="dotted path such as links or axes.teacher_source")
-    old: Any = None
-    new: Any = None
+    old: ChangeValue = None
+    new: ChangeValue = None
 
 
 class ProposalProvenance(Strict):

@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ingest.catalog.yamlio import line_of, load_yaml
 from ingest.errors import CatalogError, ConfigError
 from ingest.models import NOT_APPLICABLE, UNKNOWN, Kind
+from ingest.yamlio import line_of, load_yaml
 
 MAIN_ROLES = ("resource", "stars", "date", "org", "links", "title")
 

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from ingest.catalog.records import fast_load, read_record
+from ingest.catalog.records import read_record
 from ingest.catalog.store import CatalogRoot
-from ingest.catalog.yamlio import _plain, load_yaml, loads_yaml
+from ingest.catalog.yaml12 import fast_load
 from ingest.check.format import format_github, format_json, format_text, step_summary
 from ingest.check.run import check_root
 from ingest.markdown.render import render_root
 from ingest.models import Entry, FieldEvidence, Flag, Link, LinkKind, Proposal, Quote, Verdict
+from ingest.yamlio import _plain, load_yaml, loads_yaml
 
 
 def arxiv(aid: str) -> Link:

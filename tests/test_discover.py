@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from ingest.catalog.known import Known, KnownPapers
 from ingest.catalog.store import CatalogRoot
 from ingest.config import ArxivConfig, Env, load_config
 from ingest.errors import CatalogError, ServiceError, UsageError
 from ingest.models import Decision, Entry, Exclusion, Link
-from ingest.paper.discover import Known, KnownPapers, discover, lookup, resolve_ref
+from ingest.paper.discover import discover, lookup, resolve_ref
 
 WINDOW = {"since": datetime(2026, 1, 1, tzinfo=UTC), "until": datetime(2026, 2, 1, tzinfo=UTC)}
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from helpers_queue import catalog_entry, extraction, new_root
 
 from ingest.catalog.store import read_model
-from ingest.catalog.yamlio import load_yaml
 from ingest.models import UNKNOWN, Candidate, Decision, Exclusion, Flag, Link, LinkKind, Proposal, Scope
 from ingest.review.propose import propose, propose_exclusion
+from ingest.yamlio import load_yaml
 
 
 def test_a_new_paper_becomes_a_new_proposal_with_evidence_flags_and_provenance(tmp_path: Path) -> None:

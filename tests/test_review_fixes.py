@@ -12,11 +12,11 @@ from click.testing import CliRunner, Result
 from helpers_queue import extraction, new_root
 
 from ingest.catalog.store import CatalogRoot, model_to_yaml_data, read_model
-from ingest.catalog.yamlio import write_yaml
 from ingest.cli import cli
 from ingest.models import Decision
 from ingest.review.decide import JOURNAL
 from ingest.review.propose import propose
+from ingest.yamlio import write_yaml
 
 
 def ingest(root: CatalogRoot, *args: str, env: dict[str, str] | None = None) -> Result:

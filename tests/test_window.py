@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,10 +10,11 @@ import feedparser
 import httpx
 import pytest
 
+from ingest.catalog.known import KnownPapers
 from ingest.catalog.store import CatalogRoot
 from ingest.config import ArxivConfig, Env, load_config
 from ingest.models import Candidate, Entry, Link
-from ingest.paper.discover import KnownPapers, discover
+from ingest.paper.discover import discover
 from ingest.paper.window import Coverage, cap, window_start
 
 T = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)

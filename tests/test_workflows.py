@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ingest.catalog.yamlio import load_yaml
+from ingest.yamlio import load_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / ".github" / "workflows"

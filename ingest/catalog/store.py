@@ -14,17 +14,18 @@ from collections.abc import Iterator
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from ingest.catalog.yamlio import line_of, load_yaml, write_yaml
+from ingest.catalog.records import InvalidFile, read_entry, read_model, read_record, record_files
 from ingest.config import Config, Env, load_config
-from ingest.errors import CatalogError, InvalidFile, UsageError
+from ingest.errors import UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, RunState, check_id
 from ingest.taxonomy import Taxonomy, load_taxonomy
+from ingest.yamlio import write_yaml
 
-M = TypeVar("M", bound=BaseModel)
+__all__ = ["CatalogRoot", "InvalidFile", "bundled", "model_to_yaml_data", "prune", "read_model"]
 
 TAXONOMY = "taxonomy.yaml"
 CONFIG = "ingest.yaml"
@@ -49,26 +50,6 @@ def prune(value: Any) -> Any:
 
 def model_to_yaml_data(model: BaseModel) -> Any:
     return prune(model.model_dump(mode="json"))
-
-
-def validation_error(path: Path, data: Any, exc: ValidationError) -> list[CatalogError]:
-    """One CatalogError per pydantic error, each with the line of the offending key."""
-    errors = []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        field = ".".join(str(p) for p in loc) or "file"
-        errors.append(CatalogError(path, f"{field}: {err['msg']}", line=line_of(data, loc)))
-    return errors
-
-
-def read_model(path: Path, model: type[M]) -> M:
-    data = load_yaml(path)
-    if data is None:
-        raise CatalogError(path, "the file is empty", hint="delete it or fill it in")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidFile(validation_error(path, data, exc)) from exc
 
 
 class CatalogRoot:
@@ -119,6 +100,14 @@ class CatalogRoot:
     @property
     def lock_path(self) -> Path:
         return self.path / ".ingest.lock"
+
+    @property
+    def review_journal_dir(self) -> Path:
+        """Decisions in flight (review/decide.py): one file each until its commit point is passed."""
+        return self.path / ".ingest-journal"
+
+    def review_journals(self) -> list[Path]:
+        return self.files(self.review_journal_dir)
 
     @cached_property
     def cache_dir(self) -> Path:
@@ -182,21 +171,16 @@ class CatalogRoot:
     @staticmethod
     def files(folder: Path) -> list[Path]:
         """The YAML records of a folder in a stable order (temporary files of atomic writes are skipped)."""
-        if not folder.is_dir():
-            return []
-        return sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("."))
+        return record_files(folder)
 
     # -- entries ------------------------------------------------------------------------------------------
     def read_entry(self, entry_id: str) -> Entry:
-        return read_model(self.entry_path(entry_id), Entry)
+        return read_entry(read_record(self.entry_path(entry_id)))
 
     def iter_entries(self) -> Iterator[Entry]:
         """Every entry; raises on the first invalid file (check.py reports them all)."""
         for path in self.files(self.entries_dir):
-            entry = read_model(path, Entry)
-            if entry.id != path.stem:
-                raise CatalogError(path, f"id {entry.id!r} does not match the file name", line=1)
-            yield entry
+            yield read_entry(read_record(path))
 
     def entries(self) -> dict[str, Entry]:
         return {e.id: e for e in self.iter_entries()}
@@ -240,7 +224,7 @@ class CatalogRoot:
     def read_state(self) -> RunState:
         if not self.state_path.exists():
             return RunState()
-        return read_model(self.state_path, RunState)
+        return read_model(self.state_path, RunState, within=self.path)
 
     def write_state(self, state: RunState) -> None:
         write_yaml(self.state_path, model_to_yaml_data(state))

@@ -1,7 +1,7 @@
 """Validate a catalog root against the schema and the taxonomy; every problem is reported with file and line.
 
 Errors (exit 1): YAML syntax, schema, ids (not a slug, leaving the folder, not the file's name, duplicated),
-duplicate arXiv ids, sections / detail columns / axis values / criteria outside the taxonomy (check_rules.py),
+duplicate arXiv ids, sections / detail columns / axis values / criteria outside the taxonomy (catalog.rules),
 an update proposal whose target entry is missing, and a rendered catalog out of sync with entries/.
 Warnings (exit 0, or 1 under --strict): fields of entries and proposals whose evidence is flagged
 (ungrounded, injection-suspect, disagreement, ...) or whose confidence is below the threshold, and
@@ -18,10 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ingest.catalog.records import Record, prime, read_records
+from ingest.catalog.records import Record, id_mismatch, prime, read_records
+from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
 from ingest.check.report import CheckReport, Problem, Severity, summary_line
-from ingest.check.rules import TaxonomyRules, field_loc
 from ingest.errors import CatalogError
 from ingest.markdown.render import marker_span, render_catalog, render_output_path
 from ingest.models import ID_RE, Decision, Entry, Exclusion, FieldEvidence, Flag, Proposal
@@ -111,14 +111,8 @@ class _Checker:
             and ".." not in record_id
             and record_id != stem
         ):
-            self.emit(
-                record,
-                ["id"],
-                "error",
-                "id-mismatch",
-                f"{kind} id {record_id!r} does not match the file name {record.path.name!r}; "
-                f"rename the file or fix the id",
-            )
+            error = id_mismatch(record, record_id, kind)
+            self.add(record, error.line, "error", "id-mismatch", f"{error.detail}; {error.hint}")
 
     def duplicate(
         self,
@@ -155,7 +149,7 @@ class _Checker:
             parts.append("flagged " + ", ".join(others))
         if evidence.note:
             parts.append(" ".join(evidence.note.split()))
-        loc = field_loc(record.lined, prefix, path)
+        loc = field_loc(record.data, prefix, path)
         line = (record.exact_line(loc) if loc else None) or record.line([*prefix, "evidence", path])
         self.add(
             record,
@@ -208,8 +202,7 @@ class _Checker:
             proposal = self.validate(record, Proposal)
             data = record.data if isinstance(record.data, dict) else {}
             self.check_name(record, data.get("id"), "proposal")
-            self.rules.entry(record, data.get("entry"), ["entry"])
-            self.rules.changes(record, data.get("changes"))
+            self.rules.proposal(record, data)
             target = data.get("target")
             if data.get("kind") == "update" and isinstance(target, str) and target not in self.entry_ids:
                 self.emit(
@@ -276,11 +269,7 @@ class _Checker:
 
     def check_journal(self) -> None:
         """A decision journal left behind: a review command was killed after its commit point."""
-        from ingest.review.decide import (
-            pending,  # review needs render and propose; check loads them only here
-        )
-
-        for journal in pending(self.root):
+        for journal in self.root.review_journals():
             self.add(
                 journal,
                 None,

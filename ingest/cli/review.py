@@ -13,13 +13,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ingest.catalog.queue import describe, load_proposal, scan_queue
 from ingest.catalog.store import CatalogRoot
-from ingest.catalog.yamlio import dumps_yaml
 from ingest.cli.ui import console, err_console, interactive, print_json
 from ingest.errors import CatalogError, InvalidFile, UsageError
 from ingest.review import decide as review_lib
 from ingest.review.diff import Row, proposal_rows, summary
-from ingest.review.queue import describe, load_proposal, scan_queue
+from ingest.yamlio import dumps_yaml
 
 BAD_FLAGS = {"ungrounded", "injection-suspect", "disagreement"}
 

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from ingest.catalog.store import CatalogRoot
-from ingest.catalog.yamlio import atomic_write_text
 from ingest.errors import IngestError, PaperError, ServiceError, UsageError
 from ingest.evaluate.metrics import EvalFailure, EvalReport, FieldScores, compare, diff_reports, summarise
 from ingest.jobs.pipeline import PipelineOptions
 from ingest.models import Candidate, Entry
+from ingest.yamlio import atomic_write_text
 
 if TYPE_CHECKING:
     from ingest.jobs.pipeline import PaperOutcome

@@ -45,9 +45,9 @@ def backfill_targets(
     root: CatalogRoot, *, fields: list[str] | None = None, limit: int | None = None
 ) -> list[tuple[Entry, str]]:
     """(entry, arXiv id) of the entries with an unknown field of `fields` and no update already queued."""
-    from ingest.catalog.known import Known
+    from ingest.catalog.known import KnownPapers
 
-    known = Known.from_root(root)
+    known = KnownPapers.from_root(root)
     targets = []
     for entry in known.entries.values():
         if not entry.arxiv_ids or entry.arxiv_ids[0] in known.queued:

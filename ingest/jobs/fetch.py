@@ -79,7 +79,8 @@ def _fetch(
     on_item: Callable[[str], None] | None,
     client: httpx.Client | None,
 ) -> FetchReport:
-    from ingest.paper.discover import KnownPapers, discover, lookup
+    from ingest.catalog.known import KnownPapers
+    from ingest.paper.discover import discover, lookup
     from ingest.paper.download import is_cached
 
     config = root.config

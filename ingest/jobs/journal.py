@@ -13,10 +13,10 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ingest.catalog.store import CatalogRoot
-from ingest.catalog.yamlio import atomic_write_text
 from ingest.errors import CatalogError
 from ingest.jobs.report import RunReport
 from ingest.models import Candidate, Scope
+from ingest.yamlio import atomic_write_text
 
 JOURNAL_SUFFIX = ".journal.json"  # only these are resumed; backfill's runs/*.backfill.json are not
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ingest.catalog.store import CatalogRoot
-from ingest.catalog.yamlio import atomic_write_text
 from ingest.models import Usage
+from ingest.yamlio import atomic_write_text
 
 
 class ProposedItem(BaseModel):

@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingest.catalog.queue import scan_entries, scan_queue
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import ServiceError
 from ingest.jobs.journal import RunJournal, journal_path, load_journal, pending_journal
@@ -33,7 +34,6 @@ from ingest.jobs.pipeline import Pipeline, PipelineOptions
 from ingest.jobs.report import RunReport
 from ingest.jobs.session import Progress, Session, new_report, new_run_id, run_lock, window
 from ingest.review.decide import recover
-from ingest.review.queue import scan_entries, scan_queue
 
 __all__ = ["broken_file_warnings", "run"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from ingest.catalog.known import Known
+from ingest.catalog.known import KnownPapers
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import (
     DownloadError,
@@ -45,8 +45,9 @@ def window(root: CatalogRoot, since: datetime | None, until: datetime | None) ->
     until = (until or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
     if since is None:
         arxiv = root.config.arxiv
+        watermark = root.read_state().watermark
         since = window_start(
-            root.read_state().watermark, until, overlap_days=arxiv.overlap_days, lookback_days=arxiv.lookback_days
+            watermark, until, overlap_days=arxiv.overlap_days, lookback_days=arxiv.lookback_days
         )
     since = since.astimezone(UTC)
     if since > until:
@@ -113,7 +114,7 @@ class Session:
         self.journal = journal
         self.path = path
         self.progress = progress or (lambda stage, item: None)
-        self.known = Known.from_root(root)
+        self.known = KnownPapers.from_root(root)
         self.only = only  # backfill: propose changes to these fields only
         self._lock = threading.RLock()  # on_done proposes and marks under it; mark takes it again
 
@@ -140,12 +141,12 @@ class Session:
 
     # -- stages ---------------------------------------------------------------------------------------------
     def discover(self, max_results: int | None) -> None:
-        from ingest.paper.discover import KnownPapers, discover, lookup
+        from ingest.paper.discover import discover, lookup
 
         config = self.root.config.arxiv
         result = discover(
             config,
-            known=KnownPapers.from_root(self.root),
+            known=self.known,
             since=self.report.since,
             until=self.report.until,
             max_results=max_results,

@@ -32,7 +32,6 @@ from pathlib import Path
 
 from ingest.catalog.records import load_catalog, prime
 from ingest.catalog.store import CatalogRoot
-from ingest.catalog.yamlio import atomic_write_text
 from ingest.config import RenderConfig
 from ingest.errors import UsageError
 from ingest.markdown.layout import (
@@ -49,6 +48,7 @@ from ingest.markdown.layout import (
 )
 from ingest.models import Entry, Exclusion
 from ingest.taxonomy import Section, Taxonomy
+from ingest.yamlio import atomic_write_text
 
 DETAILS_SUMMARY = "📋 Click to view technical details"
 NOTES_SUMMARY = "📝 <b>Strictness notes</b>"

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import httpx
 from lxml import etree
-from rapidfuzz import fuzz, process
 
-from ingest.catalog.store import CatalogRoot
+from ingest.catalog.known import KnownPapers
 from ingest.config import ArxivConfig
 from ingest.errors import ServiceError, UsageError
 from ingest.models import Candidate, split_arxiv_id
@@ -43,104 +42,6 @@ _ID_IN_URL = re.compile(
 )
 _ID_IN_NAME = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v(\d+))?(?![\d])")
 _ID_BARE = re.compile(r"^(?:arxiv:)?\s*(\S+?)(?:\.pdf)?$", re.IGNORECASE)
-
-
-def title_key(title: str) -> str:
-    """A title reduced for fuzzy comparison: lower case, letters and digits, single spaces."""
-    return " ".join(re.sub(r"[^\w]+", " ", title.lower()).split())
-
-
-@dataclass
-class Known:
-    """Where the catalog already has a paper: 'entry', 'queue', 'exclusion' or 'rejected', and its version."""
-
-    where: str
-    version: int | None = None
-    entry_id: str | None = None
-
-
-@dataclass
-class KnownPapers:
-    """Every paper the catalog knows, by version-less arXiv id, plus the titles of entries that have no id."""
-
-    ids: dict[str, Known] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict, repr=False)  # title_key -> entry id
-    threshold: float = 92.0
-
-    @classmethod
-    def from_root(cls, root: CatalogRoot) -> KnownPapers:
-        from ingest.review.queue import (  # the tolerant readers; queue.py does not import discover
-            scan_entries,
-            scan_queue,
-        )
-
-        known = cls(threshold=root.config.arxiv.title_match_threshold)
-        approved: dict[str, int] = {}
-        for decision in root.decisions():
-            if decision.action == "approved" and decision.arxiv_id and decision.version:
-                approved[decision.arxiv_id] = max(approved.get(decision.arxiv_id, 0), decision.version)
-            elif decision.action == "rejected" and decision.arxiv_id:
-                known.add(decision.arxiv_id, Known("rejected", decision.version))
-        for exclusion in root.exclusions():
-            if exclusion.arxiv_id:
-                known.add(exclusion.arxiv_id, Known("exclusion", exclusion.version))
-        # Broken files are read for the papers they still name (queue.py); the run warns about them.
-        queue = scan_queue(root)
-        for proposal in queue.proposals:
-            if proposal.arxiv_id:
-                known.add(proposal.arxiv_id, Known("queue", proposal.version, proposal.target))
-        for arxiv_id in queue.raw_arxiv_ids:
-            known.add(arxiv_id, Known("queue"))
-        entries = scan_entries(root)
-        entries.require_identified()  # an entry that names no paper could come back as new: stop (exit 1)
-        for broken in entries.broken:
-            for arxiv_id in broken.arxiv_ids:  # no version: a broken entry is never offered an update
-                known.add(arxiv_id, Known("entry", None, broken.path.stem))
-            if not broken.arxiv_ids and broken.title:
-                known.titles[title_key(broken.title)] = broken.path.stem
-        for entry in entries.entries:
-            if not entry.arxiv_ids and entry.title:
-                known.titles[title_key(entry.title)] = entry.id
-            for link in entry.links:
-                if not link.arxiv_id:
-                    continue
-                m = _ID_IN_URL.search(link.url)
-                named = [int(m.group("v"))] if m and m.group("v") else []
-                named += [link.version] if link.version else []
-                version = max([*named, approved.get(link.arxiv_id, 0)]) or None
-                known.add(link.arxiv_id, Known("entry", version, entry.id))
-        return known
-
-    def add(self, arxiv_id: str, known: Known) -> None:
-        # An entry outranks a queued proposal, which outranks a decision: the catalog is what counts. The
-        # version is the highest any record names, so an update queued or rejected is not proposed again.
-        rank = {"entry": 3, "queue": 2, "exclusion": 1, "rejected": 0}
-        old = self.ids.get(arxiv_id)
-        versions = [v for v in (known.version, old.version if old else None) if v is not None]
-        if old is None or rank[known.where] > rank[old.where]:
-            self.ids[arxiv_id] = known
-        self.ids[arxiv_id].version = max(versions) if versions else None
-
-    def classify(self, candidate: Candidate) -> tuple[str, Known | None]:
-        """'new', 'update' (a newer version of an entry) or 'known', with what matched."""
-        hit = self.ids.get(candidate.arxiv_id or "")
-        if hit is None and self.titles:
-            match = process.extractOne(
-                title_key(candidate.title),
-                list(self.titles),
-                scorer=fuzz.token_sort_ratio,
-                score_cutoff=self.threshold,
-            )
-            if match:
-                return "known", Known("entry", None, self.titles[match[0]])
-        if hit is None:
-            return "new", None
-        newer = hit.version is not None and candidate.version > hit.version
-        if hit.where == "entry" and newer:
-            return "update", hit
-        if hit.where == "rejected" and newer:
-            return "new", hit  # a rejected paper comes back only with a new version
-        return "known", hit
 
 
 @dataclass

@@ -27,13 +27,13 @@ from typing import Literal
 
 from filelock import FileLock, Timeout
 
+from ingest.catalog.queue import load_proposal, load_proposal_text, raw_arxiv_id
 from ingest.catalog.records import load_catalog, read_record
 from ingest.catalog.store import CatalogRoot, model_to_yaml_data
-from ingest.catalog.yamlio import load_yaml, loads_yaml, write_yaml
 from ingest.errors import CatalogError, IngestError, LockedError, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, Provenance
 from ingest.review.propose import apply_changes
-from ingest.review.queue import load_proposal, load_proposal_text, raw_arxiv_id
+from ingest.yamlio import load_yaml, loads_yaml, write_yaml
 
 JOURNAL = ".ingest-journal"
 EDITS = "edits"  # .ingest-journal/edits/: the working copies of `review edit` (pending() does not look there)
@@ -41,7 +41,7 @@ LOCK_WAIT_SECONDS = 10.0
 
 
 def journal_dir(root: CatalogRoot) -> Path:
-    return root.path / JOURNAL
+    return root.review_journal_dir
 
 
 def root_lock(root: CatalogRoot, *, wait: float = LOCK_WAIT_SECONDS) -> FileLock:
@@ -153,7 +153,7 @@ def try_recover(root: CatalogRoot, warn: Callable[[str], None] = _warn_stderr) -
 
 
 def pending(root: CatalogRoot) -> list[Path]:
-    return CatalogRoot.files(journal_dir(root))
+    return root.review_journals()
 
 
 def recover(root: CatalogRoot, warn: Callable[[str], None] = _warn_stderr) -> list[str]:

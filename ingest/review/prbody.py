@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingest.catalog.queue import scan_queue
 from ingest.catalog.store import CatalogRoot
 from ingest.models import Entry, FieldEvidence, Proposal, Quote
 from ingest.review.commands import USAGE
-from ingest.review.queue import scan_queue
 
 QUOTE_CHARS = 240
 PDF_URL = "https://arxiv.org/pdf/{id}v{version}#page={page}"

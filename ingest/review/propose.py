@@ -1,7 +1,8 @@
 """propose: an extraction becomes a file in review_queue/ (new, update or exclude), never twice for a paper.
 
-Whether a paper is already known is decided by known.Known (queue, entries, decisions, exclusions). A rejected
-paper comes back only with a newer arXiv version, marked `resubmission_of` the rejected proposal.
+Whether a paper is already known is decided by the one index, catalog.known.KnownPapers (queue, entries,
+decisions, exclusions). A rejected paper comes back only with a newer arXiv version, marked `resubmission_of`
+the rejected proposal.
 
 An `update` only fills what the catalog does not know yet (an `unknown` axis or verdict, a missing detail) and
 adds what is new (a code link; a newer arXiv version, as the `version` of the entry's arXiv link): a value a
@@ -15,7 +16,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.catalog.known import Known, norm_title
+from ingest.catalog.known import KnownPapers, title_key
 from ingest.catalog.store import CatalogRoot
 from ingest.models import (
     ARXIV_ID_RE,
@@ -88,7 +89,7 @@ def _is_unknown(value: Any) -> bool:
         return True
     if isinstance(value, list):
         return all(v == UNKNOWN for v in value)
-    return value == UNKNOWN
+    return bool(value == UNKNOWN)
 
 
 def _link_key(link: Link) -> str:
@@ -176,7 +177,8 @@ def apply_changes(entry: Entry, changes: list[FieldChange]) -> Entry:
     for change in changes:
         head, _, rest = change.field.partition(".")
         if head == "links":
-            data["links"] = _merge_links(data.get("links", []), change.new or [])
+            new = change.new if isinstance(change.new, list) else []
+            data["links"] = _merge_links(data.get("links", []), [x for x in new if isinstance(x, dict)])
         elif head == "arxiv_version":
             continue  # proposals written before Link.version: the decision records the version
         elif head == "details":
@@ -206,7 +208,7 @@ def _merge_links(links: list[dict[str, Any]], new: list[dict[str, Any]]) -> list
 _VERSION_IN_URL = re.compile(r"/(?:abs|pdf)/(?P<id>[^/?#]+?)v(?P<v>\d+)(?:\.pdf)?$")
 
 
-def _known_version(known: Known, target: Entry, arxiv_id: str) -> int:
+def _known_version(known: KnownPapers, target: Entry, arxiv_id: str) -> int:
     """The newest version the root has seen: from decisions and from versioned links; 1 when none says."""
     versions = [v for (_, a, v) in known.decided if a == arxiv_id and v]
     for link in target.links:
@@ -224,25 +226,24 @@ def propose(
     *,
     run_id: str,
     only: list[str] | None = None,
-    known: Known | None = None,
+    known: KnownPapers | None = None,
 ) -> Proposal | None:
     """Write the extraction's proposal to review_queue/ and return it; None when the paper is known."""
-    known = known or Known.from_root(root)
+    known = known or KnownPapers.from_root(root)
     paper, version = extraction.paper, extraction.version
     arxiv_id = paper if extraction.entry.arxiv_ids and paper in extraction.entry.arxiv_ids else None
     arxiv_id = arxiv_id or (paper if _looks_arxiv(paper) else None)
     if arxiv_id and arxiv_id in known.queued:
         return None
-    if not arxiv_id and norm_title(extraction.entry.title or extraction.entry.name) in known.queued_titles:
+    if not arxiv_id and title_key(extraction.entry.title or extraction.entry.name) in known.queued_titles:
         return None
     if arxiv_id and arxiv_id in known.excluded:
         return None
-    threshold = root.config.arxiv.title_match_threshold
-    if known.in_broken_entry(arxiv_id, extraction.entry.title, threshold):
+    if known.in_broken_entry(arxiv_id, extraction.entry.title):
         return None
     target = known.by_arxiv.get(arxiv_id) if arxiv_id else None
     if target is None and extraction.entry.title:
-        target = known.entry_by_title(extraction.entry.title, threshold, has_arxiv=arxiv_id is not None)
+        target = known.entry_by_title(extraction.entry.title, has_arxiv=arxiv_id is not None)
     if target is not None:
         return _propose_update(root, extraction, target, known, run_id=run_id, arxiv_id=arxiv_id, only=only)
     resubmission_of = None
@@ -287,7 +288,7 @@ def _propose_update(
     root: CatalogRoot,
     extraction: Extraction,
     target: Entry,
-    known: Known,
+    known: KnownPapers,
     *,
     run_id: str,
     arxiv_id: str | None,
@@ -339,14 +340,14 @@ def propose_exclusion(
     scope: Scope,
     *,
     run_id: str,
-    known: Known | None = None,
+    known: KnownPapers | None = None,
     extraction: Extraction | None = None,
     resubmission_of: str | None = None,
     backend: str | None = None,
     model: str | None = None,
 ) -> Proposal | None:
     """An `exclude` proposal for a paper judged out of scope, with the reason; None when it is known."""
-    known = known or Known.from_root(root)
+    known = known or KnownPapers.from_root(root)
     arxiv_id = candidate.arxiv_id
     if arxiv_id and (arxiv_id in known.queued or arxiv_id in known.excluded or arxiv_id in known.by_arxiv):
         return None
@@ -355,9 +356,9 @@ def propose_exclusion(
         if not rejected.version or candidate.version <= rejected.version:
             return None
         resubmission_of = rejected.id
-    if not arxiv_id and norm_title(candidate.title) in known.queued_titles | known.excluded_titles:
+    if not arxiv_id and title_key(candidate.title) in known.queued_titles | known.excluded_titles:
         return None
-    if known.in_broken_entry(arxiv_id, candidate.title, root.config.arxiv.title_match_threshold):
+    if known.in_broken_entry(arxiv_id, candidate.title):
         return None
     paper = candidate.key
     exclusion = Exclusion(
@@ -391,15 +392,9 @@ def propose_exclusion(
     return _write(root, proposal, known)
 
 
-def _write(root: CatalogRoot, proposal: Proposal, known: Known) -> Proposal:
+def _write(root: CatalogRoot, proposal: Proposal, known: KnownPapers) -> Proposal:
     root.write_proposal(proposal)
-    # Keep the index current, so a batch never proposes the same paper or id twice.
-    known.queued_ids.add(proposal.id)
-    known.queued_titles.add(norm_title(proposal.title))
-    if proposal.arxiv_id:
-        known.queued[proposal.arxiv_id] = proposal
-    if proposal.kind == "new" and proposal.entry is not None:
-        known.taken_entry_ids.add(proposal.entry.id)
+    known.queue_proposal(proposal)  # keep the index current: a batch never proposes a paper or id twice
     return proposal
 
 
@@ -409,7 +404,7 @@ def _looks_arxiv(ref: str) -> bool:
 
 def propose_many(root: CatalogRoot, extractions: list[Extraction], *, run_id: str) -> list[Proposal]:
     """Propose each extraction (as `ingest add` does); the papers already known are left out."""
-    known = Known.from_root(root)
+    known = KnownPapers.from_root(root)
     proposals = [propose(root, extraction, run_id=run_id, known=known) for extraction in extractions]
     return [p for p in proposals if p is not None]
 

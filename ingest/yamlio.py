@@ -10,12 +10,48 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml as libyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
 from ingest.errors import CatalogError
+
+# Limits of every YAML file ingest reads, checked before anything is built (records.py and the loaders here).
+# The largest real record is a proposal quoting a paper's evidence (tens of KB); a megabyte bounds the memory
+# one file can take without refusing anything a person or the pipeline writes.
+MAX_FILE_BYTES = 1_048_576
+# The deepest real value is a proposal's entry.evidence.<field>.quotes[i].text (6 levels); a YAML composer
+# recurses (libyaml's in C crashes the process at some ten thousand levels), so depth is checked first.
+MAX_DEPTH = 16
+
+
+def limit_error(source: Path | str, message: str, line: int | None = None) -> CatalogError:
+    return CatalogError(source, message, line=line, hint="these files hold plain YAML; rewrite this file")
+
+
+def scan_limits(text: str, source: Path | str) -> None:
+    """Depth, anchors and aliases from libyaml's event stream: iterative, nothing built, so neither a deep
+    nesting nor an alias bomb costs more than reading its text. Syntax errors are left to the real parser."""
+    loader = getattr(libyaml, "CSafeLoader", libyaml.SafeLoader)(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            if isinstance(event, libyaml.AliasEvent) or getattr(event, "anchor", None):
+                raise limit_error(source, "anchors and aliases (&, *) are not allowed", line)
+            if isinstance(event, libyaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise limit_error(source, f"nested deeper than {MAX_DEPTH} levels", line)
+            elif isinstance(event, libyaml.CollectionEndEvent):
+                depth -= 1
+    except libyaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
 
 
 def _loader() -> YAML:
@@ -36,7 +72,12 @@ def _dumper() -> YAML:
 
 
 def load_yaml(path: Path) -> Any:
-    """Load one YAML file; a syntax error becomes a CatalogError with the file and line."""
+    """Load one YAML file; a syntax error becomes a CatalogError with the file and line. A pipe or device is
+    refused unread (it would block)."""
+    if path.exists() and not path.is_file():
+        raise CatalogError(path, "is not a regular file", hint="replace it by a YAML file")
+    if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+        raise limit_error(path, f"larger than {MAX_FILE_BYTES} bytes")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -67,6 +108,10 @@ def _duplicate_key(text: str, path: Path | str, exc: DuplicateKeyError) -> Catal
 
 
 def loads_yaml(text: str, path: Path | str = "<string>") -> Any:
+    """YAML text through ruamel's round-trip loader (lines kept), within the limits above."""
+    if len(text) > MAX_FILE_BYTES:
+        raise limit_error(path, f"larger than {MAX_FILE_BYTES} bytes")
+    scan_limits(text, path)
     try:
         return _loader().load(text)
     except DuplicateKeyError as exc:

@@ -1,7 +1,8 @@
 """The taxonomy's rules for one record: sections, detail columns, axis values and criteria in its vocabulary.
 
-The rules read the raw YAML data rather than the validated model, so a file with a schema error still has
-its taxonomy problems reported, each at the line of the offending value.
+The one rule set: `ingest check` reports through it and `review approve`/`edit` refuse what it calls an error,
+so review can never accept what check rejects. The rules read the raw YAML data rather than the validated
+model, so a file with a schema error still has its taxonomy problems reported, each at the line of the value.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ingest.catalog.records import Record
+from ingest.errors import CatalogError
 from ingest.taxonomy import Section, Taxonomy
 
 Loc = list[str | int]
@@ -124,7 +126,15 @@ class TaxonomyRules:
             return
         items = values if isinstance(values, list) else [values]
         for i, value in enumerate(items):
-            if value not in vocabulary:
+            if not isinstance(value, str):  # a mapping or nested list: not comparable to words
+                self.emit(
+                    record,
+                    [*loc, i] if isinstance(values, list) else loc,
+                    "error",
+                    "bad-axis-value",
+                    f"{where}.{axis_id}: values are words of its vocabulary, not a {type(value).__name__}",
+                )
+            elif value not in vocabulary:
                 self.emit(
                     record,
                     [*loc, i] if isinstance(values, list) else loc,
@@ -133,6 +143,12 @@ class TaxonomyRules:
                     f"{where}.{axis_id}: {value!r} is not in its vocabulary "
                     f"({', '.join(sorted(vocabulary))})",
                 )
+
+    def proposal(self, record: Record, data: Any) -> None:
+        """A proposal's entry (or, for an update, its field changes)."""
+        if isinstance(data, dict):
+            self.entry(record, data.get("entry"), ["entry"])
+            self.changes(record, data.get("changes"))
 
     def changes(self, record: Record, changes: Any) -> None:
         """An update proposal's field changes: sections and axes must stay inside the taxonomy."""
@@ -172,3 +188,15 @@ def field_loc(data: Any, prefix: Sequence[str | int], path: str) -> Loc | None:
         loc.append(head)
         node = node[head]
     return loc
+
+
+def taxonomy_errors(record: Record, taxonomy: Taxonomy) -> list[CatalogError]:
+    """The errors (not warnings) the rules find in a proposal record, at their lines: what review refuses."""
+    errors: list[CatalogError] = []
+
+    def collect(rec: Record, loc: Sequence[str | int], severity: str, code: str, message: str) -> None:
+        if severity == "error":
+            errors.append(CatalogError(rec.path, message, line=rec.line(loc)))
+
+    TaxonomyRules(taxonomy, collect).proposal(record, record.data)
+    return errors

@@ -12,106 +12,46 @@ paper again. Only an entry that names no paper at all is fatal for a run (`Broke
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from ingest.catalog.records import Record, read_entry, read_record, read_records
-from ingest.catalog.store import CatalogRoot, validation_error
-from ingest.catalog.yamlio import line_of, loads_yaml
-from ingest.check.rules import detail_columns
+from ingest.catalog.records import (
+    Record,
+    id_mismatch,
+    read_entry,
+    read_record,
+    read_records,
+    record_from_text,
+)
+from ingest.catalog.rules import taxonomy_errors
+from ingest.catalog.store import CatalogRoot
 from ingest.errors import CatalogError, InvalidFile
 from ingest.models import ARXIV_ID_RE, Entry, Proposal
 from ingest.taxonomy import Taxonomy
 
 
-def entry_taxonomy_problems(entry: Entry, taxonomy: Taxonomy) -> list[tuple[list[str | int], str]]:
-    """(location inside the entry, message) for every value the taxonomy does not know."""
-    problems: list[tuple[list[str | int], str]] = []
-    sections = taxonomy.section_ids
-    for i, section in enumerate(entry.sections):
-        if section not in sections:
-            problems.append((["sections", i], f"unknown section {section!r}; use one of {sections}"))
-    axis_ids = [a.id for a in taxonomy.axes]
-    for axis_id, values in entry.axes.items():
-        if axis_id not in axis_ids:
-            problems.append((["axes", axis_id], f"unknown axis {axis_id!r}; use one of {axis_ids}"))
-            continue
-        vocabulary = taxonomy.axis(axis_id).vocabulary
-        for i, value in enumerate(values):
-            if value not in vocabulary:
-                problems.append(
-                    (
-                        ["axes", axis_id, i],
-                        f"{value!r} is not a value of axis {axis_id}; use one of {vocabulary}",
-                    )
-                )
-    criteria = [c.id for c in taxonomy.criteria]
-    for criterion in entry.verdicts:
-        if criterion not in criteria:
-            problems.append(
-                (["verdicts", criterion], f"unknown criterion {criterion!r}; use one of {criteria}")
-            )
-    for section_id, columns in entry.details.items():
-        if section_id not in sections:
-            problems.append((["details", section_id], f"unknown section {section_id!r} in details"))
-            continue
-        names = detail_columns(taxonomy.section(section_id))  # the same rule as `ingest check`
-        for column in columns:
-            if column not in names:
-                problems.append(
-                    (
-                        ["details", section_id, column],
-                        f"section {section_id} has no detail column {column!r}; use one of {sorted(names)}",
-                    )
-                )
-    return problems
-
-
-def proposal_problems(
-    path: Path, line: Callable[[list[str | int]], int | None], proposal: Proposal, taxonomy: Taxonomy
-) -> list[CatalogError]:
-    """Errors a valid schema still allows: a wrong file name, values outside this root's taxonomy."""
+def proposal_problems(record: Record, proposal: Proposal, taxonomy: Taxonomy) -> list[CatalogError]:
+    """Errors a valid schema still allows: a wrong file name, values outside this root's taxonomy (the rules
+    `ingest check` applies, so review never accepts what check rejects)."""
     errors: list[CatalogError] = []
-    if proposal.id != path.stem:
-        errors.append(
-            CatalogError(
-                path,
-                f"id {proposal.id!r} does not match the file name {path.name}",
-                line=line(["id"]),
-                hint="rename the file or fix the id",
-            )
-        )
-    if proposal.entry is not None:
-        for loc, message in entry_taxonomy_problems(proposal.entry, taxonomy):
-            errors.append(
-                CatalogError(path, f"entry.{'.'.join(map(str, loc))}: {message}", line=line(["entry", *loc]))
-            )
+    if proposal.id != record.path.stem:
+        errors.append(id_mismatch(record, proposal.id, "proposal"))
+    errors.extend(taxonomy_errors(record, taxonomy))
     return errors
 
 
 def load_proposal_text(text: str, path: Path, taxonomy: Taxonomy) -> Proposal:
-    """Parse and fully validate a proposal's YAML; raises InvalidFile listing every problem."""
-    data = loads_yaml(text, path)
-    if data is None:
-        raise CatalogError(path, "the file is empty", hint="delete it or fill it in")
-    try:
-        proposal = Proposal.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidFile(validation_error(path, data, exc)) from exc
-    problems = proposal_problems(path, lambda loc: line_of(data, loc), proposal, taxonomy)
-    if problems:
-        raise InvalidFile(problems)
-    return proposal
+    """Parse and fully validate a proposal's YAML (a reviewer's edited copy); raises InvalidFile listing every
+    problem."""
+    return load_proposal(path, taxonomy, record_from_text(text, path))
 
 
 def load_proposal(path: Path, taxonomy: Taxonomy, record: Record | None = None) -> Proposal:
-    """Load one proposal file with every check of this module (libyaml first; ruamel only for lines)."""
+    """Load one proposal file with every check of this module."""
     record = record or read_record(path)
     proposal = record.validate(Proposal)
-    problems = proposal_problems(path, record.line, proposal, taxonomy)
+    problems = proposal_problems(record, proposal, taxonomy)
     if problems:
         raise InvalidFile(problems)
     return proposal
@@ -159,19 +99,12 @@ def raw_arxiv_id(record: Record) -> str | None:
     if isinstance(value, str) and ARXIV_ID_RE.match(value):
         return value
     # Not parsed, or unquoted (YAML reads `arxiv_id: 2305.18290` as the float 2305.1829): read the text.
-    ids = sorted(_text_ids(record.path))
+    ids = sorted(_text_ids(record))
     return ids[0] if ids else None
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _text_ids(path: Path) -> set[str]:
-    text = _text(path)
+def _text_ids(record: Record) -> set[str]:
+    text = record.text or ""  # the text as read once (nothing when the file was refused)
     found = {m.group(1) for m in _ID_LINE.finditer(text)} | {m.group(1) for m in _ID_URL.finditer(text)}
     return {i for i in found if ARXIV_ID_RE.match(i)}
 
@@ -180,9 +113,9 @@ def _raw_paper(record: Record) -> tuple[set[str], str | None]:
     """The arXiv ids and title a broken entry still names, from its data or, failing that, its text."""
     data = record.data
     if not isinstance(data, dict):
-        found = _TITLE_LINE.search(_text(record.path))
+        found = _TITLE_LINE.search(record.text or "")
         title = found.group(1).strip("'\"") if found else None
-        return _text_ids(record.path), title or None
+        return _text_ids(record), title or None
     ids: set[str] = set()
     links = data.get("links")
     for link in links if isinstance(links, list) else []:
@@ -196,7 +129,7 @@ def _raw_paper(record: Record) -> tuple[set[str], str | None]:
         if hit and ARXIV_ID_RE.match(hit.group(1)):
             ids.add(hit.group(1))
     if not ids:  # e.g. an unquoted id that YAML read as a number
-        ids = _text_ids(record.path)
+        ids = _text_ids(record)
     title = data.get("title")
     return ids, str(title) if title else None
 
