@@ -25,6 +25,7 @@ from ingest.extract.backend import Backend, make_backend
 from ingest.extract.heuristic import HeuristicBackend
 from ingest.extract.prompts import choose_examples
 from ingest.extract.score import score
+from ingest.extract.support import check_support
 from ingest.extract.verify import verify
 from ingest.models import Candidate, Entry, Extraction, PaperText, Usage
 
@@ -151,7 +152,7 @@ class Chain:
             else:
                 cross = None
         return score(
-            verify(extraction, paper),
+            check_support(verify(extraction, paper), paper, self.taxonomy),
             taxonomy=self.taxonomy,
             cross_check=cross,
             min_confidence=self.config.check.min_confidence,
