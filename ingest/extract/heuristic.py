@@ -19,6 +19,7 @@ from pathlib import Path
 from ingest.catalog.store import CatalogRoot
 from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
+from ingest.extract.support import holds_cue
 from ingest.models import (
     UNKNOWN,
     Candidate,
@@ -40,11 +41,13 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "2"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+VERSION = "3"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MIN_SENTENCE, MAX_SENTENCE = 30, 400
 MAX_QUOTES = 2
 TITLE_WEIGHT = 10.0
-TITLE_SHARE = 0.5
+TITLE_SHARE = 0.2
+CORE_WEIGHT = 3.0  # a section keyword in a sentence about the distillation itself counts this many extra times
+IN_SCOPE_SENTENCES = 3  # sentences that say C1 and C2 together, for an `in` scope
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 _ORG = re.compile(
     r"(?:Google DeepMind|Google Research|Microsoft Research|Meta AI|OpenAI|Anthropic|DeepMind|"
@@ -53,6 +56,11 @@ _ORG = re.compile(
 )
 _URL = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co)/[\w.-]+/[\w.-]+")
 _WORD = re.compile(r"\w").match
+# Words right before a URL that make it the paper's own code or model.
+_OWN_CODE = re.compile(
+    r"(our|the) (code|models?|weights|implementation|data(set)?s?)\b|available at|we (release|open-source)|"
+    r"released at|can be found at|open-sourced at|publicly available"
+)
 # "... Sequence Distillation (DASD)": up to eight words, then an acronym in parentheses.
 _DEFINED = re.compile(r"((?:[A-Za-z][\w-]*\s+){1,8})\(([A-Z][A-Za-z0-9.-]*[A-Z0-9][A-Za-z0-9.-]*)\)")
 
@@ -213,6 +221,33 @@ def guess_name(title: str, paper: PaperText, generic: Iterable[str] = ()) -> str
     return " ".join(words[:8]).rstrip(".,;:")
 
 
+def _affiliation(paper: PaperText, title: str) -> str | None:
+    """The organisation in page 1's affiliation block: the title's own words (a report's "Technical Report
+    Tencent Team" runs into its title line) are not part of it."""
+    if not paper.pages:
+        return None
+    title_words = {w.lower() for w in re.split(r"[\s:,-]+", f"{title} {paper.title or ''}") if w}
+    for m in _ORG.finditer(paper.pages[0][:3000]):
+        words = m.group(0).split()
+        while len(words) > 1 and words[0].lower() in title_words | {"technical", "report"}:
+            words = words[1:]
+        if len(words) >= 2:
+            return " ".join(words)
+    return None
+
+
+def _own_urls(paper: PaperText) -> list[str]:
+    """The paper's own code: a URL next to "our code", "available at", "we release", or on page 1 (where the
+    footnotes of a paper's own links sit); a URL cited among related work elsewhere is someone else's."""
+    own, page1 = [], paper.pages[0] if paper.pages else ""
+    for m in _URL.finditer(paper.text):
+        url = m.group(0).rstrip(".")
+        before = paper.text[max(0, m.start() - 160) : m.start()].lower()
+        if m.start() < len(page1) or _OWN_CODE.search(before):
+            own.append(url)
+    return list(dict.fromkeys(own))[:3]
+
+
 class HeuristicBackend:
     """Rules from the taxonomy file; see the module docstring."""
 
@@ -221,7 +256,7 @@ class HeuristicBackend:
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        rules = taxonomy.model_dump_json(include={"axes", "criteria", "sections", "scope_keywords"})
+        rules = taxonomy.model_dump_json(include={"axes", "criteria", "sections", "scope_keywords", "cues"})
         self.prompt_hash = f"heuristic-{digest(VERSION, rules, length=10)}"
 
     @classmethod
@@ -311,6 +346,12 @@ class HeuristicBackend:
         """The section whose keywords the paper uses most, and a close second as a cross-listing."""
         title_low = titles.lower()  # the candidate's title (arXiv's) and the one printed on page 1
         base = [(section, *_support(section.keywords, doc)) for section in self.taxonomy.catalog_sections]
+        # The sentences that describe the distillation itself say most about where the paper belongs.
+        core = Doc(self._opd_sentences(doc))
+        base = [
+            (section, weight + CORE_WEIGHT * _support(section.keywords, core)[0], hits)
+            for section, weight, hits in base
+        ]
         # A section's phrase in the title says more than many mentions in the body: a long report mentions
         # RL or reasoning on every page, so the title's bonus scales with the strongest body score.
         bonus = TITLE_SHARE * max((w for _, w, _ in base), default=0.0) + TITLE_WEIGHT
@@ -351,11 +392,10 @@ class HeuristicBackend:
         for path, value in (("title", title), ("name", name)):
             quotes = _quote_of(paper, value)
             evidence[path] = _plain(quotes, 0.4 if quotes else 0.1)
-        org_match = _ORG.search(paper.pages[0]) if paper.pages else None
-        org = org_match.group(0).strip() if org_match else None
+        org = _affiliation(paper, title)
         evidence["org"] = _plain([Quote(text=org, page=1)] if org else [], 0.3 if org else 0.1)
 
-        urls = list(dict.fromkeys(m.group(0).rstrip(".") for m in _URL.finditer(paper.text)))[:3]
+        urls = _own_urls(paper)
         links = []
         if candidate.arxiv_id:
             url = f"https://arxiv.org/abs/{candidate.arxiv_id}"
@@ -365,23 +405,36 @@ class HeuristicBackend:
         evidence["links"] = _plain(url_quotes, 0.4 if urls else 0.2)
         return name, title, org, links
 
-    def _scope(self, candidate: Candidate, sents: Doc) -> Scope:
-        weight, hits = _support(self.taxonomy.scope_keywords, sents)
-        meta = self.screen(candidate)
-        if meta.verdict == "in" or weight >= 15:
+    def _opd_sentences(self, doc: Doc) -> list[Sentence]:
+        """Sentences that say C1 and C2 together: the student's own samples, and a teacher or distillation."""
+        cues = self.taxonomy.cues
+        return [s for s in doc.hits(cues.own_samples) if holds_cue(s.text, cues.distillation)]
+
+    def _scope(self, candidate: Candidate, doc: Doc) -> Scope:
+        """C1 and C2 in one sentence: the student generates its own samples and a teacher supervises them.
+
+        A paper that merely distils (on teacher-written data) or only samples its own rollouts (RL) says one
+        of the two, rarely both in a sentence. A few such sentences make a borderline paper, which becomes an
+        exclusion proposal that says "borderline": a reviewer looks at it, but it never arrives as new."""
+        cues = self.taxonomy.cues
+        both = self._opd_sentences(doc)
+        if len(both) >= IN_SCOPE_SENTENCES:
             return Scope(
                 verdict="in",
-                reason=f"heuristic: {len(hits)} sentences use the catalog's scope phrases",
+                reason=f"heuristic: {len(both)} sentences say the student's own samples are distilled",
                 confidence=HEURISTIC_CAP,
             )
-        if weight >= 3 or meta.verdict == "borderline":
+        if both:
             return Scope(
-                verdict="borderline",
-                reason=f"heuristic: only {len(hits)} sentences use scope phrases",
-                confidence=0.3,
+                verdict="out",
+                reason=f"heuristic: borderline, only {len(both)} sentence(s) say the student's own samples are"
+                " distilled; read the paper before excluding it",
+                confidence=0.2,
             )
+        distils = len(doc.hits(cues.distillation))
         return Scope(
             verdict="out",
-            reason="heuristic: the paper hardly uses the catalog's scope phrases",
+            reason="heuristic: no sentence says a teacher supervises the student's own samples"
+            + (f" ({distils} mention distillation or a teacher)" if distils else ""),
             confidence=0.3,
         )
