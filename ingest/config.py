@@ -121,6 +121,14 @@ class CheckConfig(_Section):
     min_confidence: float = Field(default=0.6, ge=0, le=1, description="fields below this are flagged")
 
 
+class EvaluateConfig(_Section):
+    truth: str | None = Field(
+        default=None,
+        description="file of decided facts per PDF (in scope, section, teacher source, half), relative to "
+        "the root; `ingest eval` scores those papers, the out-of-scope ones as negatives",
+    )
+
+
 class Config(_Section):
     """ingest.yaml in the catalog root."""
 
@@ -130,6 +138,7 @@ class Config(_Section):
     read: ReadConfig = Field(default_factory=ReadConfig)
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
     check: CheckConfig = Field(default_factory=CheckConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
 
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"

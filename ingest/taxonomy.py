@@ -110,6 +110,13 @@ class Section(_Strict):
         return [c.name for c in self.details if keep_prose or not c.prose]
 
 
+class DetailCues(_Strict):
+    """Detail columns (by name, in any section) and, per value written there, the words that state it."""
+
+    columns: list[str]
+    values: dict[str, list[str]]
+
+
 class Cues(_Strict):
     """Words a quote must hold to support a value (extract/support.py), beside the values' own keywords."""
 
@@ -126,6 +133,10 @@ class Cues(_Strict):
     )
     citation: list[str] = Field(
         default_factory=list, description="regexes of a sentence about another paper (a citation)"
+    )
+    details: list[DetailCues] = Field(default_factory=list, description="detail columns the heuristic fills")
+    fallback_axes: list[str] = Field(
+        default_factory=list, description="axes the heuristic fills from sentences naming one value alone"
     )
 
 

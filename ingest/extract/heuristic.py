@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from ingest.catalog.store import CatalogRoot
+from ingest.extract.facts import affiliation, detail_columns, detail_evidence, exclusive_value, own_urls
 from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
 from ingest.extract.support import holds_cue
@@ -41,26 +42,16 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "3"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+VERSION = "4"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MIN_SENTENCE, MAX_SENTENCE = 30, 400
 MAX_QUOTES = 2
 TITLE_WEIGHT = 10.0
 TITLE_SHARE = 0.2
-CORE_WEIGHT = 3.0  # a section keyword in a sentence about the distillation itself counts this many extra times
+# A section keyword in a sentence about the distillation itself counts this many extra times.
+CORE_WEIGHT = 3.0
 IN_SCOPE_SENTENCES = 3  # sentences that say C1 and C2 together, for an `in` scope
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
-_ORG = re.compile(
-    r"(?:Google DeepMind|Google Research|Microsoft Research|Meta AI|OpenAI|Anthropic|DeepMind|"
-    r"(?:[A-Z][\w&.-]*\s+){0,4}(?:University|Institute|Laboratory|Labs?|Academy|Team|Inc\.|Corporation|Group)"
-    r"(?:\s+of(?:\s+[A-Z][\w&.-]*){1,4})?)"
-)
-_URL = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co)/[\w.-]+/[\w.-]+")
 _WORD = re.compile(r"\w").match
-# Words right before a URL that make it the paper's own code or model.
-_OWN_CODE = re.compile(
-    r"(our|the) (code|models?|weights|implementation|data(set)?s?)\b|available at|we (release|open-source)|"
-    r"released at|can be found at|open-sourced at|publicly available"
-)
 # "... Sequence Distillation (DASD)": up to eight words, then an acronym in parentheses.
 _DEFINED = re.compile(r"((?:[A-Za-z][\w-]*\s+){1,8})\(([A-Z][A-Za-z0-9.-]*[A-Z0-9][A-Za-z0-9.-]*)\)")
 
@@ -221,33 +212,6 @@ def guess_name(title: str, paper: PaperText, generic: Iterable[str] = ()) -> str
     return " ".join(words[:8]).rstrip(".,;:")
 
 
-def _affiliation(paper: PaperText, title: str) -> str | None:
-    """The organisation in page 1's affiliation block: the title's own words (a report's "Technical Report
-    Tencent Team" runs into its title line) are not part of it."""
-    if not paper.pages:
-        return None
-    title_words = {w.lower() for w in re.split(r"[\s:,-]+", f"{title} {paper.title or ''}") if w}
-    for m in _ORG.finditer(paper.pages[0][:3000]):
-        words = m.group(0).split()
-        while len(words) > 1 and words[0].lower() in title_words | {"technical", "report"}:
-            words = words[1:]
-        if len(words) >= 2:
-            return " ".join(words)
-    return None
-
-
-def _own_urls(paper: PaperText) -> list[str]:
-    """The paper's own code: a URL next to "our code", "available at", "we release", or on page 1 (where the
-    footnotes of a paper's own links sit); a URL cited among related work elsewhere is someone else's."""
-    own, page1 = [], paper.pages[0] if paper.pages else ""
-    for m in _URL.finditer(paper.text):
-        url = m.group(0).rstrip(".")
-        before = paper.text[max(0, m.start() - 160) : m.start()].lower()
-        if m.start() < len(page1) or _OWN_CODE.search(before):
-            own.append(url)
-    return list(dict.fromkeys(own))[:3]
-
-
 class HeuristicBackend:
     """Rules from the taxonomy file; see the module docstring."""
 
@@ -292,6 +256,9 @@ class HeuristicBackend:
         name, title, org, links = self._identity(paper, candidate, evidence)
         scope = self._scope(candidate, doc)
         evidence["scope"] = _plain([], scope.confidence, note=scope.reason)
+        if scope.verdict == "in":
+            self._fallback_axes(doc, axes, evidence)
+        details = self._details(doc, sections[0], evidence)
         code = [link.url for link in links if link.kind == LinkKind.code]
         entry = Entry(
             id=slugify(name),
@@ -304,6 +271,7 @@ class HeuristicBackend:
             links=links,
             paper_only=not code,
             sections=sections,
+            details=details,
             axes=axes,
             verdicts=verdicts,
             evidence=evidence,
@@ -341,6 +309,29 @@ class HeuristicBackend:
                     [], 0, note="heuristic: no keyword of this axis found"
                 )
         return axes
+
+    def _fallback_axes(
+        self, doc: Doc, axes: dict[str, list[str]], evidence: dict[str, FieldEvidence]
+    ) -> None:
+        """An unknown axis of those in the taxonomy's cues.fallback_axes: the value sentences name alone."""
+        for axis_id in self.taxonomy.cues.fallback_axes:
+            if axes.get(axis_id) != [UNKNOWN]:
+                continue
+            value, hits = exclusive_value(doc.sents, self.taxonomy, axis_id)
+            if value:
+                axes[axis_id] = [value]
+                note = f"heuristic: {len(hits)} sentences name {value} and no other value"
+                evidence[f"axes.{axis_id}"] = _evidence(hits, len(hits), note=note)
+
+    def _details(
+        self, doc: Doc, section_id: str, evidence: dict[str, FieldEvidence]
+    ) -> dict[str, dict[str, str]]:
+        """The primary section's detail columns that the text states (taxonomy cues.details)."""
+        section = self.taxonomy.section(section_id)
+        found = detail_columns(doc.sents, section.detail_names(keep_prose=False), self.taxonomy)
+        for column, (_, hits) in found.items():
+            evidence[f"details.{section_id}.{column}"] = detail_evidence(hits)
+        return {section_id: {c: v for c, (v, _) in found.items()}} if found else {}
 
     def _sections(self, doc: Doc, titles: str, evidence: dict[str, FieldEvidence]) -> list[str]:
         """The section whose keywords the paper uses most, and a close second as a cross-listing."""
@@ -392,10 +383,10 @@ class HeuristicBackend:
         for path, value in (("title", title), ("name", name)):
             quotes = _quote_of(paper, value)
             evidence[path] = _plain(quotes, 0.4 if quotes else 0.1)
-        org = _affiliation(paper, title)
+        org = affiliation(paper, title)
         evidence["org"] = _plain([Quote(text=org, page=1)] if org else [], 0.3 if org else 0.1)
 
-        urls = _own_urls(paper)
+        urls = own_urls(paper)
         links = []
         if candidate.arxiv_id:
             url = f"https://arxiv.org/abs/{candidate.arxiv_id}"
@@ -427,8 +418,8 @@ class HeuristicBackend:
         if both:
             return Scope(
                 verdict="out",
-                reason=f"heuristic: borderline, only {len(both)} sentence(s) say the student's own samples are"
-                " distilled; read the paper before excluding it",
+                reason=f"heuristic: borderline, only {len(both)} sentence(s) say the student's own samples"
+                " are distilled; read the paper before excluding it",
                 confidence=0.2,
             )
         distils = len(doc.hits(cues.distillation))
