@@ -104,8 +104,17 @@ class ExtractConfig(_Section):
         default=0.0, ge=0, le=2, description="sampling temperature; 0 keeps answers repeatable"
     )
     few_shot: int = Field(default=2, ge=0, description="approved entries shown as examples")
-    cross_check: Literal["heuristic", "none"] = Field(
-        default="heuristic", description="second opinion that feeds the agreement part of the confidence"
+    cross_check: Literal["heuristic", "second-sample", "none"] = Field(
+        default="heuristic",
+        description="second opinion that feeds the agreement part of the confidence; second-sample asks the "
+        "openai backend a second, independent time (cross_check_model, cross_check_temperature) and counts "
+        "its cost",
+    )
+    cross_check_model: str | None = Field(
+        default=None, description="model of the second sample (default: the extraction model)"
+    )
+    cross_check_temperature: float = Field(
+        default=0.7, ge=0, le=2, description="sampling temperature of the second sample (0 repeats the first)"
     )
     prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: {

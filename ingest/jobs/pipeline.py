@@ -147,8 +147,13 @@ class Chain:
             hint = rules.entry.primary_section if rules else None
             examples = choose_examples(self.examples, candidate, k=cfg.few_shot, section_hint=hint)
             extraction = self.backend.extract(paper, candidate, examples=examples)
+            second = getattr(self.backend, "second_opinion", None)
             if cfg.cross_check == "heuristic":
                 cross = rules or self.rules.extract(paper, candidate, examples=[])
+            elif cfg.cross_check == "second-sample" and second is not None:
+                cross = second(paper, candidate, examples=examples)
+                # The second answer is part of this paper's cost: the run report counts it.
+                extraction = extraction.model_copy(update={"usage": extraction.usage + cross.usage})
             else:
                 cross = None
         return score(
