@@ -1,4 +1,4 @@
-"""The support check on the loopback OpenAI-compatible server: unrelated quotes flagged, supporting ones not."""
+"""The support check on the loopback OpenAI-compatible server: unrelated quotes flagged, supporting not."""
 
 from __future__ import annotations
 

@@ -135,13 +135,14 @@ def print_deltas(deltas: list[Delta], previous: Path) -> None:
     "--truth",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="A file of decided facts per PDF (in scope, section, teacher source, half) that fixes the gold.",
+    help="A file of decided facts per PDF (in scope, section, teacher source, half) that fixes the gold. "
+    "Default: evaluate.truth in ingest.yaml.",
 )
 @click.option(
     "--half",
     type=click.Choice(["tuning", "reporting"]),
     default=None,
-    help="With --truth: score only this half of its papers.",
+    help="Score only this half of the truth file's papers (tuning or reporting).",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the report as JSON (for --compare in a later run)."
