@@ -226,3 +226,31 @@ def test_each_rule_names_what_is_missing(tmp_path, gkd):
     assert Flag.unsupported not in ev.flags
     data = json.loads(ev.model_dump_json())
     assert data["support"] == "supported"
+
+
+def test_review_show_and_check_annotations_show_the_support_result(tmp_path, llm_server, corpus_paper):
+    from click.testing import CliRunner
+
+    from ingest.cli import cli
+    from ingest.review.propose import propose
+
+    root = make_root(tmp_path)
+    file, arxiv_id = PAPERS[0]
+    paper = corpus_paper(file, source=arxiv_id)
+    llm_server.script(answer(Answers(root.taxonomy, paper).arguments(support=False)))
+    candidate = Candidate(arxiv_id=arxiv_id, title=paper.title or file)
+    extraction = Chain(root, make_backend("openai", root)).extract(paper, candidate)
+    proposal = propose(root, extraction, run_id="test")
+    assert proposal is not None
+
+    shown = CliRunner().invoke(
+        cli, ["--root", str(root.path), "review", "show", proposal.id], env={"COLUMNS": "400"}
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "exact · does not mention '" in shown.output
+
+    check = CliRunner().invoke(cli, ["--root", str(root.path), "check", "--format", "github"])
+    warnings = [line for line in check.output.splitlines() if line.startswith("::warning")]
+    supported = [line for line in warnings if "support unsupported: does not mention" in line]
+    assert len(supported) >= 8, check.output
+    assert all("unsupported" in line for line in supported)
