@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from ingest.catalog.store import CatalogRoot
 from ingest.extract.facts import affiliation, detail_columns, detail_evidence, exclusive_value, own_urls
+from ingest.extract.naming import guess_name
 from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
-from ingest.extract.support import holds_cue
+from ingest.extract.support import SupportCheck, holds_cue
 from ingest.models import (
     UNKNOWN,
     Candidate,
@@ -42,7 +43,7 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "4"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+VERSION = "5"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MIN_SENTENCE, MAX_SENTENCE = 30, 400
 MAX_QUOTES = 2
 TITLE_WEIGHT = 10.0
@@ -52,8 +53,6 @@ CORE_WEIGHT = 3.0
 IN_SCOPE_SENTENCES = 3  # sentences that say C1 and C2 together, for an `in` scope
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 _WORD = re.compile(r"\w").match
-# "... Sequence Distillation (DASD)": up to eight words, then an acronym in parentheses.
-_DEFINED = re.compile(r"((?:[A-Za-z][\w-]*\s+){1,8})\(([A-Z][A-Za-z0-9.-]*[A-Z0-9][A-Za-z0-9.-]*)\)")
 
 
 @dataclass(frozen=True)
@@ -94,8 +93,9 @@ def _pattern(*keywords: str) -> re.Pattern[str]:
 class Doc:
     """The sentences and their lowered text joined once: a keyword group is one regex scan."""
 
-    def __init__(self, sents: list[Sentence]) -> None:
+    def __init__(self, sents: list[Sentence], cites: Callable[[str], bool] = lambda text: False) -> None:
         self.sents = sents
+        self.cites = cites  # whether a sentence is about another paper: quoted last
         lowered = [s.text.lower() for s in sents]
         self.starts: list[int] = []
         pos = 0
@@ -130,7 +130,8 @@ def _support(keywords: Iterable[str], doc: Doc) -> tuple[float, list[Sentence]]:
     """Weighted count of sentences holding a keyword (front matter counts 3 times), and those sentences."""
     hits = doc.hits(keywords)
     weight = sum(3.0 if s.front else 1.0 for s in hits)
-    hits.sort(key=lambda s: (not s.front, s.page))
+    # A sentence about another paper backs nothing (support check): the own sentences are quoted first.
+    hits.sort(key=lambda s: (doc.cites(s.text), not s.front, s.page))
     return weight, hits
 
 
@@ -172,46 +173,6 @@ def _from_file_name(candidate: Candidate, paper: PaperText) -> str | None:
     return quotes[0].text if quotes else None
 
 
-def defined_acronyms(text: str) -> dict[str, str]:
-    """Acronyms the paper defines, with their expansion: "Sequence Distillation (SD)" gives {"SD": "Sequence
-    Distillation"}; the capitals must be the initials of the words right before. A cited "(PPO)" is not."""
-    found: dict[str, str] = {}
-    for m in _DEFINED.finditer(text):
-        words = [w for w in re.split(r"[\s-]+", m.group(1)) if w]
-        capitals = "".join(c for c in m.group(2) if c.isupper())
-        expansion = words[-len(capitals) :] if capitals else []
-        if len(capitals) >= 2 and "".join(w[0] for w in expansion).upper() == capitals:
-            found.setdefault(m.group(2), " ".join(expansion))
-    return found
-
-
-def guess_name(title: str, paper: PaperText, generic: Iterable[str] = ()) -> str:
-    """The name: a short pre-colon title (its acronym when the paper defines one for it), a report's model
-    name, else the acronym the paper defines on its first pages and uses most, else the title itself."""
-    early = " ".join(paper.pages[:2])
-    # An acronym names the paper when it shares a word with the title ("supervised fine-tuning (SFT)" does not
-    # name DASD) and is not one the whole field uses (the taxonomy's generic_acronyms).
-    title_words = set(re.split(r"[\s:,-]+", title.lower()))
-    skip = set(generic)
-    uses = {
-        a: len(re.findall(rf"(?<![\w-]){re.escape(a)}(?![\w-])", paper.text))
-        for a, expansion in defined_acronyms(early).items()
-        if a not in skip and set(re.split(r"[\s-]+", expansion.lower())) & title_words
-    }
-    head = title.split(":")[0].strip()
-    if ":" in title and len(head.split()) <= 3:
-        # "Direct Preference Optimization: ..." is known as DPO: the paper's "(DPO)" names it better.
-        initials = "".join(w[0] for w in re.split(r"[\s-]+", head) if w).upper()
-        return initials if len(head.split()) > 1 and uses.get(initials, 0) >= 5 else head
-    stripped = re.sub(r"\s*(technical report|tech report|report)$", "", title, flags=re.I).strip()
-    if stripped != title and len(stripped.split()) <= 3:
-        return stripped
-    if uses and max(uses.values()) >= 5:
-        return max(uses, key=lambda a: (uses[a], -early.find(f"({a})")))
-    words = head.split() if ":" in title else title.split()
-    return " ".join(words[:8]).rstrip(".,;:")
-
-
 class HeuristicBackend:
     """Rules from the taxonomy file; see the module docstring."""
 
@@ -248,7 +209,7 @@ class HeuristicBackend:
 
     def extract(self, paper: PaperText, candidate: Candidate, *, examples: list[Entry]) -> Extraction:
         """The paper described by keyword rules; `examples` are not used (rules need none)."""
-        doc = Doc(sentences(paper))
+        doc = Doc(sentences(paper), SupportCheck(self.taxonomy).about_another_paper)
         evidence: dict[str, FieldEvidence] = {}
         axes = self._axes(doc, evidence)
         sections = self._sections(doc, f"{candidate.title} {paper.title or ''}", evidence)
@@ -338,7 +299,7 @@ class HeuristicBackend:
         title_low = titles.lower()  # the candidate's title (arXiv's) and the one printed on page 1
         base = [(section, *_support(section.keywords, doc)) for section in self.taxonomy.catalog_sections]
         # The sentences that describe the distillation itself say most about where the paper belongs.
-        core = Doc(self._opd_sentences(doc))
+        core = Doc(self._opd_sentences(doc), doc.cites)
         base = [
             (section, weight + CORE_WEIGHT * _support(section.keywords, core)[0], hits)
             for section, weight, hits in base
