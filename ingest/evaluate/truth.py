@@ -57,7 +57,9 @@ def negative_targets(
 ) -> list[tuple[str, Candidate]]:
     """(exclusion or decision id, candidate) of each excluded or rejected paper whose PDF is at hand."""
     out: dict[str, tuple[str, Candidate]] = {}
-    kept_out = [(x.id, x.arxiv_id, x.title) for x in root.exclusions()]
+    kept_out: list[tuple[str, str | None, str | None]] = [
+        (x.id, x.arxiv_id, x.title) for x in root.exclusions()
+    ]
     kept_out += [(d.id, d.arxiv_id, d.title) for d in root.decisions() if d.action == "rejected"]
     for ident, arxiv_id, title in kept_out:
         if arxiv_id and arxiv_id in available and arxiv_id not in out:

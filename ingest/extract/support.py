@@ -120,7 +120,7 @@ class SupportCheck:
             reused = [u for q in ev.quotes if (u := uses[_norm(q.text)]) >= REUSED]
             if support == "supported" and reused:
                 support, note = "weak", f"the same quote backs {max(reused)} fields"
-            flags = [f for f in ev.flags if f != Flag.unsupported]
+            flags: list[Flag] = [f for f in ev.flags if f != Flag.unsupported]
             if support == "unsupported":
                 flags.append(Flag.unsupported)
             evidence[path] = ev.model_copy(update={"support": support, "support_note": note, "flags": flags})
