@@ -115,8 +115,17 @@ class ExtractConfig(_Section):
         default=0.0, ge=0, le=2, description="sampling temperature; 0 keeps answers repeatable"
     )
     few_shot: int = Field(default=2, ge=0, description="approved entries shown as examples")
-    cross_check: Literal["heuristic", "none"] = Field(
-        default="heuristic", description="second opinion that feeds the agreement part of the confidence"
+    cross_check: Literal["heuristic", "second-sample", "none"] = Field(
+        default="heuristic",
+        description="second opinion that feeds the agreement part of the confidence; second-sample asks the "
+        "openai backend a second, independent time (cross_check_model, cross_check_temperature) and counts "
+        "its cost",
+    )
+    cross_check_model: str | None = Field(
+        default=None, description="model of the second sample (default: the extraction model)"
+    )
+    cross_check_temperature: float = Field(
+        default=0.7, ge=0, le=2, description="sampling temperature of the second sample (0 repeats the first)"
     )
     prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: {
@@ -132,6 +141,14 @@ class CheckConfig(_Section):
     min_confidence: float = Field(default=0.6, ge=0, le=1, description="fields below this are flagged")
 
 
+class EvaluateConfig(_Section):
+    truth: str | None = Field(
+        default=None,
+        description="file of decided facts per PDF (in scope, section, teacher source, half), relative to "
+        "the root; `ingest eval` scores those papers, the out-of-scope ones as negatives",
+    )
+
+
 class Config(_Section):
     """ingest.yaml in the catalog root."""
 
@@ -141,6 +158,7 @@ class Config(_Section):
     read: ReadConfig = Field(default_factory=ReadConfig)
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
     check: CheckConfig = Field(default_factory=CheckConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
 
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"

@@ -71,6 +71,7 @@ class MatchKind(StrEnum):
 
 class Flag(StrEnum):
     ungrounded = "ungrounded"
+    unsupported = "unsupported"
     low_confidence = "low-confidence"
     disagreement = "disagreement"
     missing = "missing"
@@ -105,6 +106,10 @@ class FieldEvidence(Strict):
     model_confidence: float | None = Field(default=None, ge=0, le=1, description="what the extractor said")
     flags: list[Flag] = Field(default_factory=list)
     note: str | None = Field(default=None, description="why a value is unknown, or what the flags mean here")
+    support: Literal["supported", "weak", "unsupported"] | None = Field(
+        default=None, description="whether the quotes say what the value claims (extract/support.py)"
+    )
+    support_note: str | None = Field(default=None, description="why the support is weak or missing")
 
 
 # --- catalog entries ------------------------------------------------------------------------------------

@@ -110,6 +110,36 @@ class Section(_Strict):
         return [c.name for c in self.details if keep_prose or not c.prose]
 
 
+class DetailCues(_Strict):
+    """Detail columns (by name, in any section) and, per value written there, the words that state it."""
+
+    columns: list[str]
+    values: dict[str, list[str]]
+
+
+class Cues(_Strict):
+    """Words a quote must hold to support a value (extract/support.py), beside the values' own keywords."""
+
+    criteria: dict[str, list[str]] = Field(default_factory=dict, description="criterion id -> cues")
+    axes: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict, description="axis id -> value id -> cues"
+    )
+    sections: dict[str, list[str]] = Field(default_factory=dict, description="section id -> cues")
+    distillation: list[str] = Field(
+        default_factory=list, description="words that say a teacher supervises (the scope's C2 side)"
+    )
+    own_samples: list[str] = Field(
+        default_factory=list, description="words that say the student generates its training samples (C1)"
+    )
+    citation: list[str] = Field(
+        default_factory=list, description="regexes of a sentence about another paper (a citation)"
+    )
+    details: list[DetailCues] = Field(default_factory=list, description="detail columns the heuristic fills")
+    fallback_axes: list[str] = Field(
+        default_factory=list, description="axes the heuristic fills from sentences naming one value alone"
+    )
+
+
 class Taxonomy(_Strict):
     catalog: str
     description: str = ""
@@ -127,6 +157,7 @@ class Taxonomy(_Strict):
         default_factory=list,
         description="headings of the list that hold no catalog table (Contributing, ...)",
     )
+    cues: Cues = Field(default_factory=Cues, description="support cues per value (extract/support.py)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Taxonomy:
@@ -164,6 +195,22 @@ class Taxonomy(_Strict):
     @property
     def catalog_sections(self) -> list[Section]:
         return [s for s in self.sections if s.role == "catalog"]
+
+    def value_cues(self, path: str, value: str) -> list[str]:
+        """The words that back `value` of the field `path` (axes.<id>, verdicts.<id>, sections): the
+        value's own keywords and its cues; empty when the taxonomy says nothing about it."""
+        head, _, rest = path.partition(".")
+        if head == "axes":
+            axis = next((a for a in self.axes if a.id == rest), None)
+            own = next((v.keywords for v in axis.values if v.id == value), []) if axis else []
+            return [*own, *self.cues.axes.get(rest, {}).get(value, [])]
+        if head == "verdicts":
+            criterion = next((c for c in self.criteria if c.id == rest), None)
+            return [*(criterion.keywords if criterion else []), *self.cues.criteria.get(rest, [])]
+        if head == "sections":
+            section = next((s for s in self.sections if s.id == value), None)
+            return [*(section.keywords if section else []), *self.cues.sections.get(value, [])]
+        return []
 
     def header(self, section: Section, role: str) -> str:
         return section.headers.get(role, self.columns[role].header)

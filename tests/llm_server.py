@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from ingest.extract.heuristic import sentences
+from ingest.extract.support import holds_cue
 from ingest.models import PaperText
 from ingest.taxonomy import Taxonomy
 
@@ -123,19 +124,34 @@ def valid_arguments(
     """A schema-valid answer for `taxonomy` whose quotes are real sentences of `paper`."""
     quotes = paper_quotes(paper)
     q = iter(quotes * 4)
+    texts = [s for s in sentences(paper) if 40 <= len(s.text) <= 250]
 
-    def ev(**value: Any) -> dict[str, Any]:
-        return {**value, "quotes": [next(q)], "confidence": confidence}
+    def ev(path: str = "", **value: Any) -> dict[str, Any]:
+        # A sentence that backs the value (support check) when the paper has one, else the next real one.
+        claimed = value.get("value") or (value.get("values") or [None])[0]
+        cues = taxonomy.value_cues(path, claimed) if path and claimed else []
+        if path in ("name", "title") and claimed:
+            cues = [claimed]
+        hit = next((s for s in texts if cues and holds_cue(s.text, cues)), None)
+        quote = {"text": hit.text, "page": hit.page} if hit else next(q)
+        if path in ("name", "title") and claimed and paper.title and claimed.lower() in paper.title.lower():
+            quote = {"text": paper.title, "page": 1}
+        return {**value, "quotes": [quote], "confidence": confidence}
 
-    primary = section or taxonomy.catalog_sections[0].id
+    backed = [
+        c.id
+        for c in taxonomy.catalog_sections
+        if any(holds_cue(s.text, taxonomy.value_cues("sections", c.id)) for s in texts)
+    ]
+    primary = section or (backed or [taxonomy.catalog_sections[0].id])[0]
     return {
-        "name": ev(value=name),
-        "title": ev(value=title or paper.title or "A test paper"),
+        "name": ev("name", value=name),
+        "title": ev("title", value=title or paper.title or "A test paper"),
         "org": {"value": None, "quotes": [], "confidence": 0.5},
         "links": {"urls": [], "quotes": [], "confidence": 0.5},
-        "sections": ev(values=[primary]),
-        "axes": {a.id: ev(values=[a.values[0].id]) for a in taxonomy.axes},
-        "verdicts": {c.id: ev(value="yes") for c in taxonomy.criteria},
+        "sections": ev("sections", values=[primary]),
+        "axes": {a.id: ev(f"axes.{a.id}", values=[a.values[0].id]) for a in taxonomy.axes},
+        "verdicts": {c.id: ev(f"verdicts.{c.id}", value="yes") for c in taxonomy.criteria},
         "details": [],
         "scope": ev(verdict="in", reason="the paper distils a student on its own samples"),
     }

@@ -315,7 +315,8 @@ def test_eval_with_the_openai_backend_on_the_loopback_server(
     for name in CATALOG_PDFS:
         papers[_arxiv_id(name)] = read_cached(folder / name, read_cache, source=_arxiv_id(name))
     # Every answer files the paper under the first section, with each axis's first value and "yes" verdicts.
-    llm_server.default = ValidAnswers(catalog.taxonomy, papers)
+    first = catalog.taxonomy.catalog_sections[0].id
+    llm_server.default = ValidAnswers(catalog.taxonomy, papers, section=first)
     out = tmp_path / "openai.json"
     result = run_eval(root, "--backend", "openai", "--pdfs", str(folder), "--output", str(out))
     assert result.exit_code == 0, result.output

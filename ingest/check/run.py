@@ -33,6 +33,7 @@ __all__ = ["CheckReport", "Problem", "check_root", "summary_line"]
 WARNING_FLAGS = (
     Flag.injection_suspect,
     Flag.ungrounded,
+    Flag.unsupported,
     Flag.disagreement,
     Flag.missing,
     Flag.scope_partial,
@@ -147,6 +148,8 @@ class _Checker:
         others = [f.value for f in flags if f != Flag.low_confidence]
         if others:
             parts.append("flagged " + ", ".join(others))
+        if evidence.support in ("weak", "unsupported"):
+            parts.append(f"support {evidence.support}: {evidence.support_note or 'see the quotes'}")
         if evidence.note:
             parts.append(" ".join(evidence.note.split()))
         loc = field_loc(record.data, prefix, path)

@@ -66,6 +66,13 @@ def print_report(report: EvalReport) -> None:
     unchecked = f" ({report.quotes_unchecked} unchecked)" if report.quotes_unchecked else ""
     overall.add_row("quotes grounded", f"{_pct(report.grounding_rate)} of {checked}{unchecked}")
     overall.add_row("fields flagged", _pct(report.flagged_share))
+    overall.add_row("evidence supports its value", _pct(report.support_rate))
+    positives = report.papers - report.negatives
+    overall.add_row(
+        f"scope ({positives} in catalog, {report.negatives} excluded or rejected)",
+        f"precision {_pct(report.scope_precision)} · recall {_pct(report.scope_recall)} · "
+        f"right {_pct(report.scope_accuracy)}",
+    )
     if report.flag_counts:
         overall.add_row("flags", ", ".join(f"{k} {v}" for k, v in sorted(report.flag_counts.items())))
     overall.add_row("tokens / paper", _num(report.tokens_per_paper, "{:,.0f}"))
@@ -89,6 +96,8 @@ def print_report(report: EvalReport) -> None:
         got = primary.predicted[0] if primary and primary.predicted else "-"
         shown = f"{primary.gold[0]} -> {got}" if primary else "-"
         f1 = _pct(sections.score if sections else None)
+        if not p.in_scope:
+            shown = f"excluded -> {p.scope or '-'}"
         papers.add_row(p.paper, p.entry_id, shown, f1, f"{p.confidence:.2f}")
     for failure in report.failures:
         papers.add_row(failure.paper, failure.entry_id, f"[red]failed: {escape(failure.error)}[/]", "-", "-")
@@ -124,6 +133,19 @@ def print_deltas(deltas: list[Delta], previous: Path) -> None:
 )
 @click.option("--concurrency", type=click.IntRange(min=1), metavar="N", default=None, help=CONCURRENCY_HELP)
 @click.option(
+    "--truth",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A file of decided facts per PDF (in scope, section, teacher source, half) that fixes the gold. "
+    "Default: evaluate.truth in ingest.yaml.",
+)
+@click.option(
+    "--half",
+    type=click.Choice(["tuning", "reporting"]),
+    default=None,
+    help="Score only this half of the truth file's papers (tuning or reporting).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the report as JSON (for --compare in a later run)."
 )
 @click.option(
@@ -148,12 +170,15 @@ def eval_command(
     limit: int | None,
     pdfs: Path | None,
     concurrency: int | None,
+    truth: Path | None,
+    half: str | None,
     as_json: bool,
     output: Path | None,
     previous: Path | None,
 ) -> None:
     """Score the extractor against the approved catalog: per-field accuracy and F1, verdict agreement,
     grounding, flags, tokens and cost per paper, and calibration. Unknown gold values are not counted.
+    Excluded and rejected papers whose PDF is at hand are negatives: the scope call's precision and recall.
 
     Exit codes: 0 scored (papers that failed are listed); 2 bad usage, not a root, or a bad --compare file;
     3 the LLM endpoint could not be reached."""
@@ -165,6 +190,8 @@ def eval_command(
             limit=limit,
             pdfs=pdfs,
             on_done=lambda outcome: steps.advance(outcome.candidate.key),
+            truth=truth,
+            half=half,  # type: ignore[arg-type]  # click.Choice gives one of the two
         )
     deltas = diff_reports(before, report) if before else None
     if output:

@@ -17,6 +17,7 @@ from ingest.catalog.queue import describe, load_proposal, scan_queue
 from ingest.catalog.store import CatalogRoot
 from ingest.cli.ui import console, err_console, interactive, print_json
 from ingest.errors import CatalogError, InvalidFile, UsageError
+from ingest.models import FieldEvidence, Quote
 from ingest.review import decide as review_lib
 from ingest.review.diff import Row, proposal_rows, summary
 from ingest.yamlio import dumps_yaml
@@ -125,9 +126,17 @@ def _print_row(row: Row) -> None:
         console.print(Text(f"  + {_value(row.new)}", style="green"))
     if row.evidence is not None:
         for quote in row.evidence.quotes:
-            console.print(Text(f'      p.{quote.page} "{quote.text}" ({quote.match})', style="cyan"))
+            status = _quote_status(quote, row.evidence)
+            console.print(Text(f'      p.{quote.page} "{quote.text}" ({status})', style="cyan"))
         if row.evidence.note:
             console.print(Text(f"      note: {row.evidence.note}", style="dim"))
+
+
+def _quote_status(quote: Quote, evidence: FieldEvidence) -> str:
+    """Where the quote was found, and whether the field's quotes back its value ("exact · does not say x")."""
+    if evidence.support is None:
+        return str(quote.match)
+    return f"{quote.match} · {evidence.support_note or evidence.support}"
 
 
 def _row_json(row: Row) -> dict[str, Any]:
@@ -140,6 +149,8 @@ def _row_json(row: Row) -> dict[str, Any]:
         "flags": [str(f) for f in row.flags],
         "confidence": evidence.confidence if evidence else None,
         "quotes": [q.model_dump(mode="json") for q in evidence.quotes] if evidence else [],
+        "support": evidence.support if evidence else None,
+        "support_note": evidence.support_note if evidence else None,
     }
 
 

@@ -205,9 +205,43 @@ def _details(
     ]
 
 
+def compare_negative(paper: str, exclusion_id: str, predicted: Extraction) -> FieldScores:
+    """A paper the catalog excluded or rejected: only its scope call (and its evidence) is scored."""
+    out = FieldScores(
+        paper=paper,
+        entry_id=exclusion_id,
+        confidence=predicted.confidence,
+        scope=predicted.scope.verdict,
+        in_scope=False,
+    )
+    _evidence_stats(predicted.entry.evidence, out)
+    return out
+
+
+def called_in(scope: str | None) -> bool:
+    """Whether a scope call makes a `new` proposal: anything but `out` (borderline included)."""
+    return scope is not None and scope != "out"
+
+
+def _scope_stats(papers: list[FieldScores], report: EvalReport) -> None:
+    tp = sum(1 for p in papers if p.in_scope and called_in(p.scope))
+    fp = sum(1 for p in papers if not p.in_scope and called_in(p.scope))
+    fn = sum(1 for p in papers if p.in_scope and not called_in(p.scope))
+    report.negatives = sum(1 for p in papers if not p.in_scope)
+    report.scope_precision = tp / (tp + fp) if tp + fp else None
+    report.scope_recall = tp / (tp + fn) if tp + fn else None
+    right = sum(1 for p in papers if p.in_scope == called_in(p.scope))
+    report.scope_accuracy = right / len(papers) if papers else None
+    checked = sum(p.support_checked for p in papers)
+    report.support_rate = sum(p.supported_fields for p in papers) / checked if checked else None
+
+
 def _evidence_stats(ev: dict[str, FieldEvidence], out: FieldScores) -> None:
     for evidence in ev.values():
         out.evidence_fields += 1
+        if evidence.support is not None:
+            out.support_checked += 1
+            out.supported_fields += evidence.support == "supported"
         problems = [f.value for f in evidence.flags if f.value not in LABEL_FLAGS]
         if problems:
             out.flagged_fields += 1
@@ -310,6 +344,7 @@ def summarise(
         for flag, n in p.flag_counts.items():
             report.flag_counts[flag] = report.flag_counts.get(flag, 0) + n
 
+    _scope_stats(papers, report)
     report.tokens_per_paper = _mean([p.prompt_tokens + p.completion_tokens for p in papers])
     report.calls_per_paper = _mean([p.calls for p in papers])
     report.cost_per_paper = _mean([p.cost_usd for p in papers])
@@ -335,6 +370,9 @@ def diff_reports(old: EvalReport, new: EvalReport) -> list[Delta]:
         "verdict_agreement",
         "grounding_rate",
         "flagged_share",
+        "scope_precision",
+        "scope_recall",
+        "support_rate",
         "tokens_per_paper",
         "cost_per_paper",
     ):
@@ -351,7 +389,9 @@ __all__ = [
     "FieldScores",
     "FieldSummary",
     "calibration",
+    "called_in",
     "compare",
+    "compare_negative",
     "diff_reports",
     "prf",
     "set_counts",

@@ -47,6 +47,9 @@ class FieldScores(BaseModel):
     cost_usd: float = 0.0
     confidence: float = 0.0
     scope: str | None = None
+    in_scope: bool = Field(default=True, description="gold: an entry (True) or an exclusion / rejection")
+    supported_fields: int = 0
+    support_checked: int = 0
 
     def get(self, field: str) -> FieldScore | None:
         return next((f for f in self.fields if f.field == field), None)
@@ -104,6 +107,13 @@ class EvalReport(BaseModel):
         default=None, description="fields with a problem flag over fields with evidence"
     )
     flag_counts: dict[str, int] = Field(default_factory=dict)
+    negatives: int = Field(default=0, description="papers scored as negatives (exclusions, rejections)")
+    scope_precision: float | None = Field(default=None, description="papers called in that are in")
+    scope_recall: float | None = Field(default=None, description="papers in that were called in")
+    scope_accuracy: float | None = None
+    support_rate: float | None = Field(
+        default=None, description="fields whose quotes back their value, over the fields checked"
+    )
     tokens_per_paper: float | None = None
     calls_per_paper: float | None = None
     cost_per_paper: float | None = None

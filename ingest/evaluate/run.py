@@ -18,7 +18,16 @@ from pydantic import ValidationError
 
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import IngestError, PaperError, ServiceError, UsageError
-from ingest.evaluate.metrics import EvalFailure, EvalReport, FieldScores, compare, diff_reports, summarise
+from ingest.evaluate.metrics import (
+    EvalFailure,
+    EvalReport,
+    FieldScores,
+    compare,
+    compare_negative,
+    diff_reports,
+    summarise,
+)
+from ingest.evaluate.truth import Half, apply_truth, load_truth, negative_targets
 from ingest.jobs.pipeline import PipelineOptions
 from ingest.models import Candidate, Entry
 from ingest.yamlio import atomic_write_text
@@ -85,13 +94,25 @@ def evaluate(
     limit: int | None = None,
     pdfs: Path | None = None,
     on_done: Callable[[PaperOutcome], None] | None = None,
+    truth: Path | None = None,
+    half: Half | None = None,
 ) -> EvalReport:
-    """Run the extractor on every catalog paper whose PDF is at hand and score it against the entry."""
+    """Run the extractor on every catalog paper whose PDF is at hand and score it against the entry; the
+    catalog's exclusions and rejections at hand are scored as negatives (their scope call only)."""
     from ingest.jobs.pipeline import Pipeline
 
     options = options or PipelineOptions()
     root.require()
-    targets = eval_targets(root, pdfs=pdfs, limit=limit)
+    configured = root.config.evaluate.truth
+    truth = truth or (root.path / configured if configured else None)
+    targets = eval_targets(root, pdfs=pdfs, limit=None if truth else limit)
+    available = {**cached_pdfs(root), **(find_pdfs(pdfs) if pdfs is not None else {})}
+    negatives = negative_targets(root, available)
+    notes: list[str] = []
+    if truth is not None:
+        targets, negatives, notes = apply_truth(load_truth(truth), half, targets, negatives, available)
+    if limit is not None:
+        targets, negatives = targets[:limit], negatives[: max(0, limit - len(targets))]
     if not targets:
         where = f"under {pdfs} or " if pdfs else ""
         raise UsageError(
@@ -99,20 +120,24 @@ def evaluate(
             hint="pass --pdfs DIR with PDFs whose file names hold the arXiv id",
         )
     gold = {candidate.key: entry for entry, candidate in targets}
+    excluded = {candidate.key: ident for ident, candidate in negatives}
+    candidates = [c for _, c in targets] + [c for _, c in negatives]
     pipeline = Pipeline(root, options)
-    outcomes = pipeline.process([c for _, c in targets], on_done=on_done)
+    outcomes = pipeline.process(candidates, on_done=on_done)
     scores: list[FieldScores] = []
     failures: list[EvalFailure] = []
     first = None
     for outcome in outcomes:
-        entry = gold[outcome.candidate.key]
+        key = outcome.candidate.key
+        ident = gold[key].id if key in gold else excluded[key]
         if outcome.extraction is None:
-            failures.append(
-                EvalFailure(paper=outcome.candidate.key, entry_id=entry.id, error=str(outcome.error))
-            )
+            failures.append(EvalFailure(paper=key, entry_id=ident, error=str(outcome.error)))
             continue
         first = first or outcome.extraction
-        scores.append(compare(entry, outcome.extraction, root.taxonomy))
+        if key in gold:
+            scores.append(compare(gold[key], outcome.extraction, root.taxonomy))
+        else:
+            scores.append(compare_negative(key, ident, outcome.extraction))
     if failures and not scores:
         raise _nothing_scored(outcomes)
     report = summarise(
@@ -122,8 +147,9 @@ def evaluate(
         model=first.model if first else options.model,
         prompt_hash=first.prompt_hash if first else None,
     )
+    report.notes += notes
     if failures:
-        report.notes.append(f"{len(failures)} of {len(targets)} papers failed and are not counted")
+        report.notes.append(f"{len(failures)} of {len(candidates)} papers failed and are not counted")
     return report
 
 

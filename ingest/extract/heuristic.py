@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from ingest.catalog.store import CatalogRoot
+from ingest.extract.facts import affiliation, detail_columns, detail_evidence, exclusive_value, own_urls
+from ingest.extract.naming import guess_name
 from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
+from ingest.extract.support import SupportCheck, holds_cue
 from ingest.models import (
     UNKNOWN,
     Candidate,
@@ -40,21 +43,16 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "2"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+VERSION = "5"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MIN_SENTENCE, MAX_SENTENCE = 30, 400
 MAX_QUOTES = 2
 TITLE_WEIGHT = 10.0
-TITLE_SHARE = 0.5
+TITLE_SHARE = 0.2
+# A section keyword in a sentence about the distillation itself counts this many extra times.
+CORE_WEIGHT = 3.0
+IN_SCOPE_SENTENCES = 3  # sentences that say C1 and C2 together, for an `in` scope
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
-_ORG = re.compile(
-    r"(?:Google DeepMind|Google Research|Microsoft Research|Meta AI|OpenAI|Anthropic|DeepMind|"
-    r"(?:[A-Z][\w&.-]*\s+){0,4}(?:University|Institute|Laboratory|Labs?|Academy|Team|Inc\.|Corporation|Group)"
-    r"(?:\s+of(?:\s+[A-Z][\w&.-]*){1,4})?)"
-)
-_URL = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co)/[\w.-]+/[\w.-]+")
 _WORD = re.compile(r"\w").match
-# "... Sequence Distillation (DASD)": up to eight words, then an acronym in parentheses.
-_DEFINED = re.compile(r"((?:[A-Za-z][\w-]*\s+){1,8})\(([A-Z][A-Za-z0-9.-]*[A-Z0-9][A-Za-z0-9.-]*)\)")
 
 
 @dataclass(frozen=True)
@@ -95,8 +93,9 @@ def _pattern(*keywords: str) -> re.Pattern[str]:
 class Doc:
     """The sentences and their lowered text joined once: a keyword group is one regex scan."""
 
-    def __init__(self, sents: list[Sentence]) -> None:
+    def __init__(self, sents: list[Sentence], cites: Callable[[str], bool] = lambda text: False) -> None:
         self.sents = sents
+        self.cites = cites  # whether a sentence is about another paper: quoted last
         lowered = [s.text.lower() for s in sents]
         self.starts: list[int] = []
         pos = 0
@@ -131,7 +130,8 @@ def _support(keywords: Iterable[str], doc: Doc) -> tuple[float, list[Sentence]]:
     """Weighted count of sentences holding a keyword (front matter counts 3 times), and those sentences."""
     hits = doc.hits(keywords)
     weight = sum(3.0 if s.front else 1.0 for s in hits)
-    hits.sort(key=lambda s: (not s.front, s.page))
+    # A sentence about another paper backs nothing (support check): the own sentences are quoted first.
+    hits.sort(key=lambda s: (doc.cites(s.text), not s.front, s.page))
     return weight, hits
 
 
@@ -173,46 +173,6 @@ def _from_file_name(candidate: Candidate, paper: PaperText) -> str | None:
     return quotes[0].text if quotes else None
 
 
-def defined_acronyms(text: str) -> dict[str, str]:
-    """Acronyms the paper defines, with their expansion: "Sequence Distillation (SD)" gives {"SD": "Sequence
-    Distillation"}; the capitals must be the initials of the words right before. A cited "(PPO)" is not."""
-    found: dict[str, str] = {}
-    for m in _DEFINED.finditer(text):
-        words = [w for w in re.split(r"[\s-]+", m.group(1)) if w]
-        capitals = "".join(c for c in m.group(2) if c.isupper())
-        expansion = words[-len(capitals) :] if capitals else []
-        if len(capitals) >= 2 and "".join(w[0] for w in expansion).upper() == capitals:
-            found.setdefault(m.group(2), " ".join(expansion))
-    return found
-
-
-def guess_name(title: str, paper: PaperText, generic: Iterable[str] = ()) -> str:
-    """The name: a short pre-colon title (its acronym when the paper defines one for it), a report's model
-    name, else the acronym the paper defines on its first pages and uses most, else the title itself."""
-    early = " ".join(paper.pages[:2])
-    # An acronym names the paper when it shares a word with the title ("supervised fine-tuning (SFT)" does not
-    # name DASD) and is not one the whole field uses (the taxonomy's generic_acronyms).
-    title_words = set(re.split(r"[\s:,-]+", title.lower()))
-    skip = set(generic)
-    uses = {
-        a: len(re.findall(rf"(?<![\w-]){re.escape(a)}(?![\w-])", paper.text))
-        for a, expansion in defined_acronyms(early).items()
-        if a not in skip and set(re.split(r"[\s-]+", expansion.lower())) & title_words
-    }
-    head = title.split(":")[0].strip()
-    if ":" in title and len(head.split()) <= 3:
-        # "Direct Preference Optimization: ..." is known as DPO: the paper's "(DPO)" names it better.
-        initials = "".join(w[0] for w in re.split(r"[\s-]+", head) if w).upper()
-        return initials if len(head.split()) > 1 and uses.get(initials, 0) >= 5 else head
-    stripped = re.sub(r"\s*(technical report|tech report|report)$", "", title, flags=re.I).strip()
-    if stripped != title and len(stripped.split()) <= 3:
-        return stripped
-    if uses and max(uses.values()) >= 5:
-        return max(uses, key=lambda a: (uses[a], -early.find(f"({a})")))
-    words = head.split() if ":" in title else title.split()
-    return " ".join(words[:8]).rstrip(".,;:")
-
-
 class HeuristicBackend:
     """Rules from the taxonomy file; see the module docstring."""
 
@@ -221,7 +181,7 @@ class HeuristicBackend:
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        rules = taxonomy.model_dump_json(include={"axes", "criteria", "sections", "scope_keywords"})
+        rules = taxonomy.model_dump_json(include={"axes", "criteria", "sections", "scope_keywords", "cues"})
         self.prompt_hash = f"heuristic-{digest(VERSION, rules, length=10)}"
 
     @classmethod
@@ -249,7 +209,7 @@ class HeuristicBackend:
 
     def extract(self, paper: PaperText, candidate: Candidate, *, examples: list[Entry]) -> Extraction:
         """The paper described by keyword rules; `examples` are not used (rules need none)."""
-        doc = Doc(sentences(paper))
+        doc = Doc(sentences(paper), SupportCheck(self.taxonomy).about_another_paper)
         evidence: dict[str, FieldEvidence] = {}
         axes = self._axes(doc, evidence)
         sections = self._sections(doc, f"{candidate.title} {paper.title or ''}", evidence)
@@ -257,6 +217,9 @@ class HeuristicBackend:
         name, title, org, links = self._identity(paper, candidate, evidence)
         scope = self._scope(candidate, doc)
         evidence["scope"] = _plain([], scope.confidence, note=scope.reason)
+        if scope.verdict == "in":
+            self._fallback_axes(doc, axes, evidence)
+        details = self._details(doc, sections[0], evidence)
         code = [link.url for link in links if link.kind == LinkKind.code]
         entry = Entry(
             id=slugify(name),
@@ -269,6 +232,7 @@ class HeuristicBackend:
             links=links,
             paper_only=not code,
             sections=sections,
+            details=details,
             axes=axes,
             verdicts=verdicts,
             evidence=evidence,
@@ -307,10 +271,39 @@ class HeuristicBackend:
                 )
         return axes
 
+    def _fallback_axes(
+        self, doc: Doc, axes: dict[str, list[str]], evidence: dict[str, FieldEvidence]
+    ) -> None:
+        """An unknown axis of those in the taxonomy's cues.fallback_axes: the value sentences name alone."""
+        for axis_id in self.taxonomy.cues.fallback_axes:
+            if axes.get(axis_id) != [UNKNOWN]:
+                continue
+            value, hits = exclusive_value(doc.sents, self.taxonomy, axis_id)
+            if value:
+                axes[axis_id] = [value]
+                note = f"heuristic: {len(hits)} sentences name {value} and no other value"
+                evidence[f"axes.{axis_id}"] = _evidence(hits, len(hits), note=note)
+
+    def _details(
+        self, doc: Doc, section_id: str, evidence: dict[str, FieldEvidence]
+    ) -> dict[str, dict[str, str]]:
+        """The primary section's detail columns that the text states (taxonomy cues.details)."""
+        section = self.taxonomy.section(section_id)
+        found = detail_columns(doc.sents, section.detail_names(keep_prose=False), self.taxonomy)
+        for column, (_, hits) in found.items():
+            evidence[f"details.{section_id}.{column}"] = detail_evidence(hits)
+        return {section_id: {c: v for c, (v, _) in found.items()}} if found else {}
+
     def _sections(self, doc: Doc, titles: str, evidence: dict[str, FieldEvidence]) -> list[str]:
         """The section whose keywords the paper uses most, and a close second as a cross-listing."""
         title_low = titles.lower()  # the candidate's title (arXiv's) and the one printed on page 1
         base = [(section, *_support(section.keywords, doc)) for section in self.taxonomy.catalog_sections]
+        # The sentences that describe the distillation itself say most about where the paper belongs.
+        core = Doc(self._opd_sentences(doc), doc.cites)
+        base = [
+            (section, weight + CORE_WEIGHT * _support(section.keywords, core)[0], hits)
+            for section, weight, hits in base
+        ]
         # A section's phrase in the title says more than many mentions in the body: a long report mentions
         # RL or reasoning on every page, so the title's bonus scales with the strongest body score.
         bonus = TITLE_SHARE * max((w for _, w, _ in base), default=0.0) + TITLE_WEIGHT
@@ -351,11 +344,10 @@ class HeuristicBackend:
         for path, value in (("title", title), ("name", name)):
             quotes = _quote_of(paper, value)
             evidence[path] = _plain(quotes, 0.4 if quotes else 0.1)
-        org_match = _ORG.search(paper.pages[0]) if paper.pages else None
-        org = org_match.group(0).strip() if org_match else None
+        org = affiliation(paper, title)
         evidence["org"] = _plain([Quote(text=org, page=1)] if org else [], 0.3 if org else 0.1)
 
-        urls = list(dict.fromkeys(m.group(0).rstrip(".") for m in _URL.finditer(paper.text)))[:3]
+        urls = own_urls(paper)
         links = []
         if candidate.arxiv_id:
             url = f"https://arxiv.org/abs/{candidate.arxiv_id}"
@@ -365,23 +357,36 @@ class HeuristicBackend:
         evidence["links"] = _plain(url_quotes, 0.4 if urls else 0.2)
         return name, title, org, links
 
-    def _scope(self, candidate: Candidate, sents: Doc) -> Scope:
-        weight, hits = _support(self.taxonomy.scope_keywords, sents)
-        meta = self.screen(candidate)
-        if meta.verdict == "in" or weight >= 15:
+    def _opd_sentences(self, doc: Doc) -> list[Sentence]:
+        """Sentences that say C1 and C2 together: the student's own samples, and a teacher or distillation."""
+        cues = self.taxonomy.cues
+        return [s for s in doc.hits(cues.own_samples) if holds_cue(s.text, cues.distillation)]
+
+    def _scope(self, candidate: Candidate, doc: Doc) -> Scope:
+        """C1 and C2 in one sentence: the student generates its own samples and a teacher supervises them.
+
+        A paper that merely distils (on teacher-written data) or only samples its own rollouts (RL) says one
+        of the two, rarely both in a sentence. A few such sentences make a borderline paper, which becomes an
+        exclusion proposal that says "borderline": a reviewer looks at it, but it never arrives as new."""
+        cues = self.taxonomy.cues
+        both = self._opd_sentences(doc)
+        if len(both) >= IN_SCOPE_SENTENCES:
             return Scope(
                 verdict="in",
-                reason=f"heuristic: {len(hits)} sentences use the catalog's scope phrases",
+                reason=f"heuristic: {len(both)} sentences say the student's own samples are distilled",
                 confidence=HEURISTIC_CAP,
             )
-        if weight >= 3 or meta.verdict == "borderline":
+        if both:
             return Scope(
-                verdict="borderline",
-                reason=f"heuristic: only {len(hits)} sentences use scope phrases",
-                confidence=0.3,
+                verdict="out",
+                reason=f"heuristic: borderline, only {len(both)} sentence(s) say the student's own samples"
+                " are distilled; read the paper before excluding it",
+                confidence=0.2,
             )
+        distils = len(doc.hits(cues.distillation))
         return Scope(
             verdict="out",
-            reason="heuristic: the paper hardly uses the catalog's scope phrases",
+            reason="heuristic: no sentence says a teacher supervises the student's own samples"
+            + (f" ({distils} mention distillation or a teacher)" if distils else ""),
             confidence=0.3,
         )

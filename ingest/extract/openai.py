@@ -150,6 +150,37 @@ class OpenAIBackend:
             usage=usage,
         )
 
+    def second_opinion(self, paper: PaperText, candidate: Candidate, *, examples: list[Entry]) -> Extraction:
+        """An independent second answer to the same prompt (extract.cross_check: second-sample): sampled at
+        cross_check_temperature, from cross_check_model when set; cached apart from the first."""
+        prompt = extraction_prompt(
+            self.taxonomy,
+            candidate,
+            paper,
+            examples=examples,
+            context_tokens=self.context_tokens,
+            prompts_dir=self.prompts_dir,
+        )
+        model = self.config.cross_check_model or self.model
+        answer, usage = self._ask(
+            prompt,
+            self.response_model,
+            candidate.key,
+            kind="extract-second",
+            model=model,
+            temperature=self.config.cross_check_temperature,
+        )
+        return to_extraction(
+            answer,
+            candidate=candidate,
+            taxonomy=self.taxonomy,
+            backend=NAME,
+            model=model,
+            prompt_hash=prompt.prompt_hash,
+            input_hash=prompt.input_hash,
+            usage=usage,
+        )
+
     def screen(self, candidate: Candidate) -> Scope:
         prompt = screen_prompt(self.taxonomy, candidate, self.prompts_dir)
         answer, _ = self._ask(prompt, ScreenAnswer, candidate.key, kind="screen")
@@ -159,8 +190,19 @@ class OpenAIBackend:
         self._local.calls = getattr(self._local, "calls", 0) + 1
 
     # -- one call, cached, with retries -------------------------------------------------------------------
-    def _ask(self, prompt: Prompt, response_model: type[T], paper: str, *, kind: str) -> tuple[T, Usage]:
-        key = cache_key(NAME, self.model, prompt.prompt_hash, prompt.input_hash, kind)
+    def _ask(
+        self,
+        prompt: Prompt,
+        response_model: type[T],
+        paper: str,
+        *,
+        kind: str,
+        model: str | None = None,
+        temperature: float | None = None,
+    ) -> tuple[T, Usage]:
+        model = model or self.model
+        temperature = self.config.temperature if temperature is None else temperature
+        key = cache_key(NAME, model, prompt.prompt_hash, prompt.input_hash, kind)
         stored = self.cache.get(key)
         if stored is not None:
             # Usage is what this run spent: nothing. The first run's usage stays in its own results.
@@ -170,11 +212,11 @@ class OpenAIBackend:
             self._fail_fast(paper, attempt)
             try:
                 answer, completion = self.client.chat.completions.create_with_completion(
-                    model=self.model,
+                    model=model,
                     messages=cast(Any, prompt.messages),
                     response_model=response_model,
                     max_retries=self.config.max_reasks,
-                    temperature=self.config.temperature,
+                    temperature=temperature,
                 )
             except (InstructorRetryException, openai.OpenAIError) as exc:
                 cause = _root_cause(exc)
@@ -192,7 +234,7 @@ class OpenAIBackend:
                     with self._down_lock:
                         self._down = self._down or failure  # the breaker opens for every thread
                 raise failure from exc
-            usage = self._usage(answer, completion, self._local.calls)
+            usage = self._usage(answer, completion, self._local.calls, model)
             self.cache.set(
                 key,
                 {
@@ -216,11 +258,11 @@ class OpenAIBackend:
             hint=down.hint or "",
         )
 
-    def _usage(self, answer: BaseModel, completion: Any, calls: int) -> Usage:
+    def _usage(self, answer: BaseModel, completion: Any, calls: int, model: str | None) -> Usage:
         total = getattr(answer, "_total_usage", None) or getattr(completion, "usage", None)
         prompt_tokens = int(getattr(total, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(total, "completion_tokens", 0) or 0)
-        price = self.config.prices.get(self.model or "")
+        price = self.config.prices.get(model or "")
         cost = 0.0
         if price is not None:
             cost = (prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok) / 1e6

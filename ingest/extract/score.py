@@ -1,6 +1,6 @@
 """Score an extraction: confidence and flags per field, and the entry's confidence (its weakest required one).
 
-A field's confidence is the product of three parts, each 0..1:
+A field's confidence is the product of four parts, each 0..1:
 
 - the model's own confidence (what the extractor said);
 - grounding: the mean match of its quotes (exact 1, fuzzy score/100, not found 0). A field with a value and no
@@ -8,6 +8,9 @@ A field's confidence is the product of three parts, each 0..1:
 - agreement with the cross-check (the heuristic backend, or a second sample): 1 when the cross-check has no
   opinion, else 0.75 + 0.25 x the overlap of the two value sets (Jaccard), so a full disagreement costs a
   quarter.
+
+- support (extract/support.py): 1 when the quotes say what the value claims (or it was not checked),
+  WEAK_SUPPORT when only partly, NO_SUPPORT when not (the field also carries `unsupported`).
 
 The heuristic backend's fields are capped at HEURISTIC_CAP. Required fields are name, title, sections, every
 axis and every criterion; a required field that is unknown is `missing`. A paper whose text tries to instruct
@@ -21,6 +24,8 @@ from ingest.models import NOT_APPLICABLE, UNKNOWN, Entry, Extraction, FieldEvide
 from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
+WEAK_SUPPORT, NO_SUPPORT = 0.8, 0.4
+SUPPORT_FACTOR = {"weak": WEAK_SUPPORT, "unsupported": NO_SUPPORT}
 SPECIAL = {NOT_APPLICABLE, UNKNOWN}
 FLAG_ORDER = list(Flag)
 
@@ -107,7 +112,7 @@ def score(
         a = 1.0 if agree is None else 0.75 + 0.25 * agree
         if agree == 0.0:
             flags.add(Flag.disagreement)
-        conf = model_conf * g * a
+        conf = model_conf * g * a * SUPPORT_FACTOR.get(ev.support or "", 1.0)
         if path in required and not has_value and not _not_applicable(entry, path):
             flags.add(Flag.missing)
             conf = min(conf, 0.3)

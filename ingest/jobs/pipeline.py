@@ -276,6 +276,7 @@ class Chain:
         """extract → verify → score for a paper already read."""
         from ingest.extract.prompts import choose_examples
         from ingest.extract.score import score
+        from ingest.extract.support import check_support
         from ingest.extract.verify import verify
 
         cfg = self.config.extract
@@ -290,12 +291,17 @@ class Chain:
             hint = rules.entry.primary_section if rules else None
             examples = choose_examples(examples_at_hand, candidate, k=cfg.few_shot, section_hint=hint)
             extraction = backend.extract(paper, candidate, examples=examples)
+            second = getattr(backend, "second_opinion", None)
             if cfg.cross_check == "heuristic":
                 cross = rules or self.rules.extract(paper, candidate, examples=[])
+            elif cfg.cross_check == "second-sample" and second is not None:
+                cross = second(paper, candidate, examples=examples)
+                # The second answer is part of this paper's cost: the run report counts it.
+                extraction = extraction.model_copy(update={"usage": extraction.usage + cross.usage})
             else:
                 cross = None
         return score(
-            verify(extraction, paper),
+            check_support(verify(extraction, paper), paper, self.taxonomy),
             taxonomy=self.taxonomy,
             cross_check=cross,
             min_confidence=self.config.check.min_confidence,

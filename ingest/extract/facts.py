@@ -1,0 +1,108 @@
+"""Facts the heuristic backend reads off a paper's text: its organisation, its own code links, the technical
+detail columns it states, and an axis value that sentences name alone (a teacher named only by its role).
+
+Every rule is a pattern of wording, or cue words from the taxonomy file; none names a paper.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ingest.extract.support import holds_cue
+from ingest.models import FieldEvidence, Flag, PaperText, Quote
+from ingest.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from ingest.extract.heuristic import Sentence
+
+ORG = re.compile(
+    r"(?:Google DeepMind|Google Research|Microsoft Research|Meta AI|OpenAI|Anthropic|DeepMind|"
+    r"(?:[A-Z][\w&.-]*\s+){0,4}(?:University|Institute|Laboratory|Labs?|Academy|Team|Inc\.|Corporation|Group)"
+    r"(?:\s+of(?:\s+[A-Z][\w&.-]*){1,4})?)"
+)
+URL = re.compile(r"https?://(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co)/[\w.-]+/[\w.-]+")
+# Words right before a URL that make it the paper's own code or model.
+OWN_CODE = re.compile(
+    r"(our|the) (code|models?|weights|implementation|data(set)?s?)\b|available at|we (release|open-source)|"
+    r"released at|can be found at|open-sourced at|publicly available"
+)
+# How far before a URL its announcing words may stand.
+OWN_CODE_WINDOW = 160
+# Sentences that name one value of an axis and no other, for that value when keywords decided nothing.
+EXCLUSIVE_SENTENCES = 2
+DETAIL_CONFIDENCE = 0.3
+
+
+def affiliation(paper: PaperText, title: str) -> str | None:
+    """The organisation in page 1's affiliation block: the title's own words (a report's "Technical Report
+    X Team" runs into its title line) are not part of it."""
+    if not paper.pages:
+        return None
+    title_words = {w.lower() for w in re.split(r"[\s:,-]+", f"{title} {paper.title or ''}") if w}
+    for m in ORG.finditer(paper.pages[0][:3000]):
+        words = m.group(0).split()
+        while len(words) > 1 and words[0].lower() in title_words | {"technical", "report"}:
+            words = words[1:]
+        if len(words) >= 2:
+            return " ".join(words)
+    return None
+
+
+def own_urls(paper: PaperText, limit: int = 3) -> list[str]:
+    """The paper's own code: a URL next to "our code", "available at", "we release", or on page 1 (where a
+    paper's own links and their footnotes sit); a URL cited elsewhere is usually someone else's."""
+    own, page1 = [], paper.pages[0] if paper.pages else ""
+    for m in URL.finditer(paper.text):
+        before = paper.text[max(0, m.start() - OWN_CODE_WINDOW) : m.start()].lower()
+        if m.start() < len(page1) or OWN_CODE.search(before):
+            own.append(m.group(0).rstrip("."))
+    return list(dict.fromkeys(own))[:limit]
+
+
+def detail_columns(
+    sents: Sequence[Sentence], section_columns: list[str], taxonomy: Taxonomy
+) -> dict[str, tuple[str, list[Sentence]]]:
+    """column -> (value, sentences that state it) for the columns of the section the text states; the value
+    most sentences state wins."""
+    out: dict[str, tuple[str, list[Sentence]]] = {}
+    for group in taxonomy.cues.details:
+        columns = [c for c in section_columns if c in group.columns]
+        if not columns:
+            continue
+        best: tuple[str, list[Sentence]] | None = None
+        for value, cues in group.values.items():
+            hits = [s for s in sents if holds_cue(s.text, cues)]
+            if hits and (best is None or len(hits) > len(best[1])):
+                best = (value, hits)
+        if best is not None:
+            out[columns[0]] = best
+    return out
+
+
+def detail_evidence(hits: list[Sentence]) -> FieldEvidence:
+    quotes = [Quote(text=s.text, page=s.page) for s in hits[:2]]
+    return FieldEvidence(
+        quotes=quotes,
+        confidence=DETAIL_CONFIDENCE,
+        model_confidence=DETAIL_CONFIDENCE,
+        flags=[Flag.heuristic],
+        note="heuristic: the sentences state this value",
+    )
+
+
+def exclusive_value(
+    sents: Sequence[Sentence], taxonomy: Taxonomy, axis_id: str
+) -> tuple[str, list[Sentence]]:
+    """The axis value that sentences name alone ("the teacher" with no word for the student itself, an earlier
+    checkpoint or several teachers), when at least EXCLUSIVE_SENTENCES do; ("", []) when none does."""
+    axis = taxonomy.axis(axis_id)
+    cues = {v.id: taxonomy.value_cues(f"axes.{axis_id}", v.id) for v in axis.values}
+    best: tuple[str, list[Sentence]] = ("", [])
+    for value, own in cues.items():
+        others = [c for v, cs in cues.items() if v != value for c in cs]
+        hits = [s for s in sents if holds_cue(s.text, own) and holds_cue(s.text, others) is None]
+        if len(hits) >= EXCLUSIVE_SENTENCES and len(hits) > len(best[1]):
+            best = (value, hits)
+    return best
