@@ -175,6 +175,8 @@ class RowFacts:
     stars_repo: str | None = None
     paper_only: bool = False
     links: list[Link] = field(default_factory=list)
+    headings: list[tuple[int, str]] = field(default_factory=list)  # (line, text) of the headings above it
+    position: int = 0  # the row's place among its section's main-table rows
 
     @property
     def arxiv_ids(self) -> set[str]:

@@ -86,19 +86,20 @@ class Reader:
         self.rows_by_section: dict[str, int] = {}
         self.detail_rows: dict[str, list[tuple[int, str, dict[str, str]]]] = {}
         self.notes: dict[str, list[Bullet]] = {}
+        self.headings: list[tuple[int, str]] = []  # the heading chain above the current block
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append(ImportProblem(line, message))
 
     def read(self, blocks: Iterable[Heading | Table | Bullet]) -> None:
-        stack: list[tuple[int, str | None]] = []
+        stack: list[tuple[int, str | None, int, str]] = []  # (level, section id, line, text)
         state, section, bucket = "none", None, None
         heading: Heading | None = None
         for block in blocks:
             if isinstance(block, Heading):
                 while stack and stack[-1][0] >= block.level:
                     stack.pop()
-                parent = next((sid for _, sid in reversed(stack) if sid), None)
+                parent = next((sid for _, sid, _, _ in reversed(stack) if sid), None)
                 found = match_section(self.tax, block.text, block.level, parent)
                 heading = block
                 if found:
@@ -109,7 +110,10 @@ class Reader:
                     state, section, bucket = "section", parent, block.text
                 else:
                     state = "unmapped"
-                stack.append((block.level, found.id if found else None))
+                stack.append((block.level, found.id if found else None, block.line, block.text))
+                # From the section's own heading down: its sub-buckets too, not the headings above it.
+                top = max((i for i, (_, sid, _, _) in enumerate(stack) if sid == section), default=0)
+                self.headings = [(ln, t) for _, _, ln, t in stack[top:]]
             elif isinstance(block, Table):
                 if state == "section" and section:
                     sec = self.tax.section(section)
@@ -125,10 +129,15 @@ class Reader:
             elif isinstance(block, Bullet) and state == "section" and section:
                 self.notes.setdefault(section, []).append(block)
 
+    def computed(self, header: str) -> bool:
+        """A column the renderer computes (the axes): read as nothing, without a warning."""
+        display = self.tax.axes_display
+        return display.show != "none" and norm(header) == norm(display.header)
+
     def main_table(self, sec: Section, bucket: str | None, table: Table) -> None:
         roles = main_roles(self.tax, sec, table.headers)
         for h, r in zip(table.headers, roles, strict=True):
-            if r is None:
+            if r is None and not self.computed(h):
                 self.problem(
                     table.line, f"column {h!r} is no main-table column of section {sec.id}; it was ignored"
                 )
@@ -136,15 +145,23 @@ class Reader:
             roles[0] = "resource"  # a list that renamed its first column still names the resource there
         self.rows_by_section.setdefault(sec.id, 0)
         for row in table.rows:
-            if row.source_cells != len(table.headers):
+            # GFM: a short row is padded with empty cells, the cells past the header's width are dropped.
+            if row.source_cells < len(table.headers):
                 self.problem(
                     row.line,
-                    f"row has {row.source_cells} cells but the table's header has "
-                    f"{len(table.headers)}: the row was skipped (escape a '|' inside a cell as '\\|')",
+                    f"row has {row.source_cells} cells but the table's header has {len(table.headers)}: "
+                    f"read with the missing cells empty, as GitHub shows it",
                 )
-                continue
+            elif row.source_cells > len(table.headers):
+                self.problem(
+                    row.line,
+                    f"row has {row.source_cells} cells but the table's header has {len(table.headers)}: "
+                    f"the extra cells were ignored, as GitHub does (escape a '|' inside a cell as '\\|')",
+                )
             facts = self.row_facts(sec, bucket, row, roles)
             if facts:
+                facts.headings = list(self.headings)
+                facts.position = self.rows_by_section[sec.id]
                 self.rows.append(facts)
                 self.rows_by_section[sec.id] += 1
 
@@ -183,7 +200,9 @@ class Reader:
 
     def detail_table(self, sec: Section, table: Table) -> None:
         cols = detail_columns(sec, table.headers)
-        unknown = [h for h, c in zip(table.headers[1:], cols[1:], strict=True) if c is None]
+        unknown = [
+            h for h, c in zip(table.headers[1:], cols[1:], strict=True) if c is None and not self.computed(h)
+        ]
         if unknown:
             self.problem(
                 table.line,

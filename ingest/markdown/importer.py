@@ -32,9 +32,10 @@ from ingest.catalog.store import CatalogRoot
 from ingest.errors import UsageError
 from ingest.markdown.facts import RowFacts, link_kind
 from ingest.markdown.headings import ImportProblem, Reader
+from ingest.markdown.implications import Placement, infer_axes
 from ingest.markdown.strictness import Target, assign, name_keys, norm, note_targets, note_verdicts, weakest
 from ingest.markdown.tables import parse_blocks
-from ingest.models import UNKNOWN, Entry, Exclusion, Kind, Link, LinkKind, Provenance, Verdict, slugify
+from ingest.models import Entry, Exclusion, Kind, Link, LinkKind, Provenance, Verdict, slugify
 from ingest.taxonomy import Taxonomy
 
 __all__ = ["ImportProblem", "ImportResult", "import_markdown", "parse_markdown"]
@@ -57,6 +58,7 @@ class _Resource:
     details: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # section -> the label of its technical-details row
+    raw_details: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)  # every cell, with line
 
     @property
     def first(self) -> RowFacts:
@@ -169,6 +171,7 @@ def join_details(reader: Reader, resources: list[_Resource], keep_prose: bool) -
                 reader.problem(line, f"technical-details row {label!r} matches no entry of section {sid}")
                 continue
             members[found[i]].labels[sid] = label
+            members[found[i]].raw_details[sid] = (line, values)
             kept = {c: v for c, v in values.items() if keep_prose or c not in prose}
             if kept:  # the row's own label too (under the key column's name), so a render writes it back
                 members[found[i]].details[sid] = {reader.tax.section(sid).detail_key: label, **kept}
@@ -186,8 +189,18 @@ def join_notes(reader: Reader, resources: list[_Resource]) -> None:
                 members[h].notes.append(b.text)
 
 
+def placements(res: _Resource) -> list[Placement]:
+    out = []
+    for row in res.rows:
+        line, values = res.raw_details.get(row.section, (None, {}))
+        text = " ".join(t for t in (row.title, row.notes) if t)
+        out.append(Placement(row.section, row.headings, line, values, text))
+    return out
+
+
 def build_entry(tax: Taxonomy, res: _Resource, rid: str, source: str, keep_prose: bool) -> Entry:
     first = res.first
+    axes, evidence = infer_axes(tax, placements(res), source)
     values = {c.id: "yes" for c in tax.criteria}
     for text in res.notes:
         for cid, v in note_verdicts(text, tax.criteria).items():
@@ -207,7 +220,9 @@ def build_entry(tax: Taxonomy, res: _Resource, rid: str, source: str, keep_prose
         paper_only=first.paper_only,
         sections=res.sections,
         details={s: res.details[s] for s in res.sections if s in res.details},
-        axes={a.id: [UNKNOWN] for a in tax.axes},
+        axes=axes,
+        evidence=evidence,
+        order={r.section: r.position for r in res.rows},
         verdicts={cid: Verdict(value=v, note=note) for cid, v in values.items()},  # type: ignore[arg-type]
         notes=first.notes if keep_prose else None,
         provenance=Provenance(source="imported", file=source),
