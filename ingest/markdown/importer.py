@@ -76,7 +76,12 @@ class _Resource:
             if t
             for w in norm(t).split()
         }
-        return Target(name_keys(row.name, row.title, self.first.title, self.labels.get(section)), words)
+        repos = [m.group(1) for r in self.rows if r.url for m in [GITHUB_REPO_RE.match(r.url)] if m]
+        keys = name_keys(row.name, row.title, self.first.title, self.labels.get(section), *repos)
+        return Target(keys, words)
+
+
+GITHUB_REPO_RE = re.compile(r"^https?://(?:www\.)?github\.com/[^/]+/([^/#?]+)")
 
 
 # --- entries ------------------------------------------------------------------------------------------------
