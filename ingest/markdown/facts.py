@@ -182,6 +182,7 @@ class RowFacts:
     links: list[Link] = field(default_factory=list)
     headings: list[tuple[int, str]] = field(default_factory=list)  # (line, text) of the headings above it
     position: int = 0  # the row's place among its section's main-table rows
+    stated_axes: str | None = None  # the axes column's text, where the list has one
 
     @property
     def arxiv_ids(self) -> set[str]:

@@ -67,12 +67,13 @@ def main_roles(taxonomy: Taxonomy, section: Section, headers: list[str]) -> list
     return roles
 
 
-def detail_columns(section: Section, headers: list[str]) -> list[str | None]:
-    """Taxonomy detail-column name per header; the first column is the row's label (None)."""
+def detail_columns(section: Section, headers: list[str], axes_header: str | None = None) -> list[str | None]:
+    """Taxonomy detail-column name per header; the first column is the row's label (None). The axes column
+    (when the taxonomy renders one there) keeps its header as its name."""
     out: list[str | None] = [None]
     for h in headers[1:]:
         col = next((c for c in section.details if norm(h) in {norm(c.name), *map(norm, c.aliases)}), None)
-        out.append(col.name if col else None)
+        out.append(col.name if col else axes_header if axes_header and norm(h) == norm(axes_header) else None)
     return out
 
 
@@ -144,6 +145,7 @@ class Reader:
         if "resource" not in roles and "title" not in roles:
             roles[0] = "resource"  # a list that renamed its first column still names the resource there
         self.rows_by_section.setdefault(sec.id, 0)
+        axes_at = next((i for i, h in enumerate(table.headers) if self.computed(h)), None)
         for row in table.rows:
             # GFM: a short row is padded with empty cells, the cells past the header's width are dropped.
             if row.source_cells < len(table.headers):
@@ -159,6 +161,8 @@ class Reader:
                     f"the extra cells were ignored, as GitHub does (escape a '|' inside a cell as '\\|')",
                 )
             facts = self.row_facts(sec, bucket, row, roles)
+            if facts and axes_at is not None and axes_at < len(row.cells):
+                facts.stated_axes = "" if row.cells[axes_at].empty else row.cells[axes_at].text
             if facts:
                 facts.headings = list(self.headings)
                 facts.position = self.rows_by_section[sec.id]
@@ -199,7 +203,8 @@ class Reader:
         return facts
 
     def detail_table(self, sec: Section, table: Table) -> None:
-        cols = detail_columns(sec, table.headers)
+        display = self.tax.axes_display
+        cols = detail_columns(sec, table.headers, display.header if display.show == "details" else None)
         unknown = [
             h for h, c in zip(table.headers[1:], cols[1:], strict=True) if c is None and not self.computed(h)
         ]
@@ -216,7 +221,12 @@ class Reader:
                     f"technical-details row has {row.source_cells} cells but the header has "
                     f"{len(table.headers)}: only the first {len(table.headers)} were read",
                 )
-            values = {c: cell.text for c, cell in zip(cols, row.cells, strict=False) if c and not cell.empty}
+            # The axes cell counts even when empty: the list then says no axis is known (implications.py).
+            values = {
+                c: "" if cell.empty else cell.text
+                for c, cell in zip(cols, row.cells, strict=False)
+                if c and (not cell.empty or self.computed(c))
+            }
             label = row.cells[0].text if row.cells else ""
             if label:
                 self.detail_rows.setdefault(sec.id, []).append((row.line, label, values))

@@ -177,7 +177,8 @@ def join_details(reader: Reader, resources: list[_Resource], keep_prose: bool) -
                 continue
             members[found[i]].labels[sid] = label
             members[found[i]].raw_details[sid] = (line, values)
-            kept = {c: v for c, v in values.items() if keep_prose or c not in prose}
+            computed = {reader.tax.axes_display.header}  # the axes column is read into axes, not details
+            kept = {c: v for c, v in values.items() if (keep_prose or c not in prose) and c not in computed}
             if kept:  # the row's own label too (under the key column's name), so a render writes it back
                 members[found[i]].details[sid] = {reader.tax.section(sid).detail_key: label, **kept}
 
@@ -199,7 +200,8 @@ def placements(res: _Resource) -> list[Placement]:
     for row in res.rows:
         line, values = res.raw_details.get(row.section, (None, {}))
         text = " ".join(t for t in (row.title, row.notes) if t)
-        out.append(Placement(row.section, row.headings, line, values, text))
+        stated = (row.line, row.stated_axes) if row.stated_axes is not None else None
+        out.append(Placement(row.section, row.headings, line, values, text, stated))
     return out
 
 

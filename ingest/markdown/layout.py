@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
-from ingest.models import Entry, Exclusion, Link, LinkKind
+from ingest.models import UNKNOWN, Entry, Exclusion, Link, LinkKind
 from ingest.taxonomy import Section, Taxonomy
 
 EMPTY = "—"
@@ -168,6 +168,21 @@ def exclusion_line(exclusion: Exclusion) -> str:
     if exclusion.arxiv_id and not exclusion.url:
         head = f"{head} (arXiv {exclusion.arxiv_id})"
     return f"- {head}{TITLE_SEPARATOR}{' '.join(exclusion.reason.split())}"
+
+
+AXES_SEPARATOR = "; "
+
+
+def axes_text(taxonomy: Taxonomy, entry: Entry) -> str:
+    """`Teacher source: external teacher; Supervision signal: logits`: the known axes by label, in taxonomy
+    order ('' when every axis is unknown); the importer reads the cell back (implications.py)."""
+    parts = []
+    for axis in taxonomy.axes:
+        labels = {v.id: v.label for v in axis.values}
+        values = [labels.get(v, v) for v in entry.axes.get(axis.id, []) if v != UNKNOWN]
+        if values:
+            parts.append(f"{axis.label}: {', '.join(values)}")
+    return AXES_SEPARATOR.join(parts)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
