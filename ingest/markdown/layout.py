@@ -114,6 +114,8 @@ def title_cell(title: str | None, notes: str | None) -> str:
     """`Title — notes`; the title in bold when it holds the separator itself, so it reads back whole."""
     if not title:
         return cell(notes)
+    if notes and notes.startswith("(") and notes.endswith(")"):  # '**Qwen3** (canonical OPD recipe)'
+        return cell(f"**{title}** {notes}")
     head = f"**{title}**" if TITLE_SEPARATOR in title or title.startswith(("*", "_")) else title
     return cell(f"{head}{TITLE_SEPARATOR}{notes}" if notes else head)
 
