@@ -16,7 +16,9 @@ from ingest.catalog.yamlio import line_of, load_yaml
 from ingest.errors import CatalogError, ConfigError
 from ingest.models import NOT_APPLICABLE, UNKNOWN, Kind
 
-MAIN_ROLES = ("resource", "stars", "date", "org", "links", "title")
+MAIN_ROLES = ("resource", "stars", "date", "org", "links", "title", "repo")
+REQUIRED_ROLES = ("resource", "stars", "date", "org", "links", "title")  # `repo` is optional: a 2nd link column
+DEFAULT_COLUMNS = {"repo": {"header": "Repo"}}
 
 
 class _Strict(BaseModel):
@@ -85,7 +87,7 @@ class Section(_Strict):
         default_factory=dict,
         description="per-section header text of a main-table role, e.g. links: Paper Link",
     )
-    main_columns: list[str] = Field(default_factory=lambda: list(MAIN_ROLES))
+    main_columns: list[str] = Field(default_factory=lambda: list(REQUIRED_ROLES))
     detail_key: str = Field(default="Method", description="header of the detail table's first column")
     details: list[DetailColumn] = Field(default_factory=list)
     strictness_notes: bool = True
@@ -191,7 +193,7 @@ class Taxonomy(_Strict):
         for s in self.sections:
             if s.parent and s.parent not in ids:
                 raise ValueError(f"section {s.id}: parent {s.parent!r} is not a section id")
-        missing = [r for r in MAIN_ROLES if r not in self.columns]
+        missing = [r for r in REQUIRED_ROLES if r not in self.columns]
         if missing:
             raise ValueError(f"columns: no entry for main-table roles {missing}")
         axis_ids = [a.id for a in self.axes]
@@ -229,8 +231,12 @@ class Taxonomy(_Strict):
     def catalog_sections(self) -> list[Section]:
         return [s for s in self.sections if s.role == "catalog"]
 
+    def column(self, role: str) -> Column:
+        """A main-table role's column; an optional role (repo) not in `columns` has its default header."""
+        return self.columns.get(role) or Column.model_validate(DEFAULT_COLUMNS[role])
+
     def header(self, section: Section, role: str) -> str:
-        return section.headers.get(role, self.columns[role].header)
+        return section.headers.get(role, self.column(role).header)
 
 
 def load_taxonomy(path: Path) -> Taxonomy:

@@ -380,3 +380,59 @@ def test_later_version_imports_fully_with_its_own_taxonomy(tmp_path: Path) -> No
     assert gemma2.url == gemma3.url
     assert gemma2.id != gemma3.id
     assert (gemma2.title, gemma2.kind) == ("Gemma 2", Kind.report)
+
+
+# --- a reshaped list, read with a taxonomy written from docs/TAXONOMY.md ----------------------------------
+
+RESHAPED = Path(__file__).parent / "fixtures" / "reshaped"
+
+
+def test_a_reshaped_list_imports_with_a_taxonomy_written_from_the_docs(tmp_path: Path) -> None:
+    from ingest.config import RenderConfig
+    from ingest.markdown.render import render_catalog
+
+    root = CatalogRoot(tmp_path / "reshaped")
+    root.path.mkdir()
+    shutil.copyfile(RESHAPED / "taxonomy.yaml", root.taxonomy_path)
+    text = (RESHAPED / "README.md").read_text(encoding="utf-8")
+    result = import_markdown(root, RESHAPED / "README.md")
+    # the one thing the list really has wrong: a short row, read as GitHub shows it
+    assert [(p.line, "missing cells empty" in p.message) for p in result.problems] == [
+        (line_of(text, "| [Fast OPD]"), True)
+    ]
+    assert result.rows_by_section == {"logit": 3, "hints": 1, "trainers": 1, "reports": 1, "not-on-policy": 2}
+    fast = named(result, "Fast OPD")  # its Paper cell is the missing one; the name links to arXiv
+    assert (fast.date, fast.org, fast.title) == ("2026.02", "Industrial", "prefix-truncated")
+    assert fast.paper_only
+    # detail rows joined by the head of the title and by the repository's own name
+    revisiting = one(result, "2603.25562")
+    assert revisiting.details["logit"]["Token Granularity"] == "Token (filtered)"
+    trl = named(result, "huggingface/trl")
+    assert (trl.kind, trl.details["trainers"]["KL Direction(s)"]) == (Kind.framework, "FKL, RKL, GJSD")
+    # a bold name with a gloss, and a second link column (the repository next to the paper)
+    qwen = one(result, "2505.09388")
+    assert (qwen.name, qwen.title, qwen.kind) == ("Qwen3", "canonical OPD recipe", Kind.report)
+    assert [link.kind for link in qwen.links] == [LinkKind.code, LinkKind.arxiv]
+    # axes from the heading tags and the renamed detail columns
+    assert fast.axes == {
+        "teacher_source": ["external"], "supervision_signal": ["logits"], "rollout_consumption": ["truncated"]
+    }
+    assert one(result, "2601.18734").axes["teacher_source"] == ["privileged-context"]
+    assert fast.evidence["axes.teacher_source"].list_quotes[0].text == "🧪 Teacher-Logit Methods (Q1=A)"
+    assert {(x.title, x.bucket) for x in result.exclusions} == {
+        ("MiniPLM", "Off-policy KD"),
+        ("RL vs. Distillation", "Analysis only"),
+    }
+    # the list renders back in its own layout and re-imports to the same facts
+    taxonomy = root.taxonomy
+    rendered = render_catalog(taxonomy, result.entries, result.exclusions, config=RenderConfig())
+    assert "| Model | Repo | ⭐ Stars | Released | Affiliation | Paper |" in rendered
+    assert "| Qwen3 (canonical OPD recipe) | [QwenLM/Qwen3](https://github.com/QwenLM/Qwen3) |" in rendered
+    again = parse_markdown(rendered, taxonomy, source="README.md")
+    assert again.problems == []
+
+    def facts(entries: list[Entry]) -> list[dict[str, object]]:
+        return [e.model_dump(exclude={"evidence"}) for e in sorted(entries, key=lambda e: e.id)]
+
+    assert facts(again.entries) == facts(result.entries)
+    assert sorted(x.id for x in again.exclusions) == sorted(x.id for x in result.exclusions)

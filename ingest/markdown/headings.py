@@ -58,8 +58,8 @@ def is_ignored(taxonomy: Taxonomy, text: str) -> bool:
 def main_roles(taxonomy: Taxonomy, section: Section, headers: list[str]) -> list[str | None]:
     """The main-table role of each header (None when unknown); the section's own header texts win."""
     names: list[tuple[str, str]] = [(norm(h), role) for role, h in section.headers.items()]
-    names += [(norm(taxonomy.columns[r].header), r) for r in MAIN_ROLES]
-    names += [(norm(a), r) for r in MAIN_ROLES for a in taxonomy.columns[r].aliases]
+    names += [(norm(taxonomy.column(r).header), r) for r in MAIN_ROLES]
+    names += [(norm(a), r) for r in MAIN_ROLES for a in taxonomy.column(r).aliases]
     roles: list[str | None] = []
     for h in headers:
         role = next((r for n, r in names if n == norm(h) and r not in roles), None)
@@ -200,6 +200,8 @@ class Reader:
             facts.stars_repo, facts.paper_only = stars_facts(cell["stars"])
         if "links" in cell:
             facts.links = links_of(cell["links"])
+        if "repo" in cell:  # a second link column: the repository next to the paper
+            facts.links = [*links_of(cell["repo"]), *facts.links]
         return facts
 
     def detail_table(self, sec: Section, table: Table) -> None:

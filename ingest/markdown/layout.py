@@ -122,12 +122,16 @@ def title_cell(title: str | None, notes: str | None) -> str:
 
 def entry_cells(section: Section, entry: Entry) -> list[str]:
     gloss = None if "title" in section.main_columns else entry.title
+    # With a repo column, the repositories go there and the other links to the links column.
+    repo = "repo" in section.main_columns
+    code = [link for link in entry.links if link.kind == LinkKind.code] if repo else []
     values = {
+        "repo": links_cell(code),
         "resource": resource_cell(entry.name, entry.url, gloss),
         "stars": stars_cell(entry),
         "date": date_cell(entry.date, entry.updated),
         "org": cell(entry.org),
-        "links": links_cell(entry.links),
+        "links": links_cell([link for link in entry.links if link not in code]),
         "title": title_cell(entry.title, entry.notes),
     }
     return [values[role] for role in section.main_columns]
@@ -152,6 +156,7 @@ def exclusion_links(exclusion: Exclusion) -> list[Link]:
 def exclusion_cells(section: Section, exclusion: Exclusion) -> list[str]:
     gloss = None if "title" in section.main_columns else exclusion.title
     values = {
+        "repo": EMPTY,
         "resource": resource_cell(exclusion.name or exclusion.title, exclusion.url, gloss),
         "stars": EMPTY,
         "date": date_cell(exclusion.date),
