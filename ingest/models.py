@@ -199,7 +199,7 @@ class Entry(Strict):
     verdicts: dict[str, Verdict] = Field(default_factory=dict, description="criterion id (c1, c2) -> verdict")
     order: dict[str, int] = Field(
         default_factory=dict,
-        description="section id -> the row's position in the imported list (render keeps the curators' order)",
+        description="section id -> the row's position in the imported list (render keeps that order)",
     )
     notes: str | None = Field(default=None, description="curator prose; not kept by the default import")
     provenance: Provenance | None = None

@@ -17,7 +17,7 @@ from ingest.errors import CatalogError, ConfigError
 from ingest.models import NOT_APPLICABLE, UNKNOWN, Kind
 
 MAIN_ROLES = ("resource", "stars", "date", "org", "links", "title", "repo")
-REQUIRED_ROLES = ("resource", "stars", "date", "org", "links", "title")  # `repo` is optional: a 2nd link column
+REQUIRED_ROLES = ("resource", "stars", "date", "org", "links", "title")  # `repo` is optional
 DEFAULT_COLUMNS = {"repo": {"header": "Repo"}}
 
 
@@ -124,8 +124,9 @@ class Implication(_Strict):
     pattern: str | None = Field(default=None, description="regex on that column's cell (with `column`)")
     unless: str | None = Field(default=None, description="regex: not when the entry's row or details say so")
     priority: int | None = Field(
-        default=None, description="on one axis only the highest-priority rules that fire count; default: "
-        "column 2, heading 1, section 0"
+        default=None,
+        description="on one axis only the highest-priority rules that fire count; default: "
+        "column 2, heading 1, section 0",
     )
     axes: dict[str, list[str]] = Field(description="axis id -> the values implied")
 

@@ -131,7 +131,9 @@ def test_kinds_and_axes(real: ImportResult) -> None:
     assert all(set(e.axes) == axes for e in real.entries)
 
 
-def test_axes_inferred_from_the_list_meet_the_goals_with_evidence(real: ImportResult, seed_list: Path) -> None:
+def test_axes_inferred_from_the_list_meet_the_goals_with_evidence(
+    real: ImportResult, seed_list: Path
+) -> None:
     lines = seed_list.read_text(encoding="utf-8").splitlines()
     papers = [e for e in real.entries if e.kind == Kind.paper]
     share: dict[str, float] = {}
@@ -141,9 +143,11 @@ def test_axes_inferred_from_the_list_meet_the_goals_with_evidence(real: ImportRe
         print(f"{axis}: known for {len(known)}/{len(papers)} paper entries ({100 * share[axis]:.1f}%)")
         for e in known:  # every inferred value quotes the list's own words at their line
             ev = e.evidence[f"axes.{axis}"]
-            assert ev.note == "inferred from the list" and ev.list_quotes, e.id
+            assert ev.note == "inferred from the list", e.id
+            assert ev.list_quotes, e.id
             for q in ev.list_quotes:
-                assert q.file == "README.md" and q.rule
+                assert q.file == "README.md"
+                assert q.rule
                 assert q.text.split(": ", 1)[-1] in lines[q.line - 1], (e.id, q)
         for e in papers:
             if e.axes[axis] == ["unknown"]:
@@ -294,7 +298,8 @@ def test_a_later_version_with_a_short_row_imports_every_row() -> None:
     row = next(ln for ln in text.splitlines() if ln.startswith("| [RUCBM/G-OPD]"))
     short = row.rstrip().rstrip("|").rsplit("|", 1)[0] + "|"  # the row loses its last cell
     assert short.count("|") == row.count("|") - 1
-    result = parse_markdown(text.replace(row, short), _taxonomy(str(LATER / "taxonomy.yaml")), source="README.md")
+    taxonomy = _taxonomy(str(LATER / "taxonomy.yaml"))
+    result = parse_markdown(text.replace(row, short), taxonomy, source="README.md")
     full = parse_markdown(text, _taxonomy(str(LATER / "taxonomy.yaml")), source="README.md")
     print(f"rows read: {sum(result.rows_by_section.values())} of {sum(full.rows_by_section.values())}")
     assert result.rows_by_section == full.rows_by_section
@@ -302,7 +307,8 @@ def test_a_later_version_with_a_short_row_imports_every_row() -> None:
     [problem] = [p for p in result.problems if p.line == line_of(text, "| [RUCBM/G-OPD]")]
     assert "missing cells empty" in problem.message
     gopd = next(e for e in result.entries if e.name == "RUCBM/G-OPD")
-    assert gopd.date == "2026.02" and not gopd.links  # its Paper cell is the one missing
+    assert gopd.date == "2026.02"
+    assert not gopd.links  # its Paper cell is the one missing
 
 
 def test_committed_catalog_keeps_facts_only() -> None:
@@ -415,7 +421,9 @@ def test_a_reshaped_list_imports_with_a_taxonomy_written_from_the_docs(tmp_path:
     assert [link.kind for link in qwen.links] == [LinkKind.code, LinkKind.arxiv]
     # axes from the heading tags and the renamed detail columns
     assert fast.axes == {
-        "teacher_source": ["external"], "supervision_signal": ["logits"], "rollout_consumption": ["truncated"]
+        "teacher_source": ["external"],
+        "supervision_signal": ["logits"],
+        "rollout_consumption": ["truncated"],
     }
     assert one(result, "2601.18734").axes["teacher_source"] == ["privileged-context"]
     assert fast.evidence["axes.teacher_source"].list_quotes[0].text == "🧪 Teacher-Logit Methods (Q1=A)"

@@ -17,7 +17,7 @@ from ingest.errors import UsageError
 from ingest.markdown.layout import shields_escape
 from ingest.markdown.render import render_catalog, render_root
 from ingest.models import Entry, Exclusion, Link, LinkKind, Verdict
-from ingest.taxonomy import load_taxonomy
+from ingest.taxonomy import AxesDisplay, load_taxonomy
 
 TAXONOMY = load_taxonomy(bundled("taxonomy.yaml"))
 CONFIG = RenderConfig()
@@ -319,10 +319,12 @@ def test_the_real_list_round_trips_import_render_import(
 
     again = CatalogRoot(tmp_path / "again")
     import_markdown(again, imported_real_list.path / "README.md")
+
     def facts(root: CatalogRoot) -> dict[str, dict[str, object]]:
         # The evidence of an inferred axis quotes the file read (its lines differ); everything else is equal.
         return {
-            p.name: read_model(p, Entry).model_dump(exclude={"evidence"}) for p in root.entries_dir.glob("*.yaml")
+            p.name: read_model(p, Entry).model_dump(exclude={"evidence"})
+            for p in root.entries_dir.glob("*.yaml")
         }
 
     first, second = facts(imported_real_list), facts(again)
@@ -379,7 +381,9 @@ def _with_axes(entry: Entry, **axes: list[str]) -> Entry:
 def test_axes_are_shown_where_the_taxonomy_says_and_read_back() -> None:
     from ingest.markdown.importer import parse_markdown
 
-    spin = _with_axes(ENTRIES[0], teacher_source=["earlier-checkpoint"], supervision_signal=["sequence-reward"])
+    spin = _with_axes(
+        ENTRIES[0], teacher_source=["earlier-checkpoint"], supervision_signal=["sequence-reward"]
+    )
     text = render_catalog(TAXONOMY, [spin, *ENTRIES[1:]], [], config=CONFIG)
     iterative = text.split("### 🔁")[1].split("\n## ")[0]
     detail = tables(iterative)[1]
@@ -392,14 +396,15 @@ def test_axes_are_shown_where_the_taxonomy_says_and_read_back() -> None:
     assert back.evidence["axes.teacher_source"].list_quotes[0].rule == "axes-column"
     assert "Axes" not in back.details.get("iterative", {})
 
-    as_column = TAXONOMY.model_copy(update={"axes_display": TAXONOMY.axes_display.model_copy(update={"show": "column"})})
+    as_column = TAXONOMY.model_copy(update={"axes_display": AxesDisplay(show="column")})
     text = render_catalog(as_column, [spin, *ENTRIES[1:]], [], config=CONFIG)
     main = tables(text.split("### 🔁")[1])[0]
-    assert main[0][-1] == "Axes" and main[1][-1].startswith("Teacher source: earlier checkpoint")
+    assert main[0][-1] == "Axes"
+    assert main[1][-1].startswith("Teacher source: earlier checkpoint")
     back = next(e for e in parse_markdown(text, as_column, source="README.md").entries if e.name == "SPIN")
     assert back.axes == spin.axes
 
-    hidden = TAXONOMY.model_copy(update={"axes_display": TAXONOMY.axes_display.model_copy(update={"show": "none"})})
+    hidden = TAXONOMY.model_copy(update={"axes_display": AxesDisplay(show="none")})
     assert "Teacher source:" not in render_catalog(hidden, [spin], [], config=CONFIG)
 
 
@@ -420,7 +425,7 @@ def test_rows_keep_the_lists_order_and_new_entries_go_in_by_date() -> None:
 
 
 def _catalog_main_rows(markdown: str) -> list[str]:
-    """The main-table lines (header, rule and rows) under the catalog's own headings, whitespace-normalised."""
+    """The main-table lines (header, rule, rows) under the catalog's own headings, whitespace-normalised."""
     from ingest.markdown.headings import is_ignored
 
     rows: list[str] = []
@@ -456,6 +461,8 @@ def test_adopting_the_tool_keeps_the_curators_row_order_and_most_rows_byte_for_b
     loose = sum(
         re.sub(r"\*\*|`", "", a) == re.sub(r"\*\*|`", "", b) for a, b in zip(before, after, strict=True)
     )
-    print(f"main-table lines identical after whitespace normalisation: {same}/{len(before)}; "
-          f"ignoring bold/code markup: {loose}/{len(before)}")
+    print(
+        f"main-table lines identical after whitespace normalisation: {same}/{len(before)}; "
+        f"ignoring bold/code markup: {loose}/{len(before)}"
+    )
     assert loose >= 0.75 * len(before)

@@ -136,7 +136,7 @@ def test_backfill_proposes_updates_for_entries_with_unknown_axes(
     root.write_entry(
         catalog_entry(tax, id="done", name="Done", links=[], axes={a.id: [a.values[0].id] for a in tax.axes})
     )
-    root.write_entry(catalog_entry(tax, id="no-paper", name="No Paper", links=[]))  # unknown axes, no arXiv id
+    root.write_entry(catalog_entry(tax, id="no-paper", name="No Paper", links=[]))  # no arXiv id to read
     llm_server.default = responder(tax, paper_texts(arxiv_mirror.papers))
     axis = tax.axes[0].id
     result = invoke(root.path, "backfill", "--field", f"axes.{axis}", "--backend", "openai", "--json")

@@ -61,9 +61,9 @@ def backfill_targets(
 def still_unknown(
     root: CatalogRoot, before: dict[str, Entry], queued: set[str], fields: list[str] | None, report: RunReport
 ) -> dict[str, dict[str, int]]:
-    """Field → why it is still unknown after the run → how many entries: no arXiv id to read, an update already
-    queued before the run, the run failed on the paper, or the extractor found no value; `proposed` counts the
-    ones now waiting for a reviewer."""
+    """Field → why it is still unknown after the run → how many entries: no arXiv id to read, an update
+    already queued before the run, the run failed on the paper, or the extractor found no value; `proposed`
+    counts the ones now waiting for a reviewer."""
     from ingest.catalog.known import Known
 
     after = Known.from_root(root).queued
@@ -79,7 +79,7 @@ def still_unknown(
                 why = "an update was already queued"
             elif arxiv in failed:
                 why = f"failed at {failed[arxiv]}"
-            elif proposal is not None and any(c.field in (name, name.split(".")[0]) for c in proposal.changes):
+            elif proposal and any(c.field in (name, name.split(".")[0]) for c in proposal.changes):
                 why = "proposed (waiting for review)"
             else:
                 why = "the extractor found no value"
@@ -120,8 +120,8 @@ def backfill(
         targets = backfill_targets(root, fields=fields, limit=limit)
         from ingest.catalog.known import Known
 
-        start = Known.from_root(root)
-        before, queued = dict(start.entries), set(start.queued)
+        at_start = Known.from_root(root)
+        before, queued = dict(at_start.entries), set(at_start.queued)
         with runner.stage("lookup"):
             ids = [arxiv_id for _, arxiv_id in targets]
             found: dict[str, Candidate] = {}

@@ -3,10 +3,10 @@
 A rule fires when every condition it gives holds: the entry is listed in `section`, the heading its row sits
 under matches `heading`, a technical-details cell of `column` matches `pattern`, and nothing of the entry's
 row or details matches `unless`. An axes column of the list (the one render writes, `axes_display`) states
-values outright: where an entry has one, its cell decides every axis and no rule applies. On each axis only the fired rules of the highest priority count (a cell
-refines a section), and their values are joined. An axis no rule reaches stays `unknown`. The evidence of an
-inferred value is the list's own text (the heading or the cell) with its line: provenance "inferred from
-the list".
+values outright: where an entry has one, its cell decides every axis and no rule applies. On each axis only
+the fired rules of the highest priority count (a cell refines a section), and their values are joined. An
+axis no rule reaches stays `unknown`. The evidence of an inferred value is the list's own text (the heading or
+the cell) with its line: provenance "inferred from the list".
 """
 
 from __future__ import annotations
@@ -108,8 +108,9 @@ def infer_axes(
             for axis_id, values in rule.axes.items():
                 fired.setdefault(axis_id, []).append((rule.rank, values, quote))
     for quote, stated in said:
-        for axis_id, values in stated.items():
-            fired.setdefault(axis_id, []).append((STATED, values, quote.model_copy(update={"file": source})))
+        located = quote.model_copy(update={"file": source})
+        for axis_id, said_values in stated.items():
+            fired.setdefault(axis_id, []).append((STATED, said_values, located))
     axes: dict[str, list[str]] = {}
     evidence: dict[str, FieldEvidence] = {}
     for axis in taxonomy.axes:
@@ -118,15 +119,15 @@ def infer_axes(
             axes[axis.id] = [UNKNOWN]
             continue
         top = max(rank for rank, _, _ in hits)
-        values: list[str] = []
+        joined: list[str] = []
         quotes: list[ListQuote] = []
         for rank, vals, quote in hits:
             if rank != top:
                 continue
-            values += [v for v in vals if v not in values]
+            joined += [v for v in vals if v not in joined]
             if quote not in quotes:
                 quotes.append(quote)
         order = axis.vocabulary
-        axes[axis.id] = sorted(values, key=order.index)
+        axes[axis.id] = sorted(joined, key=order.index)
         evidence[f"axes.{axis.id}"] = FieldEvidence(confidence=CONFIDENCE, note=INFERRED, list_quotes=quotes)
     return axes, evidence
