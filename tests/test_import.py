@@ -382,6 +382,13 @@ def test_later_version_imports_fully_with_its_own_taxonomy(tmp_path: Path) -> No
     assert one(result, "2603.11178").paper_only
     assert one(result, "2311.13373").updated == 2025
     assert one(result, "2604.13010").verdicts["c1"].value == "partial"  # a block-quoted strictness note
+    # the heading tags of this version say the teacher source
+    spin = one(result, "2401.01335")
+    assert spin.axes["teacher_source"] == ["earlier-checkpoint"]
+    [quote] = spin.evidence["axes.teacher_source"].list_quotes
+    assert (quote.text, quote.rule) == ("🔁 Iterative Self-Bootstrapping (Q1=C)", "q1-c")
+    assert one(result, "2601.18734").axes["teacher_source"] == ["privileged-context"]
+    assert minillm.axes["teacher_source"] == ["external"]
     gemma2, gemma3 = one(result, "2408.00118"), one(result, "2503.19786")
     assert gemma2.url == gemma3.url
     assert gemma2.id != gemma3.id
