@@ -352,7 +352,11 @@ def test_a_later_version_with_exclusion_buckets_and_five_columns_round_trips() -
     text = render_catalog(taxonomy, first.entries, first.exclusions, config=CONFIG)
     again = parse_markdown(text, taxonomy, source="README.md")
     assert again.problems == []
-    assert sorted(again.entries, key=lambda e: e.id) == sorted(first.entries, key=lambda e: e.id)
+
+    def facts(entries: list[Entry]) -> list[dict[str, object]]:  # evidence quotes lines of the file read
+        return [e.model_dump(exclude={"evidence"}) for e in sorted(entries, key=lambda e: e.id)]
+
+    assert facts(again.entries) == facts(first.entries)
     assert sorted(again.exclusions, key=lambda x: x.id) == sorted(first.exclusions, key=lambda x: x.id)
     buckets = sorted({x.bucket for x in first.exclusions if x.bucket})
     assert [h for h in re.findall(r"^### (.+)$", text, flags=re.M) if h in buckets] == buckets

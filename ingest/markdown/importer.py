@@ -10,9 +10,9 @@ Driven by structure and the taxonomy, never by one file's quirks:
 - rows that back the same paper (a shared arXiv id) or, without arXiv ids, the same resource URL are one entry
   with several sections, the first seen primary; one repository behind two papers stays two entries.
 
-A table under a heading that maps to nothing, an unknown column, and a detail row or note that matches no entry
-are reported as problems with their line; the import goes on. Rows follow GFM: a row with fewer cells than its
-header is read with the missing cells empty, extra cells are ignored; both are reported.
+A table under a heading that maps to nothing, an unknown column, and a detail row or note that matches no
+entry are reported as problems with their line; the import goes on. Rows follow GFM: a row with fewer cells
+than its header is read with the missing cells empty, extra cells are ignored; both are reported.
 
 The axes come from the taxonomy's `implications` (implications.py), with the list's own text and line as the
 evidence; each row's position is kept in `Entry.order`, so a render keeps the curators' order.

@@ -12,7 +12,8 @@ The output is deterministic (rendering twice gives identical bytes, whatever ord
 - rows of every table and list are in the imported list's own order (`Entry.order`, with `row_order: list`);
   an entry without a position goes in by date, before the first row dated later; with `row_order: date`, or
   among entries without positions, by date (oldest first, undated last), then name (case-folded), then id;
-- the axes (`axes_display`): a column of the main table or of the technical details, `Label: values; ...`; a cross-listed entry is a row in every section it lists; a detail row and a note name the entry (its
+- the axes (`axes_display`): a column of the main table or of the technical details, `Label: values; ...`;
+- a cross-listed entry is a row in every section it lists; a detail row and a note name the entry (its
   title instead, when two entries of the section share a name, so the importer joins them unambiguously);
 - strictness notes: an entry with verdict notes (one bullet per paragraph), or else with a `partial`/`no`
   verdict (a factual line such as `C1 partial · C2 yes`), is noted once: in the first section it lists that
