@@ -122,7 +122,8 @@ def dedupe_seconds(root: Path, mirror: Any) -> float:
     """discover() of CANDIDATES papers (half of them titles of entries) against the root's entries."""
     from ingest.catalog.store import CatalogRoot
     from ingest.config import Env
-    from ingest.paper.discover import KnownPapers, discover
+    from ingest.catalog.known import KnownPapers
+    from ingest.paper.discover import discover
 
     catalog = CatalogRoot(
         root, env=Env.from_mapping({"INGEST_ARXIV_URL": mirror.api_url, "INGEST_ARXIV_DELAY": "0"})

@@ -98,10 +98,22 @@ class Quote(Strict):
     )
 
 
+class ListQuote(Strict):
+    """A line of an imported list that implies a field's value (provenance: inferred from the list)."""
+
+    text: str = Field(description="the list's own words: a heading or a technical-details cell")
+    line: int = Field(ge=1, description="1-based line of the list's markdown")
+    file: str | None = Field(default=None, description="the list's file name")
+    rule: str | None = Field(default=None, description="the taxonomy implication that fired")
+
+
 class FieldEvidence(Strict):
     """Evidence and confidence for one field of an extracted entry."""
 
     quotes: list[Quote] = Field(default_factory=list)
+    list_quotes: list[ListQuote] = Field(
+        default_factory=list, description="lines of the imported list the value was inferred from"
+    )
     confidence: float = Field(ge=0, le=1)
     model_confidence: float | None = Field(default=None, ge=0, le=1, description="what the extractor said")
     flags: list[Flag] = Field(default_factory=list)
@@ -190,6 +202,10 @@ class Entry(Strict):
         default_factory=dict, description="axis id -> values from its vocabulary"
     )
     verdicts: dict[str, Verdict] = Field(default_factory=dict, description="criterion id (c1, c2) -> verdict")
+    order: dict[str, int] = Field(
+        default_factory=dict,
+        description="section id -> the row's position in the imported list (render keeps that order)",
+    )
     notes: str | None = Field(default=None, description="curator prose; not kept by the default import")
     provenance: Provenance | None = None
     evidence: dict[str, FieldEvidence] = Field(

@@ -16,7 +16,9 @@ from ingest.errors import CatalogError, ConfigError
 from ingest.models import NOT_APPLICABLE, UNKNOWN, Kind
 from ingest.yamlio import line_of, load_yaml
 
-MAIN_ROLES = ("resource", "stars", "date", "org", "links", "title")
+MAIN_ROLES = ("resource", "stars", "date", "org", "links", "title", "repo")
+REQUIRED_ROLES = ("resource", "stars", "date", "org", "links", "title")  # `repo` is optional
+DEFAULT_COLUMNS = {"repo": {"header": "Repo"}}
 
 
 class _Strict(BaseModel):
@@ -85,7 +87,7 @@ class Section(_Strict):
         default_factory=dict,
         description="per-section header text of a main-table role, e.g. links: Paper Link",
     )
-    main_columns: list[str] = Field(default_factory=lambda: list(MAIN_ROLES))
+    main_columns: list[str] = Field(default_factory=lambda: list(REQUIRED_ROLES))
     detail_key: str = Field(default="Method", description="header of the detail table's first column")
     details: list[DetailColumn] = Field(default_factory=list)
     strictness_notes: bool = True
@@ -139,6 +141,52 @@ class Cues(_Strict):
         default_factory=list, description="axes the heuristic fills from sentences naming one value alone"
     )
 
+class Implication(_Strict):
+    """A fact of the list that implies axis values: the section an entry sits in, the heading above its row
+    (e.g. a tag `(Q1=B)`), or a technical-details cell (`Teacher Access: White-box`). Every condition given
+    must hold; the importer records the list's own text and line as the evidence."""
+
+    id: str = Field(description="a short name, written into the evidence")
+    section: str | None = Field(default=None, description="the entry is listed in this section (its id)")
+    heading: str | None = Field(default=None, description="regex on the heading its row sits under")
+    column: str | None = Field(default=None, description="a technical-details column (name or alias)")
+    pattern: str | None = Field(default=None, description="regex on that column's cell (with `column`)")
+    unless: str | None = Field(default=None, description="regex: not when the entry's row or details say so")
+    priority: int | None = Field(
+        default=None,
+        description="on one axis only the highest-priority rules that fire count; default: "
+        "column 2, heading 1, section 0",
+    )
+    axes: dict[str, list[str]] = Field(description="axis id -> the values implied")
+
+    @model_validator(mode="after")
+    def _shape(self) -> Implication:
+        if not (self.section or self.heading or self.column):
+            raise ValueError(f"implication {self.id}: give a section, a heading or a column")
+        if bool(self.column) != bool(self.pattern):
+            raise ValueError(f"implication {self.id}: `column` and `pattern` go together")
+        for rx in (self.heading, self.pattern, self.unless):
+            if rx is not None:
+                try:
+                    re.compile(rx)
+                except re.error as exc:
+                    raise ValueError(f"implication {self.id}: bad regex {rx!r}: {exc}") from exc
+        return self
+
+    @property
+    def rank(self) -> int:
+        if self.priority is not None:
+            return self.priority
+        return 2 if self.column else 1 if self.heading else 0
+
+
+class AxesDisplay(_Strict):
+    """Where the rendered list shows an entry's known axes: nowhere, a main-table column, or a
+    technical-details column (computed like the badges; the importer skips it)."""
+
+    show: Literal["none", "column", "details"] = "none"
+    header: str = "Axes"
+
 
 class Taxonomy(_Strict):
     catalog: str
@@ -158,6 +206,14 @@ class Taxonomy(_Strict):
         description="headings of the list that hold no catalog table (Contributing, ...)",
     )
     cues: Cues = Field(default_factory=Cues, description="support cues per value (extract/support.py)")
+    implications: list[Implication] = Field(
+        default_factory=list, description="facts of the list that imply axis values (import)"
+    )
+    axes_display: AxesDisplay = Field(default_factory=AxesDisplay)
+    row_order: Literal["list", "date"] = Field(
+        default="list",
+        description="list: rows keep the imported list's order, new entries go in by date; date: all by date",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Taxonomy:
@@ -168,12 +224,22 @@ class Taxonomy(_Strict):
         for s in self.sections:
             if s.parent and s.parent not in ids:
                 raise ValueError(f"section {s.id}: parent {s.parent!r} is not a section id")
-        missing = [r for r in MAIN_ROLES if r not in self.columns]
+        missing = [r for r in REQUIRED_ROLES if r not in self.columns]
         if missing:
             raise ValueError(f"columns: no entry for main-table roles {missing}")
         axis_ids = [a.id for a in self.axes]
         if len(set(axis_ids)) != len(axis_ids):
             raise ValueError("an axis id is listed twice")
+        for imp in self.implications:
+            if imp.section and imp.section not in ids:
+                raise ValueError(f"implication {imp.id}: section {imp.section!r} is not a section id")
+            for axis_id, values in imp.axes.items():
+                axis = next((a for a in self.axes if a.id == axis_id), None)
+                if axis is None:
+                    raise ValueError(f"implication {imp.id}: {axis_id!r} is not an axis id")
+                bad = [v for v in values if v not in axis.vocabulary or v == UNKNOWN]
+                if bad or not values:
+                    raise ValueError(f"implication {imp.id}: {bad or values} not values of axis {axis_id}")
         return self
 
     @cached_property
@@ -212,8 +278,12 @@ class Taxonomy(_Strict):
             return [*(section.keywords if section else []), *self.cues.sections.get(value, [])]
         return []
 
+    def column(self, role: str) -> Column:
+        """A main-table role's column; an optional role (repo) not in `columns` has its default header."""
+        return self.columns.get(role) or Column.model_validate(DEFAULT_COLUMNS[role])
+
     def header(self, section: Section, role: str) -> str:
-        return section.headers.get(role, self.columns[role].header)
+        return section.headers.get(role, self.column(role).header)
 
 
 def load_taxonomy(path: Path) -> Taxonomy:

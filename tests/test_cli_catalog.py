@@ -207,9 +207,10 @@ def test_import_markdown_prints_what_it_could_not_place_with_file_and_line(tmp_p
     result = ingest(root, "import-markdown", str(source))
     assert result.exit_code == 0
     assert f"{source}:3: " in result.stderr  # the unknown heading
-    assert f"{source}:14: " in result.stderr  # the row with the wrong cell count
-    assert "imported 1 entry and 0 exclusions" in result.stdout
+    assert f"{source}:14: " in result.stderr  # the short row: read with its missing cells empty (GFM)
+    assert "imported 2 entries and 0 exclusions" in result.stdout
     assert (root / "entries" / "gkd.yaml").exists()
+    assert (root / "entries" / "bad.yaml").exists()
 
 
 def test_annotations_name_files_from_the_repository_root(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -136,6 +136,7 @@ def test_backfill_proposes_updates_for_entries_with_unknown_axes(
     root.write_entry(
         catalog_entry(tax, id="done", name="Done", links=[], axes={a.id: [a.values[0].id] for a in tax.axes})
     )
+    root.write_entry(catalog_entry(tax, id="no-paper", name="No Paper", links=[]))  # no arXiv id to read
     llm_server.default = responder(tax, paper_texts(arxiv_mirror.papers))
     axis = tax.axes[0].id
     result = invoke(root.path, "backfill", "--field", f"axes.{axis}", "--backend", "openai", "--json")
@@ -147,8 +148,17 @@ def test_backfill_proposes_updates_for_entries_with_unknown_axes(
     assert proposal.target == "hinton-kd"
     assert [c.field for c in proposal.changes] == [f"axes.{axis}"]
     assert requests_about(llm_server.requests, HINTON) == 1
+    # the report says how many stayed unknown in the catalog, and why
+    assert report["still_unknown"] == {
+        f"axes.{axis}": {"no arXiv id to read": 1, "proposed (waiting for review)": 1}
+    }
     again = invoke(root.path, "backfill", "--field", f"axes.{axis}", "--backend", "openai", "--json")
     assert json.loads(again.stdout)["proposed"] == []  # already in the queue
+    assert json.loads(again.stdout)["still_unknown"][f"axes.{axis}"]["an update was already queued"] == 1
+    text = invoke(root.path, "backfill", "--field", f"axes.{axis}", "--backend", "openai")
+    assert f"still unknown axes.{axis}: 2 (an update was already queued 1, no arXiv id to read 1)" in (
+        text.stdout + text.stderr
+    )
 
 
 def test_ingest_add_proposes_what_it_extracts(root: CatalogRoot, arxiv_mirror, llm_server) -> None:

@@ -65,6 +65,9 @@ def _print_report(report: RunReport, as_json: bool, only: tuple[str, ...] | None
     for item in sorted(report.proposed, key=lambda p: (p.confidence, p.id)):
         flags = f" [{', '.join(item.flags)}]" if item.flags else ""
         console.print(f"proposed {item.id} ({item.kind}, {item.confidence:.2f}){flags}", markup=False)
+    for name, why in report.still_unknown.items():
+        reasons = ", ".join(f"{reason} {n}" for reason, n in why.items())
+        console.print(f"still unknown {name}: {sum(why.values())} ({reasons})", markup=False)
     for failure in report.failed:
         console.print(
             f"[red]failed[/] {escape(failure.paper)} ({escape(failure.stage)}): {escape(failure.reason)}",

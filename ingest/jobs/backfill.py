@@ -59,6 +59,36 @@ def backfill_targets(
     return targets
 
 
+def still_unknown(
+    root: CatalogRoot, before: dict[str, Entry], queued: set[str], fields: list[str] | None, report: RunReport
+) -> dict[str, dict[str, int]]:
+    """Field → why it is still unknown after the run → how many entries: no arXiv id to read, an update
+    already queued before the run, the run failed on the paper, or the extractor found no value; `proposed`
+    counts the ones now waiting for a reviewer."""
+    from ingest.catalog.known import KnownPapers
+
+    after = KnownPapers.from_root(root).queued
+    failed = {f.paper: f.stage for f in report.failed}
+    out: dict[str, dict[str, int]] = {}
+    for entry in before.values():
+        arxiv = entry.arxiv_ids[0] if entry.arxiv_ids else None
+        for name in (f for f in unknown_fields(entry, root.taxonomy) if _wanted(f, fields)):
+            proposal = after.get(arxiv) if arxiv else None
+            if arxiv is None:
+                why = "no arXiv id to read"
+            elif arxiv in queued:
+                why = "an update was already queued"
+            elif arxiv in failed:
+                why = f"failed at {failed[arxiv]}"
+            elif proposal and any(c.field in (name, name.split(".")[0]) for c in proposal.changes):
+                why = "proposed (waiting for review)"
+            else:
+                why = "the extractor found no value"
+            out.setdefault(name, {})
+            out[name][why] = out[name].get(why, 0) + 1
+    return {name: dict(sorted(out[name].items())) for name in sorted(out)}
+
+
 def backfill(
     root: CatalogRoot,
     options: PipelineOptions | None = None,
@@ -79,6 +109,8 @@ def backfill(
         path = root.runs_dir / f"{report.run_id}.backfill.json"
         session = Session(pipeline, RunJournal(report=report), path, progress, only=fields)
         targets = backfill_targets(root, fields=fields, limit=limit)
+        at_start = session.known  # the index the session read at its start: the catalog before this run
+        before, queued = dict(at_start.entries), set(at_start.queued)
         with session.stage("lookup"):
             ids = [arxiv_id for _, arxiv_id in targets]
             found: dict[str, Candidate] = {}
@@ -108,6 +140,7 @@ def backfill(
                 session.process(candidates)
         report.finished = datetime.now(UTC)
         report.downloaded = len(session.journal.downloaded)
+        report.still_unknown = still_unknown(root, before, queued, fields, report)
         write_report(root, report)
         path.unlink(missing_ok=True)
         return report

@@ -60,6 +60,9 @@ class RunReport(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     min_confidence: float = 0.6
+    still_unknown: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="backfill: field -> why it is still unknown -> entries"
+    )
     warnings: list[str] = Field(
         default_factory=list, description="hand-broken files the run went around, one line each"
     )
@@ -149,6 +152,12 @@ class RunReport(BaseModel):
             ]
         else:
             lines += ["No new proposals.", ""]
+        if self.still_unknown:
+            lines += ["### Still unknown in the catalog", "", "| field | entries | why |", "|---|---|---|"]
+            for name, why in self.still_unknown.items():
+                reasons = ", ".join(f"{reason} {n}" for reason, n in why.items())
+                lines.append(f"| `{name}` | {sum(why.values())} | {_cell(reasons)} |")
+            lines.append("")
         if self.warnings:
             lines += ["### Broken files (fix or delete them)", ""]
             lines += [f"- {_cell(w)}" for w in self.warnings]

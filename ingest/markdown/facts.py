@@ -135,6 +135,11 @@ def resource_of(cell: Cell) -> ResourceCell:
         return ResourceCell(name=label, url=href or None, remainder=rest or None)
     if cell.empty:
         return ResourceCell(name="", url=None, remainder=None)
+    if cell.lead_strong and cell.text.startswith(cell.lead_strong):
+        # '**Qwen3** (canonical OPD recipe)': the bold part is the name, the parenthesised rest its gloss.
+        g = re.match(r"^\((?P<rest>[^()]+)\)$", cell.after_strong.strip())
+        if g:
+            return ResourceCell(name=cell.lead_strong, url=None, remainder=g.group("rest").strip())
     m = re.match(r"^(?P<name>[^(]+?)\s*\((?P<rest>[^()]+)\)$", cell.text)
     if m and not cell.lead_strong:  # 'RPD (Refined Policy Distillation, VLA)': a name and its gloss
         return ResourceCell(name=m.group("name"), url=None, remainder=m.group("rest"))
@@ -175,6 +180,9 @@ class RowFacts:
     stars_repo: str | None = None
     paper_only: bool = False
     links: list[Link] = field(default_factory=list)
+    headings: list[tuple[int, str]] = field(default_factory=list)  # (line, text) of the headings above it
+    position: int = 0  # the row's place among its section's main-table rows
+    stated_axes: str | None = None  # the axes column's text, where the list has one
 
     @property
     def arxiv_ids(self) -> set[str]:

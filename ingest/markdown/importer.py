@@ -10,9 +10,12 @@ Driven by structure and the taxonomy, never by one file's quirks:
 - rows that back the same paper (a shared arXiv id) or, without arXiv ids, the same resource URL are one entry
   with several sections, the first seen primary; one repository behind two papers stays two entries.
 
-A table under a heading that maps to nothing, a main-table row with the wrong cell count (skipped), an unknown
-column, and a detail row or note that matches no entry are reported as problems with their line; the import
-goes on. A technical-details row with the wrong cell count is kept (its first cells) and reported.
+A table under a heading that maps to nothing, an unknown column, and a detail row or note that matches no
+entry are reported as problems with their line; the import goes on. Rows follow GFM: a row with fewer cells
+than its header is read with the missing cells empty, extra cells are ignored; both are reported.
+
+The axes come from the taxonomy's `implications` (implications.py), with the list's own text and line as the
+evidence; each row's position is kept in `Entry.order`, so a render keeps the curators' order.
 
 Facts only by default: the strictness-note text, the taxonomy's `prose: true` detail columns and the free
 notes part of a title cell are kept only with `keep_prose=True`. Provenance carries no time, so a re-import is
@@ -32,9 +35,10 @@ from ingest.catalog.store import CatalogRoot
 from ingest.errors import UsageError
 from ingest.markdown.facts import RowFacts, link_kind
 from ingest.markdown.headings import ImportProblem, Reader
+from ingest.markdown.implications import Placement, infer_axes
 from ingest.markdown.strictness import Target, assign, name_keys, norm, note_targets, note_verdicts, weakest
 from ingest.markdown.tables import parse_blocks
-from ingest.models import UNKNOWN, Entry, Exclusion, Kind, Link, LinkKind, Provenance, Verdict, slugify
+from ingest.models import Entry, Exclusion, Kind, Link, LinkKind, Provenance, Verdict, slugify
 from ingest.taxonomy import Taxonomy
 
 __all__ = ["ImportProblem", "ImportResult", "import_markdown", "parse_markdown"]
@@ -57,6 +61,7 @@ class _Resource:
     details: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # section -> the label of its technical-details row
+    raw_details: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)  # every cell, with line
 
     @property
     def first(self) -> RowFacts:
@@ -74,7 +79,12 @@ class _Resource:
             if t
             for w in norm(t).split()
         }
-        return Target(name_keys(row.name, row.title, self.first.title, self.labels.get(section)), words)
+        repos = [m.group(1) for r in self.rows if r.url for m in [GITHUB_REPO_RE.match(r.url)] if m]
+        keys = name_keys(row.name, row.title, self.first.title, self.labels.get(section), *repos)
+        return Target(keys, words)
+
+
+GITHUB_REPO_RE = re.compile(r"^https?://(?:www\.)?github\.com/[^/]+/([^/#?]+)")
 
 
 # --- entries ------------------------------------------------------------------------------------------------
@@ -169,7 +179,9 @@ def join_details(reader: Reader, resources: list[_Resource], keep_prose: bool) -
                 reader.problem(line, f"technical-details row {label!r} matches no entry of section {sid}")
                 continue
             members[found[i]].labels[sid] = label
-            kept = {c: v for c, v in values.items() if keep_prose or c not in prose}
+            members[found[i]].raw_details[sid] = (line, values)
+            computed = {reader.tax.axes_display.header}  # the axes column is read into axes, not details
+            kept = {c: v for c, v in values.items() if (keep_prose or c not in prose) and c not in computed}
             if kept:  # the row's own label too (under the key column's name), so a render writes it back
                 members[found[i]].details[sid] = {reader.tax.section(sid).detail_key: label, **kept}
 
@@ -186,8 +198,19 @@ def join_notes(reader: Reader, resources: list[_Resource]) -> None:
                 members[h].notes.append(b.text)
 
 
+def placements(res: _Resource) -> list[Placement]:
+    out = []
+    for row in res.rows:
+        line, values = res.raw_details.get(row.section, (None, {}))
+        text = " ".join(t for t in (row.title, row.notes) if t)
+        stated = (row.line, row.stated_axes) if row.stated_axes is not None else None
+        out.append(Placement(row.section, row.headings, line, values, text, stated))
+    return out
+
+
 def build_entry(tax: Taxonomy, res: _Resource, rid: str, source: str, keep_prose: bool) -> Entry:
     first = res.first
+    axes, evidence = infer_axes(tax, placements(res), source)
     values = {c.id: "yes" for c in tax.criteria}
     for text in res.notes:
         for cid, v in note_verdicts(text, tax.criteria).items():
@@ -207,7 +230,9 @@ def build_entry(tax: Taxonomy, res: _Resource, rid: str, source: str, keep_prose
         paper_only=first.paper_only,
         sections=res.sections,
         details={s: res.details[s] for s in res.sections if s in res.details},
-        axes={a.id: [UNKNOWN] for a in tax.axes},
+        axes=axes,
+        evidence=evidence,
+        order={r.section: r.position for r in res.rows},
         verdicts={cid: Verdict(value=v, note=note) for cid, v in values.items()},  # type: ignore[arg-type]
         notes=first.notes if keep_prose else None,
         provenance=Provenance(source="imported", file=source),

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
-from ingest.models import Entry, Exclusion, Link, LinkKind
+from ingest.models import UNKNOWN, Entry, Exclusion, Link, LinkKind
 from ingest.taxonomy import Section, Taxonomy
 
 EMPTY = "—"
@@ -114,18 +114,24 @@ def title_cell(title: str | None, notes: str | None) -> str:
     """`Title — notes`; the title in bold when it holds the separator itself, so it reads back whole."""
     if not title:
         return cell(notes)
+    if notes and notes.startswith("(") and notes.endswith(")"):  # '**Qwen3** (canonical OPD recipe)'
+        return cell(f"**{title}** {notes}")
     head = f"**{title}**" if TITLE_SEPARATOR in title or title.startswith(("*", "_")) else title
     return cell(f"{head}{TITLE_SEPARATOR}{notes}" if notes else head)
 
 
 def entry_cells(section: Section, entry: Entry) -> list[str]:
     gloss = None if "title" in section.main_columns else entry.title
+    # With a repo column, the repositories go there and the other links to the links column.
+    repo = "repo" in section.main_columns
+    code = [link for link in entry.links if link.kind == LinkKind.code] if repo else []
     values = {
+        "repo": links_cell(code),
         "resource": resource_cell(entry.name, entry.url, gloss),
         "stars": stars_cell(entry),
         "date": date_cell(entry.date, entry.updated),
         "org": cell(entry.org),
-        "links": links_cell(entry.links),
+        "links": links_cell([link for link in entry.links if link not in code]),
         "title": title_cell(entry.title, entry.notes),
     }
     return [values[role] for role in section.main_columns]
@@ -150,6 +156,7 @@ def exclusion_links(exclusion: Exclusion) -> list[Link]:
 def exclusion_cells(section: Section, exclusion: Exclusion) -> list[str]:
     gloss = None if "title" in section.main_columns else exclusion.title
     values = {
+        "repo": EMPTY,
         "resource": resource_cell(exclusion.name or exclusion.title, exclusion.url, gloss),
         "stars": EMPTY,
         "date": date_cell(exclusion.date),
@@ -168,6 +175,21 @@ def exclusion_line(exclusion: Exclusion) -> str:
     if exclusion.arxiv_id and not exclusion.url:
         head = f"{head} (arXiv {exclusion.arxiv_id})"
     return f"- {head}{TITLE_SEPARATOR}{' '.join(exclusion.reason.split())}"
+
+
+AXES_SEPARATOR = "; "
+
+
+def axes_text(taxonomy: Taxonomy, entry: Entry) -> str:
+    """`Teacher source: external teacher; Supervision signal: logits`: the known axes by label, in taxonomy
+    order ('' when every axis is unknown); the importer reads the cell back (implications.py)."""
+    parts = []
+    for axis in taxonomy.axes:
+        labels = {v.id: v.label for v in axis.values}
+        values = [labels.get(v, v) for v in entry.axes.get(axis.id, []) if v != UNKNOWN]
+        if values:
+            parts.append(f"{axis.label}: {', '.join(values)}")
+    return AXES_SEPARATOR.join(parts)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:

@@ -9,8 +9,11 @@ The output is deterministic (rendering twice gives identical bytes, whatever ord
 - in a section: its description; the main table (the taxonomy's columns and header texts); the collapsible
   technical-details table (the section's detail columns; only entries with a value there); the collapsible
   strictness notes (see below); the lines of exclusions filed under this catalog section;
-- rows of every table and list are ordered by date (oldest first, undated last), then name (case-folded), then
-  id; a cross-listed entry is a row in every section it lists; a detail row and a note name the entry (its
+- rows of every table and list are in the imported list's own order (`Entry.order`, with `row_order: list`);
+  an entry without a position goes in by date, before the first row dated later; with `row_order: date`, or
+  among entries without positions, by date (oldest first, undated last), then name (case-folded), then id;
+- the axes (`axes_display`): a column of the main table or of the technical details, `Label: values; ...`;
+- a cross-listed entry is a row in every section it lists; a detail row and a note name the entry (its
   title instead, when two entries of the section share a name, so the importer joins them unambiguously);
 - strictness notes: an entry with verdict notes (one bullet per paragraph), or else with a `partial`/`no`
   verdict (a factual line such as `C1 partial · C2 yes`), is noted once: in the first section it lists that
@@ -36,6 +39,7 @@ from ingest.config import RenderConfig
 from ingest.errors import UsageError
 from ingest.markdown.layout import (
     BADGES_PER_LINE,
+    axes_text,
     cell,
     count_badge,
     details_block,
@@ -110,6 +114,18 @@ def _place_exclusion(taxonomy: Taxonomy, plan: _Plan, exclusion: Exclusion) -> N
     plan.excluded_rest.setdefault(bucket or "", []).append(exclusion)
 
 
+def list_order(section_id: str, entries: list[Entry]) -> list[Entry]:
+    """The imported list's own row order; an entry without a stored position goes in by date, before the
+    first positioned row dated later (at the end when none is), so a chronological list stays so."""
+    placed = sorted((e for e in entries if section_id in e.order), key=lambda e: (e.order[section_id], e.id))
+    out = list(placed)
+    for entry in (e for e in entries if section_id not in e.order):  # entries come sorted by date
+        key = entry_order(entry)
+        at = next((i for i, e in enumerate(out) if section_id in e.order and entry_order(e) > key), len(out))
+        out.insert(at, entry)
+    return out
+
+
 def _plan(taxonomy: Taxonomy, entries: Iterable[Entry], exclusions: Iterable[Exclusion], show: bool) -> _Plan:
     plan = _Plan(by_section={s.id: [] for s in taxonomy.sections})
     for entry in sorted(entries, key=entry_order):
@@ -119,6 +135,11 @@ def _plan(taxonomy: Taxonomy, entries: Iterable[Entry], exclusions: Iterable[Exc
         home = notes_section(taxonomy, entry)
         if home is not None:
             plan.notes_in.setdefault(home, []).append(entry)
+    if taxonomy.row_order == "list":  # notes follow their section's rows
+        plan.by_section = {sid: list_order(sid, rows) for sid, rows in plan.by_section.items()}
+        for sid, noted in plan.notes_in.items():
+            place = {e.id: i for i, e in enumerate(plan.by_section.get(sid, []))}
+            noted.sort(key=lambda e: place.get(e.id, len(place)))
     if show:
         for exclusion in sorted(exclusions, key=exclusion_order):
             _place_exclusion(taxonomy, plan, exclusion)
@@ -138,17 +159,29 @@ def render_badges(taxonomy: Taxonomy, counts: dict[str, int]) -> list[str]:
 def render_catalog_section(taxonomy: Taxonomy, section: Section, plan: _Plan) -> list[str]:
     entries = plan.by_section[section.id]
     labels = row_labels(entries)
+    display = taxonomy.axes_display
     headers = [taxonomy.header(section, role) for role in section.main_columns]
-    lines = [*table(headers, (entry_cells(section, e) for e in entries)), ""] if entries else [NO_ENTRIES, ""]
+    if display.show == "column":
+        headers.append(display.header)
+    body = (
+        [*entry_cells(section, e), *([cell(axes_text(taxonomy, e))] if display.show == "column" else [])]
+        for e in entries
+    )
+    lines = [*table(headers, body), ""] if entries else [NO_ENTRIES, ""]
     columns = section.detail_names()
+    in_details = display.show == "details"
     rows = []
     for entry in entries:
         values = entry.details.get(section.id, {})
-        if any(values.get(c) for c in columns):
+        axes = axes_text(taxonomy, entry) if in_details else ""
+        if any(values.get(c) for c in columns) or axes:
             label = values.get(section.detail_key) or labels[entry.id]  # imported rows keep the list's label
-            rows.append([cell(label), *(cell(values.get(c)) for c in columns)])
+            rows.append(
+                [cell(label), *(cell(values.get(c)) for c in columns), *([cell(axes)] if in_details else [])]
+            )
     if rows:
-        lines += details_block(DETAILS_SUMMARY, table([section.detail_key, *columns], rows))
+        extra = [display.header] if in_details else []
+        lines += details_block(DETAILS_SUMMARY, table([section.detail_key, *columns, *extra], rows))
     bullets = [
         f"- **{cell(labels.get(e.id, e.name))}** — {text}"
         for e in plan.notes_in.get(section.id, [])

@@ -125,7 +125,12 @@ def name_keys(*texts: str | None) -> set[str]:
     for text in texts:
         if not text:
             continue
-        variants = {text, re.sub(r"\([^)]*\)", " ", text), text.split(" — ")[0]}
+        # A short name, a repository's own name ('TRL' for huggingface/trl) and a title's head before ': '
+        # ('Revisiting OPD' for 'Revisiting OPD: Failure Modes ...') name the same resource.
+        variants = {text, re.sub(r"\([^)]*\)", " ", text), text.split(" — ")[0], re.split(r":\s", text)[0]}
+        repo = re.fullmatch(r"[\w.-]+/([\w.-]+)", text.strip())
+        if repo:
+            variants.add(repo.group(1))
         for v in list(variants):
             variants.update(p for p in re.split(r"\s+/\s+", v) if p.strip())
         keys.update(k for k in (norm(v) for v in variants) if k)
