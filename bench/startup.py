@@ -120,9 +120,9 @@ def noop_rerun(root: Path, env: dict[str, str]) -> float:
 
 def dedupe_seconds(root: Path, mirror: Any) -> float:
     """discover() of CANDIDATES papers (half of them titles of entries) against the root's entries."""
+    from ingest.catalog.known import KnownPapers
     from ingest.catalog.store import CatalogRoot
     from ingest.config import Env
-    from ingest.catalog.known import KnownPapers
     from ingest.paper.discover import discover
 
     catalog = CatalogRoot(
