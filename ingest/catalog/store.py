@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ingest.catalog.records import InvalidFile, read_entry, read_model, read_record, record_files
+from ingest.catalog.records import read_entry, read_model, read_record, record_files
 from ingest.config import Config, Env, load_config
-from ingest.errors import UsageError
+from ingest.errors import InvalidFile, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, RunState, check_id
 from ingest.taxonomy import Taxonomy, load_taxonomy
 from ingest.yamlio import write_yaml

@@ -110,7 +110,7 @@ class ScopeField(_Evidenced):
 
 
 def _literal(values: list[str]) -> Any:
-    return Literal[tuple(values)]  # type: ignore[valid-type]
+    return Literal[tuple(values)]
 
 
 def field_name(ident: str) -> str:
@@ -134,14 +134,14 @@ def build_response_model(taxonomy: Taxonomy) -> type[BaseModel]:
     axis_fields: dict[str, Any] = {}
     for axis in taxonomy.axes:
         vocab = _literal(axis.vocabulary)
-        model = create_model(  # type: ignore[call-overload]
+        model = create_model(
             f"Axis_{field_name(axis.id)}",
             __base__=_ValuesBase,
             __doc__=f"{axis.label}: {axis.description}. Several values allowed; n/a when it does not apply.",
             values=(list[vocab], Field(min_length=1)),  # type: ignore[valid-type]
         )
         axis_fields[field_name(axis.id)] = (model, Field(alias=axis.id, description=axis.description))
-    axes_model = create_model("Axes", __config__=config, **axis_fields)  # type: ignore[call-overload]
+    axes_model = create_model("Axes", __config__=config, **axis_fields)
 
     verdict_fields = {
         field_name(c.id): (VerdictField, Field(alias=c.id, description=f"{c.label}: {c.description}"))
@@ -154,7 +154,7 @@ def build_response_model(taxonomy: Taxonomy) -> type[BaseModel]:
     column_lit = _literal(columns) if columns else str
     allowed = {s.id: set(s.detail_names()) for s in taxonomy.sections}
 
-    sections_model = create_model(  # type: ignore[call-overload]
+    sections_model = create_model(
         "Sections",
         __base__=_ValuesBase,
         __doc__="The catalog sections, the primary one first.",
@@ -177,7 +177,7 @@ def build_response_model(taxonomy: Taxonomy) -> type[BaseModel]:
                 )
             return self
 
-    response: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    response: type[BaseModel] = create_model(
         "PaperExtraction",
         __doc__=f"One paper described for the {taxonomy.catalog} catalog, every field with evidence.",
         name=(TextField, Field(description="short name of the method or resource, e.g. the acronym")),
