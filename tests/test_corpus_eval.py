@@ -20,7 +20,10 @@ REPO = Path(__file__).resolve().parent.parent
 TRUTH = REPO / "tests" / "data" / "corpus-truth.yaml"
 
 # Measured on the reporting half (README, "How good is it?"); a change that scores lower fails here.
-FLOOR = {"scope": 0.75, "primary_section": 0.66, "teacher_source": 1.0, "support": 0.85}
+# teacher_source is scored wherever the catalog states it: since the import infers the axes from the list
+# (issue 14), that is 3 papers of the reporting half (Falcon, Qwen3, Step-Audio-R1), of which the heuristic
+# gets 1 right.
+FLOOR = {"scope": 0.75, "primary_section": 0.66, "teacher_source": 0.33, "support": 0.85}
 
 
 def test_the_truth_file_covers_every_corpus_pdf_and_agrees_with_the_catalog():
