@@ -1,0 +1,230 @@
+"""PDFium (pypdfium2) access: a PDF's raw page texts, page 1's layout lines, character boxes, page images.
+
+PDFium is not thread-safe: callers in a threaded process (the review server) hold PDFIUM_LOCK around every
+call; the weekly job reads in processes (read.reader_pool). Import this module only where PDFium is used, so
+the command line starts without loading it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from ingest.paper.title import Line, layout_title
+
+PDFIUM_LOCK = threading.RLock()
+PdfiumError = pdfium.PdfiumError
+
+
+@dataclass(frozen=True)
+class RawPdf:
+    """What PDFium reads of a whole PDF: each page's text as it comes, page 1's layout title, /Title."""
+
+    pages: list[str]
+    layout_title: str | None
+    metadata_title: str | None
+
+
+def _address(handle: object) -> int | None:
+    return ctypes.cast(handle, ctypes.c_void_p).value
+
+
+def layout_lines(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[Line]:
+    """The page's horizontal text as baselines with their printed letter size and form depth, top first.
+
+    One PDFium text object is one text-showing operator, so its characters share a font size and matrix:
+    those are asked once per object, which keeps this to a few calls per character."""
+    depth = {
+        _address(obj.raw): obj.level
+        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT], max_depth=8)
+    }
+    count = pdfium_c.FPDFText_CountChars(textpage.raw)
+    text = textpage.get_text_range()
+    if len(text) != count:  # should not happen; ask per character rather than misalign
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
+    x, y = ctypes.c_double(), ctypes.c_double()
+    matrix = pdfium_c.FS_MATRIX()
+    lines: list[Line] = []
+    last_obj: int | None = None
+    size, level, skip, line = 0.0, 0, True, None
+    for i, ch in enumerate(text):
+        if ch in "\r\n\ufffe":
+            continue
+        obj = _address(pdfium_c.FPDFText_GetTextObject(textpage.raw, i))
+        if obj != last_obj or line is None:
+            last_obj = obj
+            pdfium_c.FPDFText_GetMatrix(textpage.raw, i, matrix)
+            # vertical or mirrored: the arXiv side stamp, a rotated axis label
+            skip = abs(matrix.b) > abs(matrix.a) or matrix.a < 0
+            if skip:
+                continue
+            size = pdfium_c.FPDFText_GetFontSize(textpage.raw, i) * math.hypot(matrix.c, matrix.d)
+            level = depth.get(obj or 0, 0)
+            pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, x, y)
+            base = y.value
+            line = next(
+                (ln for ln in reversed(lines[-4:]) if ln.depth == level and abs(ln.y - base) <= 0.3 * max(size, 1.0)),
+                None,
+            )
+            if line is None:
+                line = Line(y=base, depth=level)
+                lines.append(line)
+        if skip:
+            continue
+        line.parts.append(ch)
+        if ch.isalpha():
+            line.size = max(line.size, size)
+    return sorted(lines, key=lambda ln: -ln.y)
+
+
+# The start of a line that may be a numbered heading ("4 Post-training", "A.1 Setup").
+_HEADING_START = re.compile(r"(?m)^(?:\d{1,2}|[A-H])(?:\.\d{1,2})*\.?[ \t]+[A-Z]")
+_PAGE_NUMBER_REST = re.compile(r"[.\s\u2026\u00b7]*\d{0,4}[ \t]*$")
+
+
+def split_heading_lines(textpage: pdfium.PdfTextPage, text: str) -> str:
+    """`text` with a line break where a heading line runs into other text on the same line of PDFium's text.
+
+    PDFium joins text that the page prints elsewhere (a figure label set beside a heading: "4 Post-training
+    Stage 1") into one line; the heading finder would take the label for part of the title. The join shows
+    as a jump of the baseline or a gap of several letters' width, which a heading never has inside it. Only
+    lines that start like a numbered heading are looked at: a few character boxes per page."""
+    if len(text) != pdfium_c.FPDFText_CountChars(textpage.raw):
+        return text
+    cuts: list[int] = []
+    x, y = ctypes.c_double(), ctypes.c_double()
+    for m in _HEADING_START.finditer(text):
+        end = text.find("\r", m.start())
+        end = len(text) if end < 0 else end
+        first = textpage.get_charbox(m.start())
+        height = max(first[3] - first[1], 1.0)
+        last: tuple[float, float] | None = None  # (right edge, baseline) of the last printed character
+        for k in range(m.start(), end):
+            if text[k].isspace() or pdfium_c.FPDFText_IsGenerated(textpage.raw, k) == 1:
+                continue
+            left, _, right, _ = textpage.get_charbox(k)
+            pdfium_c.FPDFText_GetCharOrigin(textpage.raw, k, x, y)
+            if last is not None and (abs(y.value - last[1]) > height or left - last[0] > 3 * height):
+                if not _PAGE_NUMBER_REST.match(text, k, end):  # a contents line keeps its page number
+                    cuts.append(k)
+                break
+            last = (right, y.value)
+    for k in reversed(cuts):
+        text = text[:k].rstrip(" ") + "\r\n" + text[k:]
+    return text
+
+
+def open_pdf(path: Path) -> pdfium.PdfDocument:
+    """The document (raises PdfiumError for a file PDFium cannot open: damaged, or needs a password)."""
+    return pdfium.PdfDocument(str(path))
+
+
+def first_page_raw(path: Path) -> tuple[str, str | None, str | None]:
+    """Page 1's text, its layout title and the /Title metadata, without reading the other pages."""
+    doc = open_pdf(path)
+    try:
+        if len(doc) == 0:
+            return "", None, None
+        page = doc[0]
+        textpage = page.get_textpage()
+        try:
+            _, height = page.get_size()
+            text, title = textpage.get_text_range(), layout_title(layout_lines(page, textpage), height)
+        finally:
+            textpage.close()
+            page.close()
+        return text, title, doc.get_metadata_dict(skip_empty=True).get("Title")
+    finally:
+        doc.close()
+
+
+def read_raw(path: Path) -> RawPdf:
+    """Every page's text (PDFium's: CRLF line ends, U+FFFE for a hyphen at a line end) and page 1's title."""
+    doc = open_pdf(path)
+    try:
+        pages: list[str] = []
+        title = None
+        for number in range(len(doc)):
+            page = doc[number]
+            textpage = page.get_textpage()
+            try:
+                pages.append(split_heading_lines(textpage, textpage.get_text_range()))
+                if number == 0:
+                    _, height = page.get_size()
+                    title = layout_title(layout_lines(page, textpage), height)
+            finally:
+                textpage.close()
+                page.close()
+        meta = doc.get_metadata_dict(skip_empty=True).get("Title")
+        return RawPdf(pages, title, meta)
+    finally:
+        doc.close()
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on a page in PDF points, origin at the bottom left."""
+
+    left: float
+    bottom: float
+    right: float
+    top: float
+
+
+def page_count(path: Path) -> int:
+    doc = open_pdf(path)
+    try:
+        return len(doc)
+    finally:
+        doc.close()
+
+
+def page_chars(path: Path, number: int) -> tuple[str, list[Box | None], float, float]:
+    """Page `number` (1-based): its characters, each one's box (None for a generated space or line end),
+    and the page's width and height in points."""
+    doc = open_pdf(path)
+    try:
+        page = doc[number - 1]
+        textpage = page.get_textpage()
+        try:
+            count = pdfium_c.FPDFText_CountChars(textpage.raw)
+            chars, boxes = [], []
+            left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+            for i in range(count):
+                chars.append(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)))
+                generated = pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1
+                if not generated and pdfium_c.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top):
+                    boxes.append(Box(left.value, bottom.value, right.value, top.value))
+                else:
+                    boxes.append(None)
+            width, height = page.get_size()
+            return "".join(chars), boxes, width, height
+        finally:
+            textpage.close()
+            page.close()
+    finally:
+        doc.close()
+
+
+def render_png(path: Path, number: int, target: Path, *, scale: float) -> None:
+    """Page `number` (1-based) as a PNG at `scale` pixels per point, written atomically to `target`."""
+    doc = open_pdf(path)
+    try:
+        page = doc[number - 1]
+        try:
+            image = page.render(scale=scale).to_pil()
+        finally:
+            page.close()
+    finally:
+        doc.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{threading.get_ident()}.tmp")
+    image.save(tmp, format="PNG", optimize=False, compress_level=1)
+    tmp.replace(target)
