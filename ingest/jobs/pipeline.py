@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, Thr
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import CatalogError, IngestError, PaperError
@@ -108,16 +108,17 @@ class Chain:
     def read(self, candidate: Candidate) -> PaperText:
         from ingest.paper.read import read_cached
 
-        return read_cached(pdf_path(self.root, candidate), self.root.cache_dir, source=candidate.key)
+        path, engine = pdf_path(self.root, candidate), self.config.read.engine
+        return read_cached(path, self.root.cache_dir, source=candidate.key, engine=engine)
 
     def fetch(self, candidate: Candidate, *, parse: bool) -> tuple[Path, PaperText | None]:
         """The PDF on disk and its text: from the cache, parsed here when `parse`, else None (not parsed)."""
         from ingest.paper.read import cached_text, read_cached
 
-        path = pdf_path(self.root, candidate)
+        path, engine = pdf_path(self.root, candidate), self.config.read.engine
         if parse:
-            return path, read_cached(path, self.root.cache_dir, source=candidate.key)
-        return path, cached_text(path, self.root.cache_dir, source=candidate.key)
+            return path, read_cached(path, self.root.cache_dir, source=candidate.key, engine=engine)
+        return path, cached_text(path, self.root.cache_dir, source=candidate.key, engine=engine)
 
     def run(self, candidate: Candidate) -> PaperOutcome:
         """The whole chain of one paper in this thread."""
@@ -176,7 +177,7 @@ def process(
     lock = threading.Lock()
     with (
         ThreadPoolExecutor(max_workers=min(workers, max(1, len(candidates)))) as pool,
-        _Readers(readers) as parser,
+        _Readers(readers, root.config.read.engine) as parser,
     ):
         stages: dict[Future[Any], tuple[int, str]] = {
             pool.submit(chain.fetch, c, parse=not parser.enabled): (i, "fetch")
@@ -211,9 +212,10 @@ def process(
 class _Readers:
     """The reader processes of one `process` call, started at the first PDF to parse, shut down at exit."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, engine: Literal["pdfium", "pypdf"] = "pdfium") -> None:
         self.enabled = workers > 1
         self.workers = workers
+        self.engine = engine
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> _Readers:
@@ -229,7 +231,7 @@ class _Readers:
 
         if self._pool is None:
             self._pool = reader_pool(self.workers)
-        return self._pool.submit(read_job, (path, source, cache_dir))
+        return self._pool.submit(read_job, (path, source, cache_dir, self.engine))
 
     @staticmethod
     def result(future: Future[Any]) -> PaperText:

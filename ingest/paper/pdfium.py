@@ -13,6 +13,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -32,7 +33,7 @@ class RawPdf:
     metadata_title: str | None
 
 
-def _address(handle: object) -> int | None:
+def _address(handle: Any) -> int | None:
     return ctypes.cast(handle, ctypes.c_void_p).value
 
 
@@ -70,7 +71,11 @@ def layout_lines(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[Lin
             pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, x, y)
             base = y.value
             line = next(
-                (ln for ln in reversed(lines[-4:]) if ln.depth == level and abs(ln.y - base) <= 0.3 * max(size, 1.0)),
+                (
+                    ln
+                    for ln in reversed(lines[-4:])
+                    if ln.depth == level and abs(ln.y - base) <= 0.3 * max(size, 1.0)
+                ),
                 None,
             )
             if line is None:
@@ -195,7 +200,8 @@ def page_chars(path: Path, number: int) -> tuple[str, list[Box | None], float, f
         textpage = page.get_textpage()
         try:
             count = pdfium_c.FPDFText_CountChars(textpage.raw)
-            chars, boxes = [], []
+            chars: list[str] = []
+            boxes: list[Box | None] = []
             left, right, bottom, top = (ctypes.c_double() for _ in range(4))
             for i in range(count):
                 chars.append(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)))
@@ -205,7 +211,7 @@ def page_chars(path: Path, number: int) -> tuple[str, list[Box | None], float, f
                 else:
                     boxes.append(None)
             width, height = page.get_size()
-            return "".join(chars), boxes, width, height
+            return "".join(chars), boxes, float(width), float(height)
         finally:
             textpage.close()
             page.close()

@@ -1,6 +1,6 @@
 """Read a PDF into normalised, page-tagged text (PDFium, or pypdf), cached by the PDF's sha256, in processes.
 
-The `read.engine` setting chooses the reader: pdfium (default; pypdfium2, about 20x faster than pypdf) or pypdf.
+The `read.engine` setting chooses the reader: pdfium (default; pypdfium2, far faster than pypdf) or pypdf.
 A PDF that PDFium cannot open is read with pypdf, which also names what is wrong with a broken file.
 Normalisation (one pipeline, `normalise`, used on page text and on quotes alike): Unicode NFKC (so the
 ligature "ﬁ" becomes "fi"), the arXiv side stamp `arXiv:NNNN.NNNNNvN [cat] D Mon YYYY` removed, a word
@@ -273,14 +273,13 @@ def _first_page(path: str, mtime_ns: int, size: int) -> FirstPage:
     from ingest.paper.pdfium import first_page_raw
 
     try:
-        raw, layout, metadata = first_page_raw(Path(path))
+        raw, layout, meta = first_page_raw(Path(path))
     except Exception:  # PDFium cannot open it: pypdf may; read_pdf says why later when neither can
         pass
     else:
         raw = raw.replace(LINE_END_HYPHEN, "-")
-        return FirstPage(
-            " ".join(unicodedata.normalize("NFKC", raw).split()), choose_title(layout, metadata, normalise(raw))
-        )
+        text = " ".join(unicodedata.normalize("NFKC", raw).split())
+        return FirstPage(text, choose_title(layout, meta, normalise(raw)))
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -350,9 +349,9 @@ ReadJob = tuple[Path, str, Path] | tuple[Path, str, Path, Engine]
 
 
 def read_job(job: ReadJob) -> ReadResult:
-    """read_cached for a worker process: (path, source, cache_dir[, engine]) -> the text, or a ReadError's parts."""
+    """read_cached in a worker: (path, source, cache_dir[, engine]) -> the text, or a ReadError's parts."""
     path, source, cache_dir = job[:3]
-    engine: Engine = job[3] if len(job) > 3 else DEFAULT_ENGINE  # type: ignore[misc]
+    engine: Engine = job[3] if len(job) > 3 else DEFAULT_ENGINE
     try:
         return read_cached(path, cache_dir, source=source, engine=engine)
     except ReadError as exc:
@@ -421,7 +420,7 @@ def locate(paper: PaperText, quote: str) -> tuple[int, int] | None:
 
 def find_spaceless(text: str, needle: str) -> tuple[int, int] | None:
     """The span of `needle` in `text` when spaces are ignored on both sides: readers space math and
-    punctuation differently ("α∈ [0, 1]" and "α ∈ [0, 1]")."""
+    punctuation differently ("x∈ [0, 1]" and "x ∈ [0, 1]")."""
     kept = [i for i, c in enumerate(text) if not c.isspace()]
     squeezed = "".join(text[i] for i in kept)
     bare = "".join(needle.split())
