@@ -78,7 +78,7 @@ class ReadConfig(_Section):
     )
     workers: int = Field(default=2, ge=1, description="processes that parse PDFs in parallel")
     engine: Literal["pdfium", "pypdf"] = Field(
-        default="pdfium", description="text reader: pdfium (fast) or pypdf; pypdf reads what PDFium cannot open"
+        default="pdfium", description="text reader: pdfium (fast) or pypdf (reads what PDFium cannot open)"
     )
 
 
