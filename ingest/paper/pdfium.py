@@ -175,12 +175,12 @@ def read_raw(path: Path) -> RawPdf:
 
 @dataclass(frozen=True)
 class Box:
-    """A rectangle on a page in PDF points, origin at the bottom left."""
+    """A rectangle on a page as rendered, in fractions of the image's width and height, from its top left."""
 
     left: float
-    bottom: float
-    right: float
     top: float
+    right: float
+    bottom: float
 
 
 def page_count(path: Path) -> int:
@@ -191,14 +191,26 @@ def page_count(path: Path) -> int:
         doc.close()
 
 
-def page_chars(path: Path, number: int) -> tuple[str, list[Box | None], float, float]:
-    """Page `number` (1-based): its characters, each one's box (None for a generated space or line end),
-    and the page's width and height in points."""
+def page_chars(path: Path, number: int) -> tuple[str, list[Box | None]]:
+    """Page `number` (1-based): its characters as PDFium reads them, and each one's box on the rendered page
+    (None for a space or line end PDFium generated). The boxes go through PDFium's own page-to-device
+    transform, so a cropped or rotated page maps as render_png draws it."""
     doc = open_pdf(path)
     try:
         page = doc[number - 1]
         textpage = page.get_textpage()
         try:
+            width, height = page.get_size()
+            rotation = page.get_rotation() // 90
+            size_x, size_y = round(width * 8), round(height * 8)  # 8 device units a point: sub-pixel
+            if rotation % 2:
+                size_x, size_y = size_y, size_x
+            dx, dy = ctypes.c_int(), ctypes.c_int()
+
+            def device(x: float, y: float) -> tuple[float, float]:
+                pdfium_c.FPDF_PageToDevice(page.raw, 0, 0, size_x, size_y, rotation, x, y, dx, dy)
+                return dx.value / size_x, dy.value / size_y
+
             count = pdfium_c.FPDFText_CountChars(textpage.raw)
             chars: list[str] = []
             boxes: list[Box | None] = []
@@ -206,12 +218,12 @@ def page_chars(path: Path, number: int) -> tuple[str, list[Box | None], float, f
             for i in range(count):
                 chars.append(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)))
                 generated = pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1
-                if not generated and pdfium_c.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top):
-                    boxes.append(Box(left.value, bottom.value, right.value, top.value))
-                else:
+                if generated or not pdfium_c.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top):
                     boxes.append(None)
-            width, height = page.get_size()
-            return "".join(chars), boxes, float(width), float(height)
+                    continue
+                (x0, y0), (x1, y1) = device(left.value, top.value), device(right.value, bottom.value)
+                boxes.append(Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+            return "".join(chars), boxes
         finally:
             textpage.close()
             page.close()

@@ -1,0 +1,145 @@
+"""A quote on its PDF page: the page as a cached PNG and the quote's characters as highlight rectangles.
+
+The quote is found among PDFium's characters of the page with verify's matching: normalised (read.normalise),
+compared ignoring case, then fuzzily (rapidfuzz's partial_ratio_alignment at verify's threshold). Both sides
+drop whitespace and hyphens before comparing, so a word hyphenated at a line end on the page (PDFium: U+FFFE)
+matches the quote's joined word, and every kept character still maps back to one PDFium character box.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from ingest.catalog.store import CatalogRoot
+from ingest.extract.verify import FUZZY_THRESHOLD, MIN_FUZZY_CHARS
+from ingest.models import Candidate, Proposal
+from ingest.paper.read import normalise
+
+RENDER_SCALE = 1.5  # pixels per PDF point: a US letter page is 918 x 1188 pixels, sharp enough to read
+_IGNORED = set("-\u00ad\u2010\u2011\ufffe")
+
+
+@dataclass(frozen=True)
+class Rect:
+    """A highlight on the page image, in fractions of its width and height from the top left."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+def proposal_pdf(root: CatalogRoot, proposal: Proposal) -> Path | None:
+    """The proposal's PDF when it is on disk (downloaded into the root's cache), else None."""
+    from ingest.paper.download import pdf_file_name
+
+    if not proposal.arxiv_id:
+        return None
+    candidate = Candidate(arxiv_id=proposal.arxiv_id, version=proposal.version or 1, title=proposal.title)
+    path = root.cache_dir / "pdf-files" / pdf_file_name(candidate)
+    return path if path.is_file() else None
+
+
+def arxiv_page(proposal: Proposal) -> str | None:
+    if not proposal.arxiv_id:
+        return None
+    version = f"v{proposal.version}" if proposal.version else ""
+    return f"https://arxiv.org/abs/{proposal.arxiv_id}{version}"
+
+
+def _keyed(text: str) -> tuple[str, list[int]]:
+    """`text` NFKC, lower case, without whitespace and hyphens; and the index in `text` of each kept char."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        for c in unicodedata.normalize("NFKC", ch).lower():
+            if not c.isspace() and c not in _IGNORED:
+                out.append(c)
+                where.append(i)
+    return "".join(out), where
+
+
+def _file_key(path: Path) -> str:
+    stat = path.stat()
+    return _sha256(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _page(
+    key: str, path: str, number: int
+) -> tuple[str, list[int], list[tuple[float, float, float, float] | None]]:
+    """A page's keyed characters, their indices and every PDFium char box (kept per PDF content and page)."""
+    from ingest.paper.pdfium import PDFIUM_LOCK, page_chars
+
+    with PDFIUM_LOCK:
+        chars, boxes = page_chars(Path(path), number)
+    keyed, where = _keyed(chars)
+    flat = [None if b is None else (b.left, b.top, b.right, b.bottom) for b in boxes]
+    return keyed, where, flat
+
+
+def quote_rects(pdf: Path, number: int, quote: str) -> list[Rect]:
+    """The rectangles that cover `quote` on page `number` of `pdf`, one a printed line; [] when not found."""
+    needle, _ = _keyed(normalise(quote))
+    if not needle:
+        return []
+    keyed, where, boxes = _page(_file_key(pdf), str(pdf), number)
+    start = keyed.find(needle)
+    end = start + len(needle)
+    if start < 0:
+        if len(needle) < MIN_FUZZY_CHARS:
+            return []
+        align = fuzz.partial_ratio_alignment(needle, keyed, score_cutoff=FUZZY_THRESHOLD)
+        if align is None:
+            return []
+        start, end = align.dest_start, align.dest_end
+    chosen = [boxes[i] for i in sorted({where[k] for k in range(start, end)})]
+    return _lines([b for b in chosen if b is not None])
+
+
+def _lines(boxes: list[tuple[float, float, float, float]]) -> list[Rect]:
+    """Character boxes in reading order merged into one rectangle a line (a new line: no vertical overlap)."""
+    rects: list[list[float]] = []
+    for left, top, right, bottom in boxes:
+        last = rects[-1] if rects else None
+        middle = (top + bottom) / 2
+        if last is not None and last[1] <= middle <= last[3] and left >= last[0] - 0.01:
+            last[0], last[1] = min(last[0], left), min(last[1], top)
+            last[2], last[3] = max(last[2], right), max(last[3], bottom)
+        else:
+            rects.append([left, top, right, bottom])
+    return [Rect(r[0], r[1], r[2] - r[0], r[3] - r[1]) for r in rects]
+
+
+def page_png(pdf: Path, number: int, cache_dir: Path) -> Path:
+    """Page `number` of `pdf` rendered by PDFium, cached as cache_dir/pages/<pdf sha256>-<n>.png."""
+    from ingest.paper.pdfium import PDFIUM_LOCK, render_png
+
+    target = cache_dir / "pages" / f"{_file_key(pdf)}-{number}.png"
+    if not target.is_file():
+        with PDFIUM_LOCK:
+            if not target.is_file():
+                render_png(pdf, number, target, scale=RENDER_SCALE)
+    return target
+
+
+def page_total(pdf: Path) -> int:
+    from ingest.paper.pdfium import PDFIUM_LOCK, page_count
+
+    with PDFIUM_LOCK:
+        return page_count(pdf)

@@ -1,0 +1,289 @@
+"""The local review page's HTTP server: the queue as JSON, page images, and decisions through review.decide.
+
+It listens on 127.0.0.1 unless told otherwise. A write (approve, reject, edit) must carry the session's token
+in the X-Ingest-Token header with a JSON body, and every request must name this server in its Host header:
+another site can neither read the token nor send such a request (a JSON POST with a custom header needs a
+CORS preflight, which this server never grants), and a DNS-rebinding page fails the Host check. Nothing a
+request names becomes a path: proposals are looked up by id in the queue, pages by number.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import secrets
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ingest.catalog.store import CatalogRoot
+from ingest.catalog.yamlio import dumps_yaml, load_yaml, loads_yaml, write_yaml
+from ingest.errors import CatalogError, IngestError
+from ingest.models import Proposal
+from ingest.review import decide
+from ingest.review.diff import Row, proposal_rows, summary
+from ingest.review.queue import describe, load_proposal, scan_queue
+from ingest.review.serve import evidence
+
+STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
+TOKEN_HEADER = "X-Ingest-Token"
+MAX_BODY = 1 << 20
+
+
+def _yaml_text(value: Any) -> str:
+    """A value as the YAML file spells it (true, not True; a list in flow style on one line)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)  # JSON is YAML flow style
+    return str(value)
+
+
+class ReviewServer(ThreadingHTTPServer):
+    """One catalog root's review page; `token` authorises writes for this session only."""
+
+    daemon_threads = True
+
+    def __init__(self, root: CatalogRoot, host: str, port: int, *, reviewer: str | None = None) -> None:
+        self.root = root
+        self.token = secrets.token_urlsafe(32)
+        self.reviewer = reviewer or getpass.getuser()
+        super().__init__((host, port), _Handler)
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, port = self.server_address[:2]
+        return (host.decode() if isinstance(host, bytes) else str(host)), int(port)
+
+    @property
+    def url(self) -> str:
+        host, port = self.host_port
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+    def allowed_hosts(self) -> set[str]:
+        """The Host headers a browser sends for this server (a rebinding attacker's name is not one)."""
+        host, port = self.host_port
+        names = {host, f"[{host}]", "localhost"} if host in ("127.0.0.1", "::1") else {host, f"[{host}]"}
+        return {f"{name}:{port}" for name in names}
+
+    # -- data -------------------------------------------------------------------------------------------
+
+    def queue(self) -> dict[str, Any]:
+        decide.try_recover(self.root, warn=lambda _message: None)
+        scanned = scan_queue(self.root)
+        return {
+            "proposals": [summary(p) for p in scanned.weakest_first()],
+            "problems": describe(scanned.problems, self.root),
+        }
+
+    def proposal(self, proposal_id: str) -> Proposal:
+        path = self.root.proposal_path(proposal_id)  # checks the id: no path leaves the queue folder
+        if not path.is_file():
+            raise LookupError(f"no proposal {proposal_id!r} in the queue")
+        return load_proposal(path, self.root.taxonomy)
+
+    def proposal_view(self, proposal_id: str) -> dict[str, Any]:
+        proposal = self.proposal(proposal_id)
+        pdf = evidence.proposal_pdf(self.root, proposal)
+        rows = [self._row(proposal, row, pdf) for row in proposal_rows(self.root, proposal)]
+        return {
+            "summary": summary(proposal),
+            "arxiv_url": evidence.arxiv_page(proposal),
+            "has_pdf": pdf is not None,
+            "pages": evidence.page_total(pdf) if pdf is not None else 0,
+            "target": proposal.target,
+            "scope": proposal.scope.model_dump(mode="json") if proposal.scope else None,
+            "rows": rows,
+        }
+
+    def _row(self, proposal: Proposal, row: Row, pdf: Path | None) -> dict[str, Any]:
+        ev = row.evidence
+        data = ev.model_dump(mode="json") if ev is not None else {}
+        quotes = []
+        for quote in ev.quotes if ev is not None else []:
+            rects = evidence.quote_rects(pdf, quote.page, quote.text) if pdf is not None else []
+            quotes.append(
+                {
+                    "text": quote.text,
+                    "page": quote.page,
+                    "match": str(quote.match),
+                    "score": quote.score,
+                    "cited_page": quote.cited_page,
+                    "image": f"/api/page/{proposal.id}/{quote.page}.png" if pdf is not None else None,
+                    "rects": [[r.x, r.y, r.w, r.h] for r in rects],
+                }
+            )
+        return {
+            "field": row.field,
+            "status": row.status,
+            "old": _yaml_text(row.old),
+            "new": _yaml_text(row.new),
+            "editable": proposal.kind != "exclude" or row.field in ("reason",),
+            "flags": [str(f) for f in row.flags],
+            "confidence": ev.confidence if ev is not None else None,
+            "note": ev.note if ev is not None else None,
+            "support": data.get("support"),  # the support check's result, when the extraction has one
+            "quotes": quotes,
+        }
+
+    def page_image(self, proposal_id: str, number: int) -> Path:
+        pdf = evidence.proposal_pdf(self.root, self.proposal(proposal_id))
+        if pdf is None or not 1 <= number <= evidence.page_total(pdf):
+            raise LookupError(f"no page {number} of a local PDF for {proposal_id}")
+        return evidence.page_png(pdf, number, self.root.cache_dir)
+
+    # -- decisions: the same library calls (and so the same lock and journal) as `ingest review ...` ----
+
+    def approve(self, body: dict[str, Any]) -> dict[str, Any]:
+        decisions = decide.approve(self.root, [str(body["id"])], reviewer=self.reviewer)
+        return {"approved": [d.id for d in decisions]}
+
+    def reject(self, body: dict[str, Any]) -> dict[str, Any]:
+        reason = str(body.get("reason") or "")
+        decisions = decide.reject(self.root, [str(body["id"])], reason=reason, reviewer=self.reviewer)
+        return {"rejected": [d.id for d in decisions]}
+
+    def edit(self, body: dict[str, Any]) -> dict[str, Any]:
+        proposal_id, field = str(body["id"]), str(body["field"])
+        value = loads_yaml(str(body.get("value", ""))) if str(body.get("value", "")).strip() else None
+        kind = self.proposal(proposal_id).kind
+        changed = decide.edit(self.root, proposal_id, _field_setter(kind, field, value))
+        return {"edited": changed is not None}
+
+
+def _field_setter(kind: str, field: str, value: Any) -> Callable[[Path], None]:
+    """An `editor` for decide.edit that sets one dotted field ("axes.signal") in the proposal's copy."""
+
+    def set_in(data: dict[str, Any], dotted: str) -> None:
+        *heads, last = dotted.split(".")
+        for head in heads:
+            if not isinstance(data.get(head), dict):
+                data[head] = {}
+            data = data[head]
+        data[last] = value
+
+    def editor(copy: Path) -> None:
+        data = load_yaml(copy)
+        if kind == "exclude":
+            set_in(data.setdefault("exclusion", {}), field)
+        else:
+            if isinstance(data.get("entry"), dict):
+                set_in(data["entry"], field)
+            for change in data.get("changes") or []:
+                if isinstance(change, dict) and change.get("field") == field:
+                    change["new"] = value
+        write_yaml(copy, data)
+
+    return editor
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ReviewServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the terminal shows the URL and errors, not every image request
+
+    def _send(self, status: int, body: bytes, content_type: str, *, cache: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "private, max-age=3600" if cache else "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header(
+            "Content-Security-Policy", "default-src 'self'; img-src 'self'; frame-ancestors 'none'"
+        )
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, data: Any) -> None:
+        body = json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+        self._send(status, body, "application/json; charset=utf-8")
+
+    def _host_ok(self) -> bool:
+        if self.headers.get("Host", "") in self.server.allowed_hosts():
+            return True
+        self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": "unknown Host: open the address ingest printed"})
+        return False
+
+    def do_GET(self) -> None:
+        if not self._host_ok():
+            return
+        path = urlsplit(self.path).path
+        parts = [unquote(p) for p in path.strip("/").split("/")] if path != "/" else []
+        try:
+            if not parts:
+                page = resources.files(__package__).joinpath("static", "page.html").read_text("utf-8")
+                html = page.replace("{{TOKEN}}", self.server.token)
+                self._send(HTTPStatus.OK, html.encode("utf-8"), "text/html; charset=utf-8")
+            elif parts[0] == "static" and len(parts) == 2 and parts[1] in STATIC:
+                data = resources.files(__package__).joinpath("static", parts[1]).read_bytes()
+                self._send(HTTPStatus.OK, data, STATIC[parts[1]] + "; charset=utf-8")
+            elif parts == ["api", "queue"]:
+                self._json(HTTPStatus.OK, self.server.queue())
+            elif parts[:2] == ["api", "proposal"] and len(parts) == 3:
+                self._json(HTTPStatus.OK, self.server.proposal_view(parts[2]))
+            elif parts[:2] == ["api", "page"] and len(parts) == 4 and parts[3].removesuffix(".png").isdigit():
+                png = self.server.page_image(parts[2], int(parts[3].removesuffix(".png")))
+                self._send(HTTPStatus.OK, png.read_bytes(), "image/png", cache=True)
+            else:
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page {path}"})
+        except (LookupError, CatalogError) as exc:
+            self._json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
+        except IngestError as exc:
+            self._json(HTTPStatus.CONFLICT, {"error": str(exc)})
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:
+        if not self._host_ok():
+            return
+        actions = {
+            "/api/approve": self.server.approve,
+            "/api/reject": self.server.reject,
+            "/api/edit": self.server.edit,
+        }
+        action = actions.get(urlsplit(self.path).path)
+        if action is None:
+            self._json(HTTPStatus.NOT_FOUND, {"error": "no such action"})
+            return
+        sent = self.headers.get(TOKEN_HEADER, "")
+        if not secrets.compare_digest(sent.encode(), self.server.token.encode()):
+            self._json(HTTPStatus.FORBIDDEN, {"error": "missing or wrong session token: reload the page"})
+            return
+        if not self.headers.get("Content-Type", "").startswith("application/json"):
+            self._json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {"error": "send JSON"})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(min(length, MAX_BODY)) or b"{}")
+            if not isinstance(body, dict) or "id" not in body:
+                raise ValueError("a JSON object with the proposal id")
+            self._json(HTTPStatus.OK, action(body))
+        except (ValueError, KeyError) as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": f"bad request: {exc}"})
+        except IngestError as exc:
+            self._json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)})
+
+
+def start(root: CatalogRoot, *, host: str = "127.0.0.1", port: int = 0) -> ReviewServer:
+    """The server, bound (port 0: any free port), not serving yet: serve_forever() or serve_in_thread()."""
+    return ReviewServer(root.require(), host, port)
+
+
+def serve_in_thread(server: ReviewServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, daemon=True, name="review-page")
+    thread.start()
+    return thread
+
+
+__all__ = ["ReviewServer", "dumps_yaml", "serve_in_thread", "start"]
