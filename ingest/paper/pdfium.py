@@ -191,10 +191,29 @@ def page_count(path: Path) -> int:
         doc.close()
 
 
-def page_chars(path: Path, number: int) -> tuple[str, list[Box | None]]:
-    """Page `number` (1-based): its characters as PDFium reads them, and each one's box on the rendered page
-    (None for a space or line end PDFium generated). The boxes go through PDFium's own page-to-device
-    transform, so a cropped or rotated page maps as render_png draws it."""
+def page_text(path: Path, number: int) -> str:
+    """Page `number` (1-based) as PDFium's characters, one for each character index."""
+    doc = open_pdf(path)
+    try:
+        page = doc[number - 1]
+        textpage = page.get_textpage()
+        try:
+            count = pdfium_c.FPDFText_CountChars(textpage.raw)
+            text = textpage.get_text_range()
+            if len(text) != count:
+                text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
+            return str(text)
+        finally:
+            textpage.close()
+            page.close()
+    finally:
+        doc.close()
+
+
+def char_boxes(path: Path, number: int, indices: list[int]) -> list[Box | None]:
+    """The box of each character index on page `number` (1-based) as rendered, None for a space or line end
+    PDFium generated. The boxes go through PDFium's own page-to-device transform, so a cropped or rotated
+    page maps as render_png draws it."""
     doc = open_pdf(path)
     try:
         page = doc[number - 1]
@@ -211,19 +230,16 @@ def page_chars(path: Path, number: int) -> tuple[str, list[Box | None]]:
                 pdfium_c.FPDF_PageToDevice(page.raw, 0, 0, size_x, size_y, rotation, x, y, dx, dy)
                 return dx.value / size_x, dy.value / size_y
 
-            count = pdfium_c.FPDFText_CountChars(textpage.raw)
-            chars: list[str] = []
             boxes: list[Box | None] = []
             left, right, bottom, top = (ctypes.c_double() for _ in range(4))
-            for i in range(count):
-                chars.append(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)))
+            for i in indices:
                 generated = pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1
                 if generated or not pdfium_c.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top):
                     boxes.append(None)
                     continue
                 (x0, y0), (x1, y1) = device(left.value, top.value), device(right.value, bottom.value)
                 boxes.append(Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
-            return "".join(chars), boxes
+            return boxes
         finally:
             textpage.close()
             page.close()

@@ -80,36 +80,48 @@ def _sha256(path: str, mtime_ns: int, size: int) -> str:
 
 
 @lru_cache(maxsize=64)
-def _page(
-    key: str, path: str, number: int
-) -> tuple[str, list[int], list[tuple[float, float, float, float] | None]]:
-    """A page's keyed characters, their indices and every PDFium char box (kept per PDF content and page)."""
-    from ingest.paper.pdfium import PDFIUM_LOCK, page_chars
+def _page(key: str, path: str, number: int) -> tuple[str, list[int]]:
+    """A page's keyed characters and their PDFium character indices (kept per PDF content and page)."""
+    from ingest.paper.pdfium import PDFIUM_LOCK, page_text
 
     with PDFIUM_LOCK:
-        chars, boxes = page_chars(Path(path), number)
-    keyed, where = _keyed(chars)
-    flat = [None if b is None else (b.left, b.top, b.right, b.bottom) for b in boxes]
-    return keyed, where, flat
+        text = page_text(Path(path), number)
+    return _keyed(text)
 
 
-def quote_rects(pdf: Path, number: int, quote: str) -> list[Rect]:
-    """The rectangles that cover `quote` on page `number` of `pdf`, one a printed line; [] when not found."""
+def _span(keyed: str, quote: str) -> tuple[int, int] | None:
+    """Where the keyed quote is in the keyed page: exactly, else fuzzily as verify matches; None if absent."""
     needle, _ = _keyed(normalise(quote))
     if not needle:
-        return []
-    keyed, where, boxes = _page(_file_key(pdf), str(pdf), number)
+        return None
     start = keyed.find(needle)
-    end = start + len(needle)
-    if start < 0:
-        if len(needle) < MIN_FUZZY_CHARS:
-            return []
-        align = fuzz.partial_ratio_alignment(needle, keyed, score_cutoff=FUZZY_THRESHOLD)
-        if align is None:
-            return []
-        start, end = align.dest_start, align.dest_end
-    chosen = [boxes[i] for i in sorted({where[k] for k in range(start, end)})]
-    return _lines([b for b in chosen if b is not None])
+    if start >= 0:
+        return start, start + len(needle)
+    if len(needle) < MIN_FUZZY_CHARS:
+        return None
+    align = fuzz.partial_ratio_alignment(needle, keyed, score_cutoff=FUZZY_THRESHOLD)
+    return None if align is None else (align.dest_start, align.dest_end)
+
+
+def quote_rects(pdf: Path, number: int, quotes: list[str]) -> list[list[Rect]]:
+    """For each quote, the rectangles that cover it on page `number` of `pdf`, one a printed line ([] when
+    the page does not hold it). The page is loaded once for all of them."""
+    from ingest.paper.pdfium import PDFIUM_LOCK, char_boxes
+
+    keyed, where = _page(_file_key(pdf), str(pdf), number)
+    chosen: list[list[int]] = []
+    for quote in quotes:
+        span = _span(keyed, quote)
+        chosen.append(sorted({where[k] for k in range(*span)}) if span else [])
+    wanted = sorted({i for indices in chosen for i in indices})
+    if not wanted:
+        return [[] for _ in quotes]
+    with PDFIUM_LOCK:
+        found = dict(zip(wanted, char_boxes(pdf, number, wanted), strict=True))
+    return [
+        _lines([(b.left, b.top, b.right, b.bottom) for i in indices if (b := found[i]) is not None])
+        for indices in chosen
+    ]
 
 
 def _lines(boxes: list[tuple[float, float, float, float]]) -> list[Rect]:

@@ -33,6 +33,7 @@ from ingest.review.serve import evidence
 STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
 TOKEN_HEADER = "X-Ingest-Token"
 MAX_BODY = 1 << 20
+Marks = dict[tuple[int, str], list[evidence.Rect]]
 
 
 def _yaml_text(value: Any) -> str:
@@ -92,7 +93,11 @@ class ReviewServer(ThreadingHTTPServer):
     def proposal_view(self, proposal_id: str) -> dict[str, Any]:
         proposal = self.proposal(proposal_id)
         pdf = evidence.proposal_pdf(self.root, proposal)
-        rows = [self._row(proposal, row, pdf) for row in proposal_rows(self.root, proposal)]
+        rows = proposal_rows(self.root, proposal)
+        marks = self._marks(rows, pdf)
+        first = next((q.page for row in rows if row.evidence for q in row.evidence.quotes), None)
+        if pdf is not None and first is not None:
+            self._prefetch(pdf, first)
         return {
             "summary": summary(proposal),
             "arxiv_url": evidence.arxiv_page(proposal),
@@ -100,15 +105,37 @@ class ReviewServer(ThreadingHTTPServer):
             "pages": evidence.page_total(pdf) if pdf is not None else 0,
             "target": proposal.target,
             "scope": proposal.scope.model_dump(mode="json") if proposal.scope else None,
-            "rows": rows,
+            "rows": [self._row(proposal, row, pdf, marks) for row in rows],
         }
 
-    def _row(self, proposal: Proposal, row: Row, pdf: Path | None) -> dict[str, Any]:
+    def _marks(self, rows: list[Row], pdf: Path | None) -> Marks:
+        """The highlight of each quote of the proposal, (page, quote) -> rectangles; each page loaded once."""
+        if pdf is None:
+            return {}
+        pages = evidence.page_total(pdf)
+        wanted: dict[int, list[str]] = {}
+        for row in rows:
+            for quote in row.evidence.quotes if row.evidence else []:
+                if 1 <= quote.page <= pages and quote.text not in wanted.setdefault(quote.page, []):
+                    wanted[quote.page].append(quote.text)
+        marks: Marks = {}
+        for page, quotes in wanted.items():
+            for quote, rects in zip(quotes, evidence.quote_rects(pdf, page, quotes), strict=True):
+                marks[(page, quote)] = rects
+        return marks
+
+    def _prefetch(self, pdf: Path, page: int) -> None:
+        """Render the first quote's page while the browser is still reading the JSON."""
+        threading.Thread(
+            target=evidence.page_png, args=(pdf, page, self.root.cache_dir), daemon=True, name="prefetch"
+        ).start()
+
+    def _row(self, proposal: Proposal, row: Row, pdf: Path | None, marks: Marks) -> dict[str, Any]:
         ev = row.evidence
         data = ev.model_dump(mode="json") if ev is not None else {}
         quotes = []
         for quote in ev.quotes if ev is not None else []:
-            rects = evidence.quote_rects(pdf, quote.page, quote.text) if pdf is not None else []
+            rects = marks.get((quote.page, quote.text), [])
             quotes.append(
                 {
                     "text": quote.text,
