@@ -120,8 +120,8 @@ class ReviewServer(ThreadingHTTPServer):
                     wanted[quote.page].append(quote.text)
         marks: Marks = {}
         for page, quotes in wanted.items():
-            for quote, rects in zip(quotes, evidence.quote_rects(pdf, page, quotes), strict=True):
-                marks[(page, quote)] = rects
+            for text, rects in zip(quotes, evidence.quote_rects(pdf, page, quotes), strict=True):
+                marks[(page, text)] = rects
         return marks
 
     def _prefetch(self, pdf: Path, page: int) -> None:
