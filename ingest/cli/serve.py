@@ -45,6 +45,7 @@ def serve_cmd(ctx: click.Context, port: int, host: str, no_browser: bool, review
             f"warning: listening on {host}: others on that network can see the queue", markup=False
         )
     console.print(f"review page: {server.url}  (Ctrl-C stops it)", markup=False, soft_wrap=True)
+    server.warm()
     if not no_browser:
         import webbrowser
 

@@ -124,6 +124,26 @@ class ReviewServer(ThreadingHTTPServer):
                 marks[(page, text)] = rects
         return marks
 
+    def warm(self, limit: int = 20) -> threading.Thread:
+        """Render, in the background, the first quote's page of the first `limit` proposals of the queue,
+        so a proposal opens with its page image at once (a page with large images renders in about 1 s)."""
+
+        def run() -> None:
+            for item in self.queue()["proposals"][:limit]:
+                try:
+                    proposal = self.proposal(item["id"])
+                    pdf = evidence.proposal_pdf(self.root, proposal)
+                    rows = proposal_rows(self.root, proposal)
+                    page = next((q.page for r in rows if r.evidence for q in r.evidence.quotes), None)
+                    if pdf is not None and page is not None and page <= evidence.page_total(pdf):
+                        evidence.page_png(pdf, page, self.root.cache_dir)
+                except Exception:  # best effort: the page reports a broken proposal when it is opened
+                    continue
+
+        thread = threading.Thread(target=run, daemon=True, name="warm-pages")
+        thread.start()
+        return thread
+
     def _prefetch(self, pdf: Path, page: int) -> None:
         """Render the first quote's page while the browser is still reading the JSON."""
         threading.Thread(
@@ -272,6 +292,17 @@ class _Handler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self) -> None:
+        # Read the whole body first, even of a refused request: on a kept-alive connection, unread bytes
+        # would be taken for the next request.
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self.close_connection = True
+            self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "a request body of up to 1 MiB"})
+            return
+        raw = self.rfile.read(length)
         if not self._host_ok():
             return
         actions = {
@@ -290,11 +321,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.headers.get("Content-Type", "").startswith("application/json"):
             self._json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {"error": "send JSON"})
             return
-        length = int(self.headers.get("Content-Length") or 0)
         try:
-            body = json.loads(self.rfile.read(min(length, MAX_BODY)) or b"{}")
+            body = json.loads(raw or b"{}")
             if not isinstance(body, dict) or "id" not in body:
-                raise ValueError("a JSON object with the proposal id")
+                raise ValueError("send a JSON object with the proposal id")
             self._json(HTTPStatus.OK, action(body))
         except (ValueError, KeyError) as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": f"bad request: {exc}"})
