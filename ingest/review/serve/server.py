@@ -74,6 +74,13 @@ class ReviewServer(ThreadingHTTPServer):
         names = {host, f"[{host}]", "localhost"} if host in ("127.0.0.1", "::1") else {host, f"[{host}]"}
         return {f"{name}:{port}" for name in names}
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the browser closed the tab or moved on while an image was on its way: nothing to report
+        super().handle_error(request, client_address)
+
     # -- data -------------------------------------------------------------------------------------------
 
     def queue(self) -> dict[str, Any]:

@@ -229,10 +229,10 @@ function startEdit() {
       const id = state.view.summary.id;
       try {
         await post("edit", { id, field: row.field, value: input.value });
-        status(`edited ${row.field} of ${id}`);
         const keep = state.field;
         await openProposal(state.index);
         selectField(keep);
+        status(`edited ${row.field} of ${id}`);
       } catch (error) {
         note.textContent = error.message;
         note.className = "error";
