@@ -13,12 +13,11 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ingest.paper.title import Line, layout_title
+from ingest.paper.title import LayoutCollector, Line, layout_title
 
 PDFIUM_LOCK = threading.RLock()
 PdfiumError = pdfium.PdfiumError
@@ -33,64 +32,35 @@ class RawPdf:
     metadata_title: str | None
 
 
-def _address(handle: Any) -> int | None:
-    return ctypes.cast(handle, ctypes.c_void_p).value
-
-
 def layout_lines(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[Line]:
     """The page's horizontal text as baselines with their printed letter size and form depth, top first.
 
-    One PDFium text object is one text-showing operator, so its characters share a font size and matrix:
-    those are asked once per object, which keeps this to a few calls per character."""
-    depth = {
-        _address(obj.raw): obj.level
-        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT], max_depth=8)
-    }
-    count = pdfium_c.FPDFText_CountChars(textpage.raw)
-    text = textpage.get_text_range()
-    if len(text) != count:  # should not happen; ask per character rather than misalign
-        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
-    x, y = ctypes.c_double(), ctypes.c_double()
+    Each PDFium text object is one text-showing operator, the run pypdf's layout callbacks report: its text,
+    baseline, size (font size times the matrix's vertical scale) and form depth go to the same collector, so
+    both readers group runs into lines and choose the title the same way."""
+    collector = LayoutCollector()
     matrix = pdfium_c.FS_MATRIX()
-    lines: list[Line] = []
-    last_obj: int | None = None
-    size, level, skip, line = 0.0, 0, True, None
-    for i, ch in enumerate(text):
-        if ch in "\r\n\ufffe":
+    size = ctypes.c_float()
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT], max_depth=8):
+        length = pdfium_c.FPDFTextObj_GetText(obj.raw, textpage.raw, None, 0)  # bytes, with the final NUL
+        if length <= 2:
             continue
-        obj = _address(pdfium_c.FPDFText_GetTextObject(textpage.raw, i))
-        if obj != last_obj or line is None:
-            last_obj = obj
-            pdfium_c.FPDFText_GetMatrix(textpage.raw, i, matrix)
-            # vertical or mirrored: the arXiv side stamp, a rotated axis label
-            skip = abs(matrix.b) > abs(matrix.a) or matrix.a < 0
-            if skip:
-                continue
-            size = pdfium_c.FPDFText_GetFontSize(textpage.raw, i) * math.hypot(matrix.c, matrix.d)
-            level = depth.get(obj or 0, 0)
-            pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, x, y)
-            base = y.value
-            line = next(
-                (
-                    ln
-                    for ln in reversed(lines[-4:])
-                    if ln.depth == level and abs(ln.y - base) <= 0.3 * max(size, 1.0)
-                ),
-                None,
-            )
-            if line is None:
-                line = Line(y=base, depth=level)
-                lines.append(line)
-        if skip:
+        buffer = ctypes.create_string_buffer(length)
+        pointer = ctypes.cast(buffer, ctypes.POINTER(pdfium_c.FPDF_WCHAR))
+        pdfium_c.FPDFTextObj_GetText(obj.raw, textpage.raw, pointer, length)
+        text = buffer.raw[: length - 2].decode("utf-16-le", errors="ignore")
+        if not text.strip() or not pdfium_c.FPDFPageObj_GetMatrix(obj.raw, matrix):
             continue
-        line.parts.append(ch)
-        if ch.isalpha():
-            line.size = max(line.size, size)
-    return sorted(lines, key=lambda ln: -ln.y)
+        if abs(matrix.b) > abs(matrix.a) or matrix.a < 0:
+            continue  # vertical or mirrored: the arXiv side stamp, a rotated axis label
+        pdfium_c.FPDFTextObj_GetFontSize(obj.raw, size)
+        collector.runs.append((text, matrix.f, size.value * math.hypot(matrix.c, matrix.d), obj.level))
+    return collector.lines()
 
 
 # The start of a line that may be a numbered heading ("4 Post-training", "A.1 Setup").
 _HEADING_START = re.compile(r"(?m)^(?:\d{1,2}|[A-H])(?:\.\d{1,2})*\.?[ \t]+[A-Z]")
+MAX_HEADING_LINE = 160  # a heading with a label beside it; structure.py takes titles up to 80 characters
 _PAGE_NUMBER_REST = re.compile(r"[.\s\u2026\u00b7]*\d{0,4}[ \t]*$")
 
 
@@ -105,22 +75,25 @@ def split_heading_lines(textpage: pdfium.PdfTextPage, text: str) -> str:
         return text
     cuts: list[int] = []
     x, y = ctypes.c_double(), ctypes.c_double()
+    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     for m in _HEADING_START.finditer(text):
         end = text.find("\r", m.start())
         end = len(text) if end < 0 else end
-        first = textpage.get_charbox(m.start())
-        height = max(first[3] - first[1], 1.0)
+        if end - m.start() > MAX_HEADING_LINE:
+            continue  # a paragraph that starts with a number: the heading finder would not take it anyway
+        pdfium_c.FPDFText_GetCharBox(textpage.raw, m.start(), left, right, bottom, top)
+        height = max(top.value - bottom.value, 1.0)
         last: tuple[float, float] | None = None  # (right edge, baseline) of the last printed character
         for k in range(m.start(), end):
-            if text[k].isspace() or pdfium_c.FPDFText_IsGenerated(textpage.raw, k) == 1:
+            if text[k].isspace():
                 continue
-            left, _, right, _ = textpage.get_charbox(k)
+            pdfium_c.FPDFText_GetCharBox(textpage.raw, k, left, right, bottom, top)
             pdfium_c.FPDFText_GetCharOrigin(textpage.raw, k, x, y)
-            if last is not None and (abs(y.value - last[1]) > height or left - last[0] > 3 * height):
+            if last is not None and (abs(y.value - last[1]) > height or left.value - last[0] > 3 * height):
                 if not _PAGE_NUMBER_REST.match(text, k, end):  # a contents line keeps its page number
                     cuts.append(k)
                 break
-            last = (right, y.value)
+            last = (right.value, y.value)
     for k in reversed(cuts):
         text = text[:k].rstrip(" ") + "\r\n" + text[k:]
     return text

@@ -75,6 +75,7 @@ STAMP_RE = re.compile(
 # encoded, so they would break the cache and every later write. They carry no text: replace them.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _SPACE_RE = re.compile(r"[ \t\f\v\u00a0\u2000-\u200b\u3000]+")
+_HYPHENS = "-\u00ad\u2010"
 _HYPHEN_END_RE = re.compile(r"([^\W\d_]{2,})[-\u00ad\u2010]$")
 # PDFium's mark of a hyphen it removed at a line end, inside the word it joined ("de\ufffeployment").
 LINE_END_HYPHEN = "\ufffe"
@@ -98,8 +99,9 @@ def _clean_lines(raw: str, keep_hyphen: Callable[[str, str], bool] | None = None
     for line in lines:
         if not line:
             continue
-        if out:
-            head = _HYPHEN_END_RE.search(out[-1])
+        if out and out[-1][-1] in _HYPHENS:
+            last = out[-1]
+            head = _HYPHEN_END_RE.search(last, max(0, len(last) - 80))  # a word, not the whole joined line
             tail = _WORD_START_RE.match(line)
             if head and tail:
                 prefix, suffix = head.group(1), tail.group(1)
