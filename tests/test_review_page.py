@@ -413,3 +413,35 @@ def _yaml(path: Path) -> Any:
     from ingest.catalog.yamlio import load_yaml
 
     return load_yaml(path)
+
+
+def test_the_command_serves_the_queue_on_loopback_until_stopped(review_root: CatalogRoot) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "ingest", "--root", str(review_root.path), "review", "serve"]
+    with subprocess.Popen(
+        [*command, "--port", "0", "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            found = re.match(r"review page: (http://127\.0\.0\.1:\d+/) ", line)
+            assert found, line
+            with httpx.Client(base_url=found.group(1), trust_env=False, timeout=30) as client:
+                queue = client.get("/api/queue").json()
+            assert len(queue["proposals"]) == 3
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    with socket.socket() as holder:  # a port another program holds: one line and exit 2
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = str(holder.getsockname()[1])
+        taken = subprocess.run(
+            [*command, "--port", port, "--no-browser"], capture_output=True, text=True, timeout=60
+        )
+    assert taken.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr
+    assert "--port" in taken.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ingest.catalog.store import CatalogRoot
-from ingest.cli.ui import console, err_console
+from ingest.cli.ui import err_console
 
 
 @click.command("serve", short_help="A local review page: quotes highlighted on their PDF pages.")
@@ -44,7 +44,7 @@ def serve_cmd(ctx: click.Context, port: int, host: str, no_browser: bool, review
         err_console.print(
             f"warning: listening on {host}: others on that network can see the queue", markup=False
         )
-    console.print(f"review page: {server.url}  (Ctrl-C stops it)", markup=False, soft_wrap=True)
+    click.echo(f"review page: {server.url}  (Ctrl-C stops it)")  # flushed: a pipe reads the address at once
     server.warm()
     if not no_browser:
         import webbrowser

@@ -183,7 +183,9 @@ class ReviewServer(ThreadingHTTPServer):
             "flags": [str(f) for f in row.flags],
             "confidence": ev.confidence if ev is not None else None,
             "note": ev.note if ev is not None else None,
-            "support": data.get("support"),  # the support check's result, when the extraction has one
+            # The support check's result ("supported", "weak", "unsupported") when the extraction has one.
+            "support": data.get("support"),
+            "support_note": data.get("support_note"),
             "quotes": quotes,
         }
 

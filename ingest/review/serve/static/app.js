@@ -117,7 +117,10 @@ function renderProposal() {
     if (row.status === "changed" || row.status === "removed") card.append(el("div", "old", "- " + row.old));
     if (row.status === "same") card.append(el("div", "same", "  " + row.new));
     else if (row.new !== "") card.append(el("div", "new value", "+ " + row.new));
-    if (row.support) card.append(el("div", "support", "support: " + JSON.stringify(row.support)));
+    if (row.support) {
+      const note = row.support_note ? ` (${row.support_note})` : "";
+      card.append(el("div", "support " + row.support, `support: ${row.support}${note}`));
+    }
     for (const quote of row.quotes) {
       const where = quote.cited_page ? `p.${quote.page} (cited p.${quote.cited_page})` : `p.${quote.page}`;
       card.append(el("div", "quote", `${where} “${quote.text}” (${quote.match})`));
