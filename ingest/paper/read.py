@@ -14,7 +14,6 @@ names its page. The title is read from page 1's layout (title.py), quoted as pag
 from __future__ import annotations
 
 import hashlib
-import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -31,14 +30,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError
 
 from ingest.errors import ReadError
 from ingest.models import PaperText
 from ingest.paper.context import select_context
+from ingest.paper.pypdf_read import first_page_pypdf, read_pypdf
 from ingest.paper.structure import find_sections
-from ingest.paper.title import LayoutCollector, choose_title, layout_title
+from ingest.paper.title import choose_title
 from ingest.paper.tokens import count_tokens
 
 __all__ = [
@@ -61,12 +59,6 @@ __all__ = [
 READER_VERSION = 4
 Engine = Literal["pdfium", "pypdf"]
 DEFAULT_ENGINE: Engine = "pdfium"
-
-# pypdf reports recoverable oddities ("Ignoring wrong pointing object ...") and fontTools its font quirks
-# through logging; they do not change the text. Real failures still arrive as exceptions, which read_pdf
-# turns into ReadError, so raising the level hides noise, not errors.
-for _name in ("pypdf", "fontTools"):
-    logging.getLogger(_name).setLevel(logging.ERROR)
 
 STAMP_RE = re.compile(
     r"arXiv:\s?(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})v\d+\s*\[[A-Za-z.-]+\]\s*\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}"
@@ -164,20 +156,13 @@ def _check_bytes(path: Path, name: str) -> None:
         )
 
 
-def _short(exc: BaseException) -> str:
-    """An exception as one short printable line (pypdf quotes raw bytes of the damaged object)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    text = "".join(c if c.isprintable() and ord(c) < 0x2E80 else "?" for c in text)
-    return text if len(text) <= 100 else text[:97] + "..."
-
-
 def read_pdf(path: Path, *, source: str | None = None, engine: Engine = DEFAULT_ENGINE) -> PaperText:
     """A PDF's pages as normalised text with their sections; raises ReadError naming the paper and file."""
     path = Path(path)
     name = source or path.name
     _check_bytes(path, name)
     raw = _read_pdfium(path) if engine == "pdfium" else None
-    raw_pages, layout, metadata = raw if raw is not None else _read_pypdf(path, name)
+    raw_pages, layout, metadata = raw if raw is not None else read_pypdf(path, name)
     if not raw_pages:
         raise ReadError(name, f"{path.name} has no pages", hint="check the file, or download it again")
     keep = _hyphen_rule(raw_pages)
@@ -206,50 +191,6 @@ def _read_pdfium(path: Path) -> tuple[list[str], str | None, str | None] | None:
     except Exception:  # PdfiumError (damaged, password) or anything odd: pypdf reads it, or says why not
         return None
     return raw.pages, raw.layout_title, raw.metadata_title
-
-
-def _read_pypdf(path: Path, name: str) -> tuple[list[str], str | None, Any]:
-    """Page texts, layout title and /Title by pypdf; ReadError for an encrypted or damaged file."""
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise ReadError(
-                name, f"{path.name} is encrypted and needs a password", hint="supply an unlocked copy"
-            )
-        first_raw, layout = _first_page_layout(reader)
-        raw_pages = [first_raw] + [page.extract_text() or "" for page in reader.pages[1:]]
-        metadata = reader.metadata.title if reader.metadata else None
-    except ReadError:
-        raise
-    except FileNotDecryptedError as exc:
-        raise ReadError(
-            name, f"{path.name} is encrypted and needs a password", hint="supply an unlocked copy"
-        ) from exc
-    except Exception as exc:
-        # Only pypdf runs in this block. It reports a damaged file as PdfReadError, but also as ValueError,
-        # KeyError, NotImplementedError ("Unsupported filter"), zlib.error...: the file is what is wrong.
-        raise ReadError(
-            name, f"{path.name} is corrupt: {_short(exc)}", hint="check the file, or download it again"
-        ) from exc
-    return raw_pages, layout, metadata
-
-
-def _first_page_layout(reader: PdfReader) -> tuple[str, str | None]:
-    """Page 1's raw text (as extract_text gives it) and the title its layout shows, in one pass of pypdf."""
-    if not reader.pages:
-        return "", None
-    page = reader.pages[0]
-    collector = LayoutCollector()
-    raw = (
-        page.extract_text(
-            visitor_text=collector.text,
-            visitor_operand_before=collector.before,
-            visitor_operand_after=collector.after,
-        )
-        or ""
-    )
-    box = page.mediabox
-    return raw, layout_title(collector.lines(), float(box.height), float(box.bottom))
 
 
 @dataclass(frozen=True)
@@ -283,11 +224,7 @@ def _first_page(path: str, mtime_ns: int, size: int) -> FirstPage:
         text = " ".join(unicodedata.normalize("NFKC", raw).split())
         return FirstPage(text, choose_title(layout, meta, normalise(raw)))
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            return FirstPage("", None)
-        raw, layout = _first_page_layout(reader)
-        metadata: Any = reader.metadata.title if reader.metadata else None
+        raw, layout, metadata = first_page_pypdf(Path(path))
     except Exception:  # best effort: a file pypdf cannot open has no stamp to read; read_pdf says why later
         return FirstPage("", None)
     return FirstPage(
@@ -382,10 +319,10 @@ def _exit_with_parent() -> None:
 def reader_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` reader processes; the caller shuts it down (use it as a context manager)."""
     # forkserver: forking a process that runs threads (HTTP servers, LLM calls) can deadlock. The server
-    # imports this module once, so each worker starts with pypdf loaded (a no-op if the server already runs).
+    # imports the readers once, so each worker starts with them loaded (a no-op if the server already runs).
     # A pool worker otherwise waits for work forever once its parent is killed, holding the parent's stdout.
     context = get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([__name__, "ingest.paper.pdfium"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_exit_with_parent)
 
 
