@@ -1,18 +1,22 @@
 """PDFium (pypdfium2) access: a PDF's raw page texts, page 1's layout lines, character boxes, page images.
 
-PDFium is not thread-safe: callers in a threaded process (the review server) hold PDFIUM_LOCK around every
-call; the weekly job reads in processes (read.reader_pool). Import this module only where PDFium is used, so
-the command line starts without loading it.
+PDFium is not thread-safe: every function here that opens a PDF holds PDFIUM_LOCK (re-entrant), so threads
+(the review server's, or `process` parsing in its worker threads when it has a single reader) take turns; the
+weekly job reads in parallel in processes (read.reader_pool). Import this module only where PDFium is used,
+so the command line starts without loading it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -20,6 +24,19 @@ import pypdfium2.raw as pdfium_c
 from ingest.paper.title import LayoutCollector, Line, layout_title
 
 PDFIUM_LOCK = threading.RLock()
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _locked(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        with PDFIUM_LOCK:
+            return fn(*args, **kwargs)
+
+    return call
+
+
 PdfiumError = pdfium.PdfiumError
 
 
@@ -104,6 +121,7 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
     return pdfium.PdfDocument(str(path))
 
 
+@_locked
 def first_page_raw(path: Path) -> tuple[str, str | None, str | None]:
     """Page 1's text, its layout title and the /Title metadata, without reading the other pages."""
     doc = open_pdf(path)
@@ -123,6 +141,7 @@ def first_page_raw(path: Path) -> tuple[str, str | None, str | None]:
         doc.close()
 
 
+@_locked
 def read_raw(path: Path) -> RawPdf:
     """Every page's text (PDFium's: CRLF line ends, U+FFFE for a hyphen at a line end) and page 1's title."""
     doc = open_pdf(path)
@@ -156,6 +175,7 @@ class Box:
     bottom: float
 
 
+@_locked
 def page_count(path: Path) -> int:
     doc = open_pdf(path)
     try:
@@ -164,6 +184,7 @@ def page_count(path: Path) -> int:
         doc.close()
 
 
+@_locked
 def page_text(path: Path, number: int) -> str:
     """Page `number` (1-based) as PDFium's characters, one for each character index."""
     doc = open_pdf(path)
@@ -183,6 +204,7 @@ def page_text(path: Path, number: int) -> str:
         doc.close()
 
 
+@_locked
 def char_boxes(path: Path, number: int, indices: list[int]) -> list[Box | None]:
     """The box of each character index on page `number` (1-based) as rendered, None for a space or line end
     PDFium generated. The boxes go through PDFium's own page-to-device transform, so a cropped or rotated
@@ -220,6 +242,7 @@ def char_boxes(path: Path, number: int, indices: list[int]) -> list[Box | None]:
         doc.close()
 
 
+@_locked
 def render_png(path: Path, number: int, target: Path, *, scale: float) -> None:
     """Page `number` (1-based) as a PNG at `scale` pixels per point, written atomically to `target`."""
     doc = open_pdf(path)

@@ -82,11 +82,9 @@ def _sha256(path: str, mtime_ns: int, size: int) -> str:
 @lru_cache(maxsize=64)
 def _page(key: str, path: str, number: int) -> tuple[str, list[int]]:
     """A page's keyed characters and their PDFium character indices (kept per PDF content and page)."""
-    from ingest.paper.pdfium import PDFIUM_LOCK, page_text
+    from ingest.paper.pdfium import page_text
 
-    with PDFIUM_LOCK:
-        text = page_text(Path(path), number)
-    return _keyed(text)
+    return _keyed(page_text(Path(path), number))
 
 
 def _span(keyed: str, quote: str) -> tuple[int, int] | None:
@@ -106,7 +104,7 @@ def _span(keyed: str, quote: str) -> tuple[int, int] | None:
 def quote_rects(pdf: Path, number: int, quotes: list[str]) -> list[list[Rect]]:
     """For each quote, the rectangles that cover it on page `number` of `pdf`, one a printed line ([] when
     the page does not hold it). The page is loaded once for all of them."""
-    from ingest.paper.pdfium import PDFIUM_LOCK, char_boxes
+    from ingest.paper.pdfium import char_boxes
 
     keyed, where = _page(_file_key(pdf), str(pdf), number)
     chosen: list[list[int]] = []
@@ -116,8 +114,7 @@ def quote_rects(pdf: Path, number: int, quotes: list[str]) -> list[list[Rect]]:
     wanted = sorted({i for indices in chosen for i in indices})
     if not wanted:
         return [[] for _ in quotes]
-    with PDFIUM_LOCK:
-        found = dict(zip(wanted, char_boxes(pdf, number, wanted), strict=True))
+    found = dict(zip(wanted, char_boxes(pdf, number, wanted), strict=True))
     return [
         _lines([(b.left, b.top, b.right, b.bottom) for i in indices if (b := found[i]) is not None])
         for indices in chosen
@@ -144,14 +141,13 @@ def page_png(pdf: Path, number: int, cache_dir: Path) -> Path:
 
     target = cache_dir / "pages" / f"{_file_key(pdf)}-{number}.png"
     if not target.is_file():
-        with PDFIUM_LOCK:
+        with PDFIUM_LOCK:  # held across the check, so two requests for one page render it once
             if not target.is_file():
                 render_png(pdf, number, target, scale=RENDER_SCALE)
     return target
 
 
 def page_total(pdf: Path) -> int:
-    from ingest.paper.pdfium import PDFIUM_LOCK, page_count
+    from ingest.paper.pdfium import page_count
 
-    with PDFIUM_LOCK:
-        return page_count(pdf)
+    return page_count(pdf)
