@@ -196,12 +196,20 @@ def test_an_edit_on_the_page_is_validated_like_review_edit(server: ReviewServer)
     assert bad.status_code == 422
     assert "is not a value of axis" in bad.json()["error"]
     assert queue_file.read_text(encoding="utf-8") == before  # the queue is unchanged
+    missing = _post(server, "edit", {"id": "no-such-proposal", "field": "name", "value": "x"})
+    assert missing.status_code == 404
     good = _post(server, "edit", {"id": "gkd-2306.13649v1", "field": "name", "value": "GKD (edited)"})
     assert good.json() == {"edited": True}
     proposal = root.read_proposal("gkd-2306.13649v1")
     assert proposal.edited
     assert proposal.entry is not None
     assert proposal.entry.name == "GKD (edited)"
+    # Typed into a text field, "2023.06" stays the text it is (YAML alone would make it a number).
+    dated_edit = {"id": "gkd-2306.13649v1", "field": "date", "value": "2023.06"}
+    assert _post(server, "edit", dated_edit).status_code == 200
+    dated = root.read_proposal("gkd-2306.13649v1").entry
+    assert dated is not None
+    assert dated.date == "2023.06"
 
 
 def test_decisions_on_the_page_write_what_the_cli_writes(review_root: CatalogRoot, tmp_path: Path) -> None:

@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ingest.catalog.store import CatalogRoot
-from ingest.catalog.yamlio import dumps_yaml, load_yaml, loads_yaml, write_yaml
+from ingest.catalog.yamlio import load_yaml, loads_yaml, write_yaml
 from ingest.errors import CatalogError, IngestError
-from ingest.models import Proposal
+from ingest.models import Entry, Exclusion, Proposal
 from ingest.review import decide
 from ingest.review.diff import Row, proposal_rows, summary
 from ingest.review.queue import describe, load_proposal, scan_queue
@@ -207,15 +207,25 @@ class ReviewServer(ThreadingHTTPServer):
         return {"rejected": [d.id for d in decisions]}
 
     def edit(self, body: dict[str, Any]) -> dict[str, Any]:
-        proposal_id, field = str(body["id"]), str(body["field"])
-        value = loads_yaml(str(body.get("value", ""))) if str(body.get("value", "")).strip() else None
+        proposal_id, field, text = str(body["id"]), str(body["field"]), str(body.get("value", ""))
         kind = self.proposal(proposal_id).kind
-        changed = decide.edit(self.root, proposal_id, _field_setter(kind, field, value))
+        changed = decide.edit(self.root, proposal_id, _field_setter(kind, field, text))
         return {"edited": changed is not None}
 
 
-def _field_setter(kind: str, field: str, value: Any) -> Callable[[Path], None]:
-    """An `editor` for decide.edit that sets one dotted field ("axes.signal") in the proposal's copy."""
+def _field_setter(kind: str, field: str, text: str) -> Callable[[Path], None]:
+    """An `editor` for decide.edit that sets one dotted field ("axes.signal") in the proposal's copy.
+
+    `text` is a YAML value ("[a, b]", "true"); where the field holds text, what the reviewer typed stays text
+    ("2023.05" is a date string there, not a number). Empty text is null."""
+    parsed = loads_yaml(text) if text.strip() else None
+    model = Exclusion if kind == "exclude" else Entry
+    info = model.model_fields.get(field.split(".")[0])
+    text_field = field.startswith("details.") or (info is not None and info.annotation in (str, str | None))
+
+    def value_for(old: Any) -> Any:
+        scalar = not isinstance(parsed, list | dict | str) and text.strip()
+        return text.strip() if scalar and (text_field or isinstance(old, str)) else parsed
 
     def set_in(data: dict[str, Any], dotted: str) -> None:
         *heads, last = dotted.split(".")
@@ -223,7 +233,7 @@ def _field_setter(kind: str, field: str, value: Any) -> Callable[[Path], None]:
             if not isinstance(data.get(head), dict):
                 data[head] = {}
             data = data[head]
-        data[last] = value
+        data[last] = value_for(data.get(last))
 
     def editor(copy: Path) -> None:
         data = load_yaml(copy)
@@ -234,7 +244,7 @@ def _field_setter(kind: str, field: str, value: Any) -> Callable[[Path], None]:
                 set_in(data["entry"], field)
             for change in data.get("changes") or []:
                 if isinstance(change, dict) and change.get("field") == field:
-                    change["new"] = value
+                    change["new"] = value_for(change.get("new"))
         write_yaml(copy, data)
 
     return editor
@@ -335,7 +345,10 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(body, dict) or "id" not in body:
                 raise ValueError("send a JSON object with the proposal id")
             self._json(HTTPStatus.OK, action(body))
-        except (ValueError, KeyError) as exc:
+        except LookupError as exc:
+            status = HTTPStatus.BAD_REQUEST if isinstance(exc, KeyError) else HTTPStatus.NOT_FOUND
+            self._json(status, {"error": f"bad request: {exc}"})
+        except ValueError as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": f"bad request: {exc}"})
         except IngestError as exc:
             self._json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)})
@@ -352,4 +365,4 @@ def serve_in_thread(server: ReviewServer) -> threading.Thread:
     return thread
 
 
-__all__ = ["ReviewServer", "dumps_yaml", "serve_in_thread", "start"]
+__all__ = ["ReviewServer", "serve_in_thread", "start"]
