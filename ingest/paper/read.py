@@ -34,7 +34,6 @@ from pydantic import ValidationError
 from ingest.errors import ReadError
 from ingest.models import PaperText
 from ingest.paper.context import select_context
-from ingest.paper.pypdf_read import first_page_pypdf, read_pypdf
 from ingest.paper.structure import find_sections
 from ingest.paper.title import choose_title
 from ingest.paper.tokens import count_tokens
@@ -162,7 +161,11 @@ def read_pdf(path: Path, *, source: str | None = None, engine: Engine = DEFAULT_
     name = source or path.name
     _check_bytes(path, name)
     raw = _read_pdfium(path) if engine == "pdfium" else None
-    raw_pages, layout, metadata = raw if raw is not None else read_pypdf(path, name)
+    if raw is None:
+        from ingest.paper.pypdf_read import read_pypdf  # pypdf loads only when it reads
+
+        raw = read_pypdf(path, name)
+    raw_pages, layout, metadata = raw
     if not raw_pages:
         raise ReadError(name, f"{path.name} has no pages", hint="check the file, or download it again")
     keep = _hyphen_rule(raw_pages)
@@ -223,6 +226,8 @@ def _first_page(path: str, mtime_ns: int, size: int) -> FirstPage:
         raw = raw.replace(LINE_END_HYPHEN, "-")
         text = " ".join(unicodedata.normalize("NFKC", raw).split())
         return FirstPage(text, choose_title(layout, meta, normalise(raw)))
+    from ingest.paper.pypdf_read import first_page_pypdf
+
     try:
         raw, layout, metadata = first_page_pypdf(Path(path))
     except Exception:  # best effort: a file pypdf cannot open has no stamp to read; read_pdf says why later
