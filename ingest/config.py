@@ -88,6 +88,9 @@ class ReadConfig(_Section):
         default=6000, ge=500, description="token budget of the context sent to the LLM"
     )
     workers: int = Field(default=2, ge=1, description="processes that parse PDFs in parallel")
+    engine: Literal["pdfium", "pypdf"] = Field(
+        default="pdfium", description="text reader: pdfium (fast) or pypdf (reads what PDFium cannot open)"
+    )
 
 
 class ModelPrice(_Section):

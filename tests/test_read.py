@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fpdf import FPDF
@@ -327,3 +328,91 @@ def test_corrupt_pdf(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ReadError, match="does not exist"):
         read_cached(tmp_path / "nope.pdf", tmp_path / "c", source="2401.00001")
+
+
+# --- the whole corpus, read by the default engine (PDFium) -----------------------------------------------
+
+# The number of each corpus PDF's last numbered top-level section: pypdf found the same sections on all 26.
+LAST_SECTION = {
+    "dasd": 9, "deepdistill": 5, "deepseek": 5, "dpo": 7, "em": 8, "falcon": 5, "gkd": 6, "hinton": 8,
+    "hy": 5, "infigui": 5, "instructgpt": 5, "kd": 9, "mimo-7b": 4, "mimo-v2": 6, "mind": 6, "not": 5,
+    "offline": 5, "openclaw": 7, "openvlthinker": 5, "ppo": 8, "qwen3": 6, "revisual": 7, "speculative": 6,
+    "step": 8, "video": 5, "vision": 5,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus(corpus_text_cache: Path) -> list[tuple[Any, PaperText]]:
+    """All 26 corpus PDFs with their MANIFEST rows, read in two processes into the session's text cache."""
+    from arxiv_mirror import corpus_papers
+    from conftest import PDFS, need_shared
+
+    rows = sorted(corpus_papers(need_shared(PDFS)).values(), key=lambda p: p.number)
+    texts = read_many([(row.file, row.arxiv_id) for row in rows], corpus_text_cache, workers=2)
+    assert all(isinstance(t, PaperText) for t in texts), [t for t in texts if not isinstance(t, PaperText)]
+    return [(row, text) for row, text in zip(rows, texts, strict=True)]
+
+
+def _key(file: Path) -> str:
+    return next(k for k in sorted(LAST_SECTION, key=len, reverse=True) if file.name.startswith(k))
+
+
+def test_all_26_corpus_titles_are_found_and_grounded_on_page_one(corpus: list[tuple[Any, PaperText]]) -> None:
+    assert len(corpus) == 26
+    wrong = [
+        (row.file.name, paper.title)
+        for row, paper in corpus
+        if paper.title is None or fuzz.ratio(paper.title.casefold(), row.title.casefold()) < 90
+    ]
+    assert wrong == []
+    for _, paper in corpus:
+        span = locate(paper, paper.title or "")
+        assert span is not None, paper.source
+        assert paper.page_of(span[0]) == 1, paper.source
+
+
+def test_the_sections_of_every_corpus_pdf(corpus: list[tuple[Any, PaperText]]) -> None:
+    for row, paper in corpus:
+        numbers = [int(s.title.split()[0]) for s in paper.sections if s.title[:1].isdigit()]
+        kinds = {s.kind for s in paper.sections}
+        assert numbers == list(range(1, LAST_SECTION[_key(row.file)] + 1)), (row.file.name, numbers)
+        assert "references" in kinds, row.file.name
+        assert "introduction" in kinds or row.file.name.startswith("revisual"), row.file.name
+    qwen3 = next(paper for row, paper in corpus if row.file.name.startswith("qwen3"))
+    # PDFium puts a figure label ("Stage 1") on the heading's line; the heading stands alone.
+    assert ("method", "4 Post-training") in [(s.kind, s.title) for s in qwen3.sections]
+
+
+def test_pdfium_line_end_hyphens_follow_the_hyphen_rules(corpus: list[tuple[Any, PaperText]]) -> None:
+    assert normalise("de\ufffeployment and self\ufffe\r\nplay") == "deployment and selfplay"
+    assert all("\ufffe" not in paper.text for _, paper in corpus)
+    hinton = next(paper for row, paper in corpus if row.file.name.startswith("hinton"))
+    assert "allow deployment to a large number of users" in hinton.text  # "de\ufffeployment" in PDFium's text
+
+
+def test_the_heuristic_quotes_on_the_whole_corpus_are_all_grounded(
+    corpus: list[tuple[Any, PaperText]], tmp_path: Path
+) -> None:
+    from ingest.catalog.store import CatalogRoot
+    from ingest.extract.heuristic import HeuristicBackend
+    from ingest.extract.verify import verify
+    from ingest.models import Candidate, MatchKind
+
+    backend = HeuristicBackend(CatalogRoot(tmp_path / "root").create().taxonomy)
+    total, ungrounded = 0, []
+    for row, paper in corpus:
+        raw = backend.extract(paper, Candidate(arxiv_id=row.arxiv_id, title=row.title), examples=[])
+        quotes = [q for ev in verify(raw, paper).entry.evidence.values() for q in ev.quotes]
+        total += len(quotes)
+        ungrounded += [(row.file.name, q.text) for q in quotes if q.match != MatchKind.exact]
+    assert total > 26
+    assert ungrounded == []
+
+
+def test_the_pypdf_engine_reads_too_and_is_cached_apart(pdfs: Path, tmp_path: Path) -> None:
+    by_pdfium = read_cached(pdfs / HINTON_FILE, tmp_path / "c")
+    by_pypdf = read_cached(pdfs / HINTON_FILE, tmp_path / "c", engine="pypdf")
+    assert by_pypdf.title == by_pdfium.title == "Distilling the Knowledge in a Neural Network"
+    assert [s.title for s in by_pypdf.sections] == [s.title for s in by_pdfium.sections]
+    assert by_pypdf.pages != by_pdfium.pages  # two readers, two cache entries
+    assert len(by_pypdf.pages) == len(by_pdfium.pages) == 9

@@ -1,4 +1,4 @@
-"""CLI commands: `review list`, `review show`, `review approve`, `review reject`, `review edit`."""
+"""CLI commands: `review list`, `show`, `approve`, `reject`, `edit` (and `serve`, in cli/serve.py)."""
 
 from __future__ import annotations
 
@@ -280,4 +280,7 @@ def edit_cmd(ctx: click.Context, proposal_id: str) -> None:
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `ingest` group."""
+    from ingest.cli.serve import serve_cmd
+
+    review.add_command(serve_cmd)
     cli.add_command(review)

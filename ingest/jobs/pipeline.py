@@ -29,7 +29,7 @@ from concurrent.futures import (
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import CatalogError, PaperError, UnexpectedError
@@ -201,7 +201,7 @@ class Pipeline:
         lock = threading.Lock()
         with (
             ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(candidates)))) as pool,
-            _Readers(readers) as parser,
+            _Readers(readers, self.root.config.read.engine) as parser,
         ):
             stages: dict[Future[Any], tuple[int, str]] = {
                 pool.submit(chain.fetch, c, parse=not parser.enabled): (i, "fetch")
@@ -260,10 +260,10 @@ class Chain:
         """The PDF on disk and its text: from the cache, parsed here when `parse`, else None (not parsed)."""
         from ingest.paper.read import cached_text, read_cached
 
-        path = self.pipeline.pdf(candidate)
+        path, engine = self.pipeline.pdf(candidate), self.config.read.engine
         if parse:
-            return path, read_cached(path, self.root.cache_dir, source=candidate.key)
-        return path, cached_text(path, self.root.cache_dir, source=candidate.key)
+            return path, read_cached(path, self.root.cache_dir, source=candidate.key, engine=engine)
+        return path, cached_text(path, self.root.cache_dir, source=candidate.key, engine=engine)
 
     def finish(self, candidate: Candidate, paper: PaperText) -> PaperOutcome:
         """extract → verify → score of a paper already read, as its outcome."""
@@ -311,9 +311,10 @@ class Chain:
 class _Readers:
     """The reader processes of one `process` call, started at the first PDF to parse, shut down at exit."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, engine: Literal["pdfium", "pypdf"] = "pdfium") -> None:
         self.enabled = workers > 1
         self.workers = workers
+        self.engine = engine
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> _Readers:
@@ -329,7 +330,7 @@ class _Readers:
 
         if self._pool is None:
             self._pool = reader_pool(self.workers)
-        return self._pool.submit(read_job, (path, source, cache_dir))
+        return self._pool.submit(read_job, (path, source, cache_dir, self.engine))
 
     @staticmethod
     def result(future: Future[Any]) -> PaperText:

@@ -1,17 +1,19 @@
-"""Read a PDF into normalised, page-tagged text (pypdf), cached by the PDF's sha256, in parallel processes.
+"""Read a PDF into normalised, page-tagged text (PDFium, or pypdf), cached by the PDF's sha256, in processes.
 
+The `read.engine` setting chooses the reader: pdfium (default; pypdfium2, far faster than pypdf) or pypdf.
+A PDF that PDFium cannot open is read with pypdf, which also names what is wrong with a broken file.
 Normalisation (one pipeline, `normalise`, used on page text and on quotes alike): Unicode NFKC (so the
 ligature "ﬁ" becomes "fi"), the arXiv side stamp `arXiv:NNNN.NNNNNvN [cat] D Mon YYYY` removed, a word
-hyphenated across a line end joined again, and all whitespace (line ends included) collapsed to single spaces.
-A page is therefore one line of text; `PaperText.text` joins the pages with a blank line and
-`PaperText.page_of` maps any character offset back to its page, so a quote found with `locate` names its page.
-The title is read from page 1's layout (`pdftitle`), quoted as page 1 prints it.
+hyphenated across a line end joined again (PDFium marks that hyphen as U+FFFE inside the joined word; pypdf
+leaves "-" before the line end: both go through the same rule), and all whitespace (line ends included)
+collapsed to single spaces. A page is therefore one line of text; `PaperText.text` joins the pages with a
+blank line and `PaperText.page_of` maps any character offset back to its page, so a quote found with `locate`
+names its page. The title is read from page 1's layout (title.py), quoted as page 1 prints it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -25,22 +27,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
-from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError
 
 from ingest.errors import ReadError
 from ingest.models import PaperText
 from ingest.paper.context import select_context
 from ingest.paper.structure import find_sections
-from ingest.paper.title import LayoutCollector, choose_title, layout_title
+from ingest.paper.title import choose_title
 from ingest.paper.tokens import count_tokens
 
 __all__ = [
     "cached_text",
     "count_tokens",
+    "find_spaceless",
     "first_page",
     "locate",
     "normalise",
@@ -52,14 +53,11 @@ __all__ = [
     "select_context",
 ]
 
-# Bump when normalisation, section or title finding changes, so cached texts are parsed again.
-READER_VERSION = 3
-
-# pypdf reports recoverable oddities ("Ignoring wrong pointing object ...") and fontTools its font quirks
-# through logging; they do not change the text. Real failures still arrive as exceptions, which read_pdf
-# turns into ReadError, so raising the level hides noise, not errors.
-for _name in ("pypdf", "fontTools"):
-    logging.getLogger(_name).setLevel(logging.ERROR)
+# Bump when normalisation, section or title finding changes, so cached texts are parsed again. The engine
+# is part of the cache key too: the two readers' texts differ in small ways.
+READER_VERSION = 4
+Engine = Literal["pdfium", "pypdf"]
+DEFAULT_ENGINE: Engine = "pdfium"
 
 STAMP_RE = re.compile(
     r"arXiv:\s?(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})v\d+\s*\[[A-Za-z.-]+\]\s*\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}"
@@ -68,7 +66,11 @@ STAMP_RE = re.compile(
 # encoded, so they would break the cache and every later write. They carry no text: replace them.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _SPACE_RE = re.compile(r"[ \t\f\v\u00a0\u2000-\u200b\u3000]+")
+_HYPHENS = "-\u00ad\u2010"
 _HYPHEN_END_RE = re.compile(r"([^\W\d_]{2,})[-\u00ad\u2010]$")
+# PDFium's mark of a hyphen it removed at a line end, inside the word it joined ("de\ufffeployment").
+LINE_END_HYPHEN = "\ufffe"
+_MARKED_HYPHEN_RE = re.compile(r"\ufffe[ \t]*(?:\r\n|\r|\n)?")
 _WORD_START_RE = re.compile(r"^([a-z][^\W\d_]*)")
 
 
@@ -80,13 +82,17 @@ def _clean_lines(raw: str, keep_hyphen: Callable[[str, str], bool] | None = None
         .replace("\r", "\n")
     )
     text = STAMP_RE.sub(" ", text)
+    if LINE_END_HYPHEN in text:
+        # Back to a hyphen at a line end, so PDFium's text takes exactly pypdf's rules (join, or keep "-").
+        text = _MARKED_HYPHEN_RE.sub("-\n", text)
     lines = [_SPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
     out: list[str] = []
     for line in lines:
         if not line:
             continue
-        if out:
-            head = _HYPHEN_END_RE.search(out[-1])
+        if out and out[-1][-1] in _HYPHENS:
+            last = out[-1]
+            head = _HYPHEN_END_RE.search(last, max(0, len(last) - 80))  # a word, not the whole joined line
             tail = _WORD_START_RE.match(line)
             if head and tail:
                 prefix, suffix = head.group(1), tail.group(1)
@@ -149,39 +155,17 @@ def _check_bytes(path: Path, name: str) -> None:
         )
 
 
-def _short(exc: BaseException) -> str:
-    """An exception as one short printable line (pypdf quotes raw bytes of the damaged object)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    text = "".join(c if c.isprintable() and ord(c) < 0x2E80 else "?" for c in text)
-    return text if len(text) <= 100 else text[:97] + "..."
-
-
-def read_pdf(path: Path, *, source: str | None = None) -> PaperText:
+def read_pdf(path: Path, *, source: str | None = None, engine: Engine = DEFAULT_ENGINE) -> PaperText:
     """A PDF's pages as normalised text with their sections; raises ReadError naming the paper and file."""
     path = Path(path)
     name = source or path.name
     _check_bytes(path, name)
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise ReadError(
-                name, f"{path.name} is encrypted and needs a password", hint="supply an unlocked copy"
-            )
-        first_raw, layout = _first_page_layout(reader)
-        raw_pages = [first_raw] + [page.extract_text() or "" for page in reader.pages[1:]]
-        metadata = reader.metadata.title if reader.metadata else None
-    except ReadError:
-        raise
-    except FileNotDecryptedError as exc:
-        raise ReadError(
-            name, f"{path.name} is encrypted and needs a password", hint="supply an unlocked copy"
-        ) from exc
-    except Exception as exc:
-        # Only pypdf runs in this block. It reports a damaged file as PdfReadError, but also as ValueError,
-        # KeyError, NotImplementedError ("Unsupported filter"), zlib.error...: the file is what is wrong.
-        raise ReadError(
-            name, f"{path.name} is corrupt: {_short(exc)}", hint="check the file, or download it again"
-        ) from exc
+    raw = _read_pdfium(path) if engine == "pdfium" else None
+    if raw is None:
+        from ingest.paper.pypdf_read import read_pypdf  # pypdf loads only when it reads
+
+        raw = read_pypdf(path, name)
+    raw_pages, layout, metadata = raw
     if not raw_pages:
         raise ReadError(name, f"{path.name} has no pages", hint="check the file, or download it again")
     keep = _hyphen_rule(raw_pages)
@@ -201,22 +185,15 @@ def read_pdf(path: Path, *, source: str | None = None) -> PaperText:
     return paper
 
 
-def _first_page_layout(reader: PdfReader) -> tuple[str, str | None]:
-    """Page 1's raw text (as extract_text gives it) and the title its layout shows, in one pass of pypdf."""
-    if not reader.pages:
-        return "", None
-    page = reader.pages[0]
-    collector = LayoutCollector()
-    raw = (
-        page.extract_text(
-            visitor_text=collector.text,
-            visitor_operand_before=collector.before,
-            visitor_operand_after=collector.after,
-        )
-        or ""
-    )
-    box = page.mediabox
-    return raw, layout_title(collector.lines(), float(box.height), float(box.bottom))
+def _read_pdfium(path: Path) -> tuple[list[str], str | None, str | None] | None:
+    """Page texts, layout title and /Title by PDFium; None when PDFium cannot read the file (pypdf will)."""
+    from ingest.paper.pdfium import read_raw
+
+    try:
+        raw = read_raw(path)
+    except Exception:  # PdfiumError (damaged, password) or anything odd: pypdf reads it, or says why not
+        return None
+    return raw.pages, raw.layout_title, raw.metadata_title
 
 
 @dataclass(frozen=True)
@@ -239,12 +216,20 @@ def first_page(path: Path) -> FirstPage:
 
 @lru_cache(maxsize=64)  # resolve_ref asks for the id (stamp) and the title of one file: parse page 1 once
 def _first_page(path: str, mtime_ns: int, size: int) -> FirstPage:
+    from ingest.paper.pdfium import first_page_raw
+
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            return FirstPage("", None)
-        raw, layout = _first_page_layout(reader)
-        metadata: Any = reader.metadata.title if reader.metadata else None
+        raw, layout, meta = first_page_raw(Path(path))
+    except Exception:  # PDFium cannot open it: pypdf may; read_pdf says why later when neither can
+        pass
+    else:
+        raw = raw.replace(LINE_END_HYPHEN, "-")
+        text = " ".join(unicodedata.normalize("NFKC", raw).split())
+        return FirstPage(text, choose_title(layout, meta, normalise(raw)))
+    from ingest.paper.pypdf_read import first_page_pypdf
+
+    try:
+        raw, layout, metadata = first_page_pypdf(Path(path))
     except Exception:  # best effort: a file pypdf cannot open has no stamp to read; read_pdf says why later
         return FirstPage("", None)
     return FirstPage(
@@ -267,7 +252,13 @@ def _from_cache(cache: Any, key: str, name: str) -> PaperText | None:
     return None
 
 
-def cached_text(path: Path, cache_dir: Path, *, source: str | None = None) -> PaperText | None:
+def _cache_key(path: Path, engine: Engine) -> str:
+    return f"v{READER_VERSION}:{engine}:{_sha256(path)}"
+
+
+def cached_text(
+    path: Path, cache_dir: Path, *, source: str | None = None, engine: Engine = DEFAULT_ENGINE
+) -> PaperText | None:
     """The PDF's text if an earlier read_cached stored it, else None (nothing is parsed)."""
     from diskcache import Cache
 
@@ -275,10 +266,12 @@ def cached_text(path: Path, cache_dir: Path, *, source: str | None = None) -> Pa
     if not path.is_file():
         return None
     with Cache(str(Path(cache_dir) / "text")) as cache:
-        return _from_cache(cache, f"v{READER_VERSION}:{_sha256(path)}", source or path.name)
+        return _from_cache(cache, _cache_key(path, engine), source or path.name)
 
 
-def read_cached(path: Path, cache_dir: Path, *, source: str | None = None) -> PaperText:
+def read_cached(
+    path: Path, cache_dir: Path, *, source: str | None = None, engine: Engine = DEFAULT_ENGINE
+) -> PaperText:
     """read_pdf through a diskcache (cache_dir/"text", keyed by the PDF's sha256); a rerun parses nothing."""
     from diskcache import Cache
 
@@ -286,23 +279,25 @@ def read_cached(path: Path, cache_dir: Path, *, source: str | None = None) -> Pa
     name = source or path.name
     if not path.is_file():
         raise ReadError(name, f"{path} does not exist", hint="check the file, or download it again")
-    key = f"v{READER_VERSION}:{_sha256(path)}"
+    key = _cache_key(path, engine)
     with Cache(str(Path(cache_dir) / "text")) as cache:
         paper = _from_cache(cache, key, name)
         if paper is None:
-            paper = read_pdf(path, source=name)
+            paper = read_pdf(path, source=name, engine=engine)
             cache.set(key, paper.model_dump_json())
     return paper
 
 
 ReadResult = PaperText | tuple[str, str, str | None]
+ReadJob = tuple[Path, str, Path] | tuple[Path, str, Path, Engine]
 
 
-def read_job(job: tuple[Path, str, Path]) -> ReadResult:
-    """read_cached for a worker process: (path, source, cache_dir) -> the text, or a ReadError's parts."""
-    path, source, cache_dir = job
+def read_job(job: ReadJob) -> ReadResult:
+    """read_cached in a worker: (path, source, cache_dir[, engine]) -> the text, or a ReadError's parts."""
+    path, source, cache_dir = job[:3]
+    engine: Engine = job[3] if len(job) > 3 else DEFAULT_ENGINE
     try:
-        return read_cached(path, cache_dir, source=source)
+        return read_cached(path, cache_dir, source=source, engine=engine)
     except ReadError as exc:
         # PaperError's constructor takes (paper, message): it does not survive pickling, so send its parts.
         return exc.paper, exc.reason, exc.hint
@@ -329,16 +324,18 @@ def _exit_with_parent() -> None:
 def reader_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` reader processes; the caller shuts it down (use it as a context manager)."""
     # forkserver: forking a process that runs threads (HTTP servers, LLM calls) can deadlock. The server
-    # imports this module once, so each worker starts with pypdf loaded (a no-op if the server already runs).
+    # imports the readers once, so each worker starts with them loaded (a no-op if the server already runs).
     # A pool worker otherwise waits for work forever once its parent is killed, holding the parent's stdout.
     context = get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([__name__, "ingest.paper.pdfium"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_exit_with_parent)
 
 
-def read_many(paths: list[tuple[Path, str]], cache_dir: Path, *, workers: int) -> list[PaperText | ReadError]:
+def read_many(
+    paths: list[tuple[Path, str]], cache_dir: Path, *, workers: int, engine: Engine = DEFAULT_ENGINE
+) -> list[PaperText | ReadError]:
     """Read (path, source) pairs in `workers` processes, in order; a failed paper comes back as ReadError."""
-    jobs = [(Path(p), source, Path(cache_dir)) for p, source in paths]
+    jobs: list[ReadJob] = [(Path(p), source, Path(cache_dir), engine) for p, source in paths]
     if workers <= 1 or len(jobs) <= 1:
         results = [read_job(job) for job in jobs]
     else:
@@ -348,15 +345,30 @@ def read_many(paths: list[tuple[Path, str]], cache_dir: Path, *, workers: int) -
 
 
 def locate(paper: PaperText, quote: str) -> tuple[int, int] | None:
-    """The span of the normalised quote in paper.text (exact, then ignoring case), or None."""
+    """The span of the normalised quote in paper.text (exact, then ignoring case, then ignoring spaces)."""
     needle = normalise(quote)
     if not needle:
         return None
     text = paper.text
     start = text.find(needle)
-    if start < 0:
-        lowered = text.lower()
-        if len(lowered) != len(text):
-            return None  # lower() changed lengths (rare scripts): offsets would not map back
-        start = lowered.find(needle.lower())
-    return (start, start + len(needle)) if start >= 0 else None
+    if start >= 0:
+        return start, start + len(needle)
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return None  # lower() changed lengths (rare scripts): offsets would not map back
+    start = lowered.find(needle.lower())
+    if start >= 0:
+        return start, start + len(needle)
+    return find_spaceless(lowered, needle.lower())
+
+
+def find_spaceless(text: str, needle: str) -> tuple[int, int] | None:
+    """The span of `needle` in `text` when spaces are ignored on both sides: readers space math and
+    punctuation differently ("x∈ [0, 1]" and "x ∈ [0, 1]")."""
+    kept = [i for i, c in enumerate(text) if not c.isspace()]
+    squeezed = "".join(text[i] for i in kept)
+    bare = "".join(needle.split())
+    at = squeezed.find(bare) if bare else -1
+    if at < 0:
+        return None
+    return kept[at], kept[at + len(bare) - 1] + 1
