@@ -151,18 +151,18 @@ def line_of(data: Any, loc: Sequence[str | int]) -> int | None:
     return best
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Turn ruamel's commented containers and tuples into plain dicts and lists for dumping."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
 def dumps_yaml(data: Any) -> str:
     buf = io.StringIO()
-    _dumper().dump(_plain(data), buf)
+    _dumper().dump(plain(data), buf)
     return buf.getvalue()
 
 

@@ -13,7 +13,7 @@ from ingest.check.format import format_github, format_json, format_text, step_su
 from ingest.check.run import check_root
 from ingest.markdown.render import render_root
 from ingest.models import Entry, FieldEvidence, Flag, Link, LinkKind, Proposal, Quote, Verdict
-from ingest.yamlio import _plain, load_yaml, loads_yaml
+from ingest.yamlio import load_yaml, loads_yaml, plain
 
 
 def arxiv(aid: str) -> Link:
@@ -285,9 +285,9 @@ def test_github_and_json_formats(root: CatalogRoot) -> None:
 
 def test_fast_loader_reads_what_ruamel_reads(root: CatalogRoot) -> None:
     path = root.write_entry(flagged_entry())
-    assert read_record(path).data == _plain(load_yaml(path))
+    assert read_record(path).data == plain(load_yaml(path))
     scalars = "a: yes\nb: on\nc: '2025.03'\nd: 2025.03\ne: 017\nf: 0o17\ng: ~\nh: True\ni: 1_000\nj: .inf\n"
-    assert fast_load(scalars) == _plain(loads_yaml(scalars))
+    assert fast_load(scalars) == plain(loads_yaml(scalars))
     assert fast_load(scalars)["a"] == "yes"  # YAML 1.2, as ruamel: not a boolean
     write(root.entries_dir / "twice.yaml", "id: twice\nname: T\nname: U\nsections:\n  - surveys\n")
     problem = next(p for p in check_root(root).errors if p.file == "entries/twice.yaml")

@@ -112,3 +112,28 @@ def test_only_the_cli_reads_the_environment(path: Path) -> None:
     ]
     reads += [n for n in imports(path) if n.startswith("pydantic_settings")]
     assert not reads, f"{path} reads the environment ({reads}): take the setting from the caller"
+
+
+EVERY_SOURCE = [
+    *SOURCES,
+    *sorted(PACKAGE.parent.glob("tests/*.py")),
+    *sorted(PACKAGE.parent.glob("bench/*.py")),
+]
+
+
+@pytest.mark.parametrize(
+    "path",
+    EVERY_SOURCE,
+    ids=lambda p: str(p.relative_to(PACKAGE.parent)),
+)
+def test_no_private_name_is_imported_across_modules(path: Path) -> None:
+    """A leading underscore means "this module's own": another module that needs it needs a public name."""
+    private = [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ingest"))
+        or (isinstance(node, ast.ImportFrom) and node.level)
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+    assert not private, f"{path.name} imports private names {private}"
