@@ -130,29 +130,30 @@ class OpenAIBackend:
 
     # -- the two questions ------------------------------------------------------------------------------
     def extract(self, paper: PaperText, candidate: Candidate, *, examples: list[Entry]) -> Extraction:
-        prompt = extraction_prompt(
-            self.taxonomy,
-            candidate,
-            paper,
-            examples=examples,
-            context_tokens=self.context_tokens,
-            prompts_dir=self.prompts_dir,
-        )
-        answer, usage = self._ask(prompt, self.response_model, candidate.key, kind="extract")
-        return to_extraction(
-            answer,
-            candidate=candidate,
-            taxonomy=self.taxonomy,
-            backend=NAME,
-            model=self.model,
-            prompt_hash=prompt.prompt_hash,
-            input_hash=prompt.input_hash,
-            usage=usage,
-        )
+        return self._extraction(paper, candidate, examples, kind="extract", model=self.model)
 
     def second_opinion(self, paper: PaperText, candidate: Candidate, *, examples: list[Entry]) -> Extraction:
         """An independent second answer to the same prompt (extract.cross_check: second-sample): sampled at
         cross_check_temperature, from cross_check_model when set; cached apart from the first."""
+        return self._extraction(
+            paper,
+            candidate,
+            examples,
+            kind="extract-second",
+            model=self.config.cross_check_model or self.model,
+            temperature=self.config.cross_check_temperature,
+        )
+
+    def _extraction(
+        self,
+        paper: PaperText,
+        candidate: Candidate,
+        examples: list[Entry],
+        *,
+        kind: str,
+        model: str | None,
+        temperature: float | None = None,
+    ) -> Extraction:
         prompt = extraction_prompt(
             self.taxonomy,
             candidate,
@@ -161,14 +162,8 @@ class OpenAIBackend:
             context_tokens=self.context_tokens,
             prompts_dir=self.prompts_dir,
         )
-        model = self.config.cross_check_model or self.model
         answer, usage = self._ask(
-            prompt,
-            self.response_model,
-            candidate.key,
-            kind="extract-second",
-            model=model,
-            temperature=self.config.cross_check_temperature,
+            prompt, self.response_model, candidate.key, kind=kind, model=model, temperature=temperature
         )
         return to_extraction(
             answer,
