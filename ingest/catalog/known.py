@@ -92,8 +92,8 @@ class Snapshot:
         return cls(
             entries=scan_entries(root),
             queue=scan_queue(root),
-            decisions=[r.validate(Decision) for r in read_records(root.decisions_dir)],
-            exclusions=[r.validate(Exclusion) for r in read_records(root.exclusions_dir)],
+            decisions=[r.validate(Decision) for r in read_records(root.decisions_dir, root.cache_dir)],
+            exclusions=[r.validate(Exclusion) for r in read_records(root.exclusions_dir, root.cache_dir)],
         )
 
 

@@ -104,7 +104,7 @@ def raw_arxiv_id(record: Record) -> str | None:
 
 
 def _text_ids(record: Record) -> set[str]:
-    text = record.text or ""  # the text as read once (nothing when the file was refused)
+    text = record.source() or ""  # nothing when the file was refused
     found = {m.group(1) for m in _ID_LINE.finditer(text)} | {m.group(1) for m in _ID_URL.finditer(text)}
     return {i for i in found if ARXIV_ID_RE.match(i)}
 
@@ -113,7 +113,7 @@ def _raw_paper(record: Record) -> tuple[set[str], str | None]:
     """The arXiv ids and title a broken entry still names, from its data or, failing that, its text."""
     data = record.data
     if not isinstance(data, dict):
-        found = _TITLE_LINE.search(record.text or "")
+        found = _TITLE_LINE.search(record.source() or "")
         title = found.group(1).strip("'\"") if found else None
         return _text_ids(record), title or None
     ids: set[str] = set()
@@ -157,7 +157,7 @@ class EntryScan:
 def scan_entries(root: CatalogRoot) -> EntryScan:
     """Every entry in entries/, valid or not; never raises on a broken file."""
     scan = EntryScan()
-    for record in read_records(root.entries_dir):
+    for record in read_records(root.entries_dir, root.cache_dir):
         try:
             entry = read_entry(record)
         except CatalogError as exc:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ingest.catalog.records import read_entry, read_model, read_record, record_files
+from ingest.catalog.records import read_entry, read_model, read_record, read_records, record_files
 from ingest.config import Config, Env, load_config
 from ingest.errors import InvalidFile, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, RunState, check_id
@@ -179,8 +179,8 @@ class CatalogRoot:
 
     def iter_entries(self) -> Iterator[Entry]:
         """Every entry; raises on the first invalid file (check.py reports them all)."""
-        for path in self.files(self.entries_dir):
-            yield read_entry(read_record(path))
+        for record in read_records(self.entries_dir, self.cache_dir):
+            yield read_entry(record)
 
     def entries(self) -> dict[str, Entry]:
         return {e.id: e for e in self.iter_entries()}

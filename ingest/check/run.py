@@ -167,7 +167,7 @@ class _Checker:
 
     # -- folders -------------------------------------------------------------------------------------------
     def check_entries(self) -> list[Entry]:
-        records = read_records(self.root.entries_dir)
+        records = read_records(self.root.entries_dir, self.root.cache_dir)
         self.report.counts["entries"] = len(records)
         ids: dict[str, Record] = {}
         arxiv: dict[str, Record] = {}
@@ -198,7 +198,7 @@ class _Checker:
         return valid
 
     def check_proposals(self) -> None:
-        records = read_records(self.root.queue_dir)
+        records = read_records(self.root.queue_dir, self.root.cache_dir)
         self.report.counts["proposals"] = len(records)
         arxiv: dict[str, Record] = {}
         for record in records:
@@ -237,7 +237,7 @@ class _Checker:
                 )
 
     def check_exclusions(self) -> list[Exclusion]:
-        records = read_records(self.root.exclusions_dir)
+        records = read_records(self.root.exclusions_dir, self.root.cache_dir)
         self.report.counts["exclusions"] = len(records)
         arxiv: dict[str, Record] = {}
         valid = []
@@ -263,7 +263,7 @@ class _Checker:
         return valid
 
     def check_decisions(self) -> None:
-        records = read_records(self.root.decisions_dir)
+        records = read_records(self.root.decisions_dir, self.root.cache_dir)
         self.report.counts["decisions"] = len(records)
         for record in records:
             self.validate(record, Decision)

@@ -29,6 +29,7 @@ provided each entry's sections are listed in taxonomy order, as they are after a
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,12 +119,20 @@ def list_order(section_id: str, entries: list[Entry]) -> list[Entry]:
     """The imported list's own row order; an entry without a stored position goes in by date, before the
     first positioned row dated later (at the end when none is), so a chronological list stays so."""
     placed = sorted((e for e in entries if section_id in e.order), key=lambda e: (e.order[section_id], e.id))
-    out = list(placed)
-    for entry in (e for e in entries if section_id not in e.order):  # entries come sorted by date
+    # The first positioned row dated later than k is the first whose running maximum of dates passes k: the
+    # running maximum never falls, so a bisection finds it (a scan per entry was quadratic at 20,000 rows).
+    running: list[tuple[bool, str, str, str]] = []
+    for entry in placed:
         key = entry_order(entry)
-        at = next((i for i, e in enumerate(out) if section_id in e.order and entry_order(e) > key), len(out))
-        out.insert(at, entry)
-    return out
+        running.append(key if not running or key > running[-1] else running[-1])
+    before: dict[int, list[Entry]] = {}
+    for entry in (e for e in entries if section_id not in e.order):  # entries come sorted by date
+        before.setdefault(bisect_right(running, entry_order(entry)), []).append(entry)
+    out: list[Entry] = []
+    for i, entry in enumerate(placed):
+        out += before.get(i, [])
+        out.append(entry)
+    return out + before.get(len(placed), [])
 
 
 def _plan(taxonomy: Taxonomy, entries: Iterable[Entry], exclusions: Iterable[Exclusion], show: bool) -> _Plan:
