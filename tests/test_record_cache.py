@@ -63,3 +63,29 @@ def test_a_damaged_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
     assert records[0].data["name"] == "E0"
     assert not records[0].from_cache
     assert json.loads(_cache_file(root.cache_dir).read_text())["version"] == 1
+
+
+def test_two_reads_in_one_command_keep_the_cache_whole(tmp_path: Path) -> None:
+    """The second read of a folder in one process comes from memory; the disk cache must keep its files."""
+    root = new_root(tmp_path / "cat")
+    for i in range(2):
+        root.write_entry(catalog_entry(root.taxonomy, id=f"e{i}", name=f"E{i}", title=f"Paper {i}"))
+    clear_cache()
+    read_records(root.entries_dir, root.cache_dir)
+    read_records(root.entries_dir, root.cache_dir)
+    assert len(json.loads(_cache_file(root.cache_dir).read_text())["records"]) == 2
+
+
+def test_the_fast_taxonomy_reader_reads_what_ruamel_reads(tmp_path: Path) -> None:
+    """The root's taxonomy comes through libyaml (YAML 1.2 rules); it must equal ruamel's reading."""
+    import shutil
+
+    from ingest.catalog.store import CatalogRoot
+    from ingest.taxonomy import load_taxonomy
+
+    repo = Path(__file__).resolve().parents[1]
+    for i, source in enumerate([repo / "taxonomy.yaml", *sorted(repo.glob("tests/fixtures/*/taxonomy.yaml"))]):
+        root = CatalogRoot(tmp_path / f"r{i}")
+        root.path.mkdir()
+        shutil.copy(source, root.taxonomy_path)
+        assert root.taxonomy == load_taxonomy(source), source

@@ -27,7 +27,6 @@ from pydantic import BaseModel, ValidationError
 from ingest.catalog.yaml12 import compose, parse
 from ingest.errors import CatalogError, InvalidFile
 from ingest.models import Entry, Exclusion
-from ingest.taxonomy import Taxonomy
 from ingest.yamlio import MAX_DEPTH, MAX_FILE_BYTES, atomic_write_bytes, limit_error
 
 if TYPE_CHECKING:
@@ -244,7 +243,8 @@ class DiskCache:
         return False, None
 
     def put(self, key: str, data: Any) -> None:
-        if _jsonable(data):
+        self.seen.add(key)
+        if key not in self.items and _jsonable(data):
             self.items[key] = data
             self.dirty = True
 
@@ -292,10 +292,12 @@ def read_record(
     try:
         real, info = _locate(path, within, folder_checked)
         key = (str(path), info.st_ino, info.st_mtime_ns, info.st_size)
+        disk_key = DiskCache.key(path, info) if disk is not None else ""
         if key in _PARSED:
             data, text = _PARSED[key]
+            if disk is not None:
+                disk.put(disk_key, data)  # parsed earlier in this process: still the file's current data
             return Record(path, data=data, text=text)
-        disk_key = DiskCache.key(path, info) if disk is not None else ""
         if disk is not None:
             hit, data = disk.get(disk_key)
             if hit:
@@ -355,18 +357,6 @@ def read_records(folder: Path, cache_dir: Path | None = None) -> list[Record]:
 def read_model(path: Path, model: type[M], within: Path | None = None) -> M:
     """One file validated as `model`; raises CatalogError (InvalidFile for schema errors) naming the file."""
     return read_record(path, within).validate(model)
-
-
-def prime(root: CatalogRoot) -> CatalogRoot:
-    """Load the root's taxonomy with the fast loader (ruamel takes ~0.1 s on it); on any doubt the root's own
-    loader runs instead and reports the problem with its line."""
-    if "taxonomy" not in root.__dict__ and root.taxonomy_path.is_file():
-        try:
-            data = parse(root.taxonomy_path.read_bytes().decode("utf-8"))
-            root.__dict__["taxonomy"] = Taxonomy.model_validate(data)  # fills the cached_property
-        except (CatalogError, UnicodeDecodeError, ValueError, ValidationError):
-            pass
-    return root
 
 
 def read_entry(record: Record) -> Entry:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ingest.catalog.records import Record, id_mismatch, prime, read_records
+from ingest.catalog.records import Record, id_mismatch, read_records
 from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
 from ingest.check.report import CheckReport, Problem, Severity, summary_line
@@ -334,7 +334,7 @@ class _Checker:
 
 def check_root(root: CatalogRoot, *, min_confidence: float | None = None) -> CheckReport:
     """Validate every record of the root; never stops at the first problem. UsageError if not a root."""
-    prime(root.require())
+    root.require()
     try:
         taxonomy = root.taxonomy
         config = root.config

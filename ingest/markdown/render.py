@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.catalog.records import load_catalog, prime
+from ingest.catalog.records import load_catalog
 from ingest.catalog.store import CatalogRoot
 from ingest.config import RenderConfig
 from ingest.errors import UsageError
@@ -327,7 +327,7 @@ def write_rendered(path: Path, block: str, taxonomy: Taxonomy, config: RenderCon
 
 def render_root(root: CatalogRoot, output: str | None = None) -> RenderResult:
     """Render the root's entries: to `output` (a path, or '-' for stdout) or to the configured file."""
-    config = prime(root).config.render
+    config = root.config.render
     taxonomy = root.taxonomy
     entries, exclusions = load_catalog(root)
     block, counts = render_text(taxonomy, entries, exclusions, config)
