@@ -84,7 +84,8 @@ def test_the_fast_taxonomy_reader_reads_what_ruamel_reads(tmp_path: Path) -> Non
     from ingest.taxonomy import load_taxonomy
 
     repo = Path(__file__).resolve().parents[1]
-    for i, source in enumerate([repo / "taxonomy.yaml", *sorted(repo.glob("tests/fixtures/*/taxonomy.yaml"))]):
+    sources = [repo / "taxonomy.yaml", *sorted(repo.glob("tests/fixtures/*/taxonomy.yaml"))]
+    for i, source in enumerate(sources):
         root = CatalogRoot(tmp_path / f"r{i}")
         root.path.mkdir()
         shutil.copy(source, root.taxonomy_path)
