@@ -25,36 +25,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from filelock import FileLock, Timeout
-
+from ingest.catalog.lock import lock_if_free
 from ingest.catalog.queue import load_proposal, load_proposal_text, raw_arxiv_id
 from ingest.catalog.records import load_catalog, read_record
 from ingest.catalog.store import CatalogRoot, model_to_yaml_data
-from ingest.errors import CatalogError, IngestError, LockedError, UsageError
+from ingest.errors import CatalogError, IngestError, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, Provenance
 from ingest.review.propose import apply_changes
 from ingest.yamlio import load_yaml, loads_yaml, write_yaml
 
 JOURNAL = ".ingest-journal"
 EDITS = "edits"  # .ingest-journal/edits/: the working copies of `review edit` (pending() does not look there)
-LOCK_WAIT_SECONDS = 10.0
 
 
 def journal_dir(root: CatalogRoot) -> Path:
     return root.review_journal_dir
-
-
-def root_lock(root: CatalogRoot, *, wait: float = LOCK_WAIT_SECONDS) -> FileLock:
-    """The root's lock, taken; LockedError names the lock file when another process keeps it."""
-    lock = FileLock(str(root.lock_path))
-    try:
-        lock.acquire(timeout=wait)
-    except Timeout as exc:
-        raise LockedError(
-            f"another ingest process holds the lock {root.lock_path}",
-            hint="wait for it to finish; the lock frees itself when that process ends",
-        ) from exc
-    return lock
 
 
 # -- the journal ---------------------------------------------------------------------------------------------
@@ -144,12 +129,8 @@ def try_recover(root: CatalogRoot, warn: Callable[[str], None] = _warn_stderr) -
     """recover() when the lock is free at once; a reader must not wait for a running job."""
     if not pending(root):
         return []
-    try:
-        lock = root_lock(root, wait=0)
-    except LockedError:
-        return []
-    with lock:
-        return recover(root, warn)
+    with lock_if_free(root.lock_path, "ingest (finishing an interrupted review)") as held:
+        return recover(root, warn) if held else []
 
 
 def pending(root: CatalogRoot) -> list[Path]:
@@ -268,7 +249,7 @@ def _load_all(root: CatalogRoot, ids: list[str]) -> list[Proposal]:
 
 def approve(root: CatalogRoot, ids: list[str], *, reviewer: str | None = None) -> list[Decision]:
     """Merge proposals: entry or exclusion written, proposal removed, decision recorded, render."""
-    with root_lock(root):
+    with root.lock("ingest review approve"):
         recover(root)
         proposals = _load_all(root, ids)
         for proposal in proposals:  # refuse the whole batch before writing anything
@@ -337,7 +318,7 @@ def reject(root: CatalogRoot, ids: list[str], *, reason: str, reviewer: str | No
     what can still be read of it, and the file is removed."""
     if not reason.strip():
         raise UsageError("a rejection needs a reason", hint="pass --reason TEXT")
-    with root_lock(root):
+    with root.lock("ingest review reject"):
         recover(root)
         decisions = []
         for proposal_id in ids:
@@ -382,7 +363,7 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
     every other outcome the copy is removed. A broken proposal can be edited: this is how a reviewer repairs
     one. A changed entry.title is also the proposal's title.
     """
-    with root_lock(root):
+    with root.lock("ingest review edit"):
         recover(root)
         path = root.proposal_path(proposal_id)
         if not path.exists():
