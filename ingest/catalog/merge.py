@@ -51,11 +51,12 @@ def reviewed_fields(entry: Entry, paths: Iterable[str] | None = None) -> dict[st
 
 def still_reviewed(entry: Entry, path: str) -> bool:
     """True when a reviewer approved this field's current value (unchanged since)."""
-    recorded = entry.reviewed.get(path)
-    if recorded is None:
-        return False
     values = field_values(entry)
-    return path in values and fingerprint(values[path]) == recorded
+    # evidence may name a part of a field (details.<section>.<column>): the reviewed field is its nearest parent
+    while path not in values and "." in path:
+        path = path.rsplit(".", 1)[0]
+    recorded = entry.reviewed.get(path)
+    return recorded is not None and path in values and fingerprint(values[path]) == recorded
 
 
 def _is_unknown(value: Any) -> bool:

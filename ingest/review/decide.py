@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Literal
 
 from ingest.catalog.lock import lock_if_free
+from ingest.catalog.merge import reviewed_fields
 from ingest.catalog.queue import load_proposal, load_proposal_text, raw_arxiv_id
 from ingest.catalog.records import load_catalog, read_record
 from ingest.catalog.store import CatalogRoot, model_to_yaml_data
 from ingest.errors import CatalogError, IngestError, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, Provenance
 from ingest.review.propose import apply_changes
-from ingest.yamlio import load_yaml, loads_yaml, write_yaml
+from ingest.yamlio import atomic_write_text, load_yaml, loads_yaml, write_yaml
 
 JOURNAL = ".ingest-journal"
 EDITS = "edits"  # .ingest-journal/edits/: the working copies of `review edit` (pending() does not look there)
@@ -202,7 +203,9 @@ def _approved_entry(root: CatalogRoot, proposal: Proposal, reviewer: str | None)
             for k, v in (proposal.entry.evidence if proposal.entry else {}).items()
             if any(k == f or k.startswith(f + ".") for f in fields)
         }
-        return updated.model_copy(update={"evidence": {**current.evidence, **evidence}})
+        # the fields this approval looked at are reviewed now, with a fingerprint of the value approved
+        reviewed = {**current.reviewed, **reviewed_fields(updated, fields)}
+        return updated.model_copy(update={"evidence": {**current.evidence, **evidence}, "reviewed": reviewed})
     assert proposal.entry is not None
     entry = proposal.entry
     if root.entry_path(entry.id).exists():
@@ -221,6 +224,7 @@ def _approved_entry(root: CatalogRoot, proposal: Proposal, reviewer: str | None)
     prov = proposal.provenance
     return entry.model_copy(
         update={
+            "reviewed": reviewed_fields(entry),  # a new entry is approved as a whole
             "provenance": Provenance(
                 source="edited" if proposal.edited else "extracted",
                 by=reviewer,
@@ -358,7 +362,8 @@ def _entry_title(text: str) -> object:
 def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) -> Proposal | None:
     """Let `editor` change a copy of the proposal; accept it only when it validates. None: nothing changed.
 
-    The copy is .ingest-journal/edits/<id>.yaml. An invalid edit raises the CatalogError of the copy
+    The copy is .ingest-journal/edits/<id>.yaml; a copy kept from a failed edit is reopened. An invalid edit
+    raises the CatalogError of the copy
     (file:line), keeps the copy for the reviewer (the message names it), and leaves the queue unchanged; on
     every other outcome the copy is removed. A broken proposal can be edited: this is how a reviewer repairs
     one. A changed entry.title is also the proposal's title.
@@ -372,8 +377,11 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
             )
         original = path.read_text(encoding="utf-8")
         copy = edit_copy_path(root, proposal_id)
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_text(original, encoding="utf-8")
+        if copy.is_symlink() or (copy.exists() and not copy.is_file()):
+            raise CatalogError(copy, "is not a regular file", hint="delete it, then edit again")
+        if not copy.exists():  # a kept copy of a failed edit is reopened as it was left, never overwritten
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(copy, original)
         keep = False
         try:
             editor(copy)
@@ -384,7 +392,10 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
                 proposal = load_proposal_text(text, copy, root.taxonomy)
             except CatalogError as exc:
                 keep = True
-                exc.hint = f"the queue is unchanged; your edit is kept at {copy}"
+                exc.hint = (
+                    f"the queue is unchanged; your edit is kept at {copy} and reopened by the next "
+                    "`review edit` (delete it to start over)"
+                )
                 raise
             if proposal.id != proposal_id:
                 keep = True
@@ -392,7 +403,7 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
                     copy,
                     f"the id changed from {proposal_id!r} to {proposal.id!r}",
                     line=1,
-                    hint=f"keep the id; your edit is kept at {copy}",
+                    hint=f"keep the id; your edit is kept at {copy} and reopened by the next `review edit`",
                 )
             update: dict[str, object] = {"edited": True}
             if proposal.entry is not None and proposal.entry.title != _entry_title(original):
