@@ -52,7 +52,7 @@ def reviewed_fields(entry: Entry, paths: Iterable[str] | None = None) -> dict[st
 def still_reviewed(entry: Entry, path: str) -> bool:
     """True when a reviewer approved this field's current value (unchanged since)."""
     values = field_values(entry)
-    # evidence may name a part of a field (details.<section>.<column>): the reviewed field is its nearest parent
+    # evidence may name a part of a field (details.<section>.<column>): the reviewed one is its parent
     while path not in values and "." in path:
         path = path.rsplit(".", 1)[0]
     recorded = entry.reviewed.get(path)
