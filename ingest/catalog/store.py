@@ -34,13 +34,14 @@ CONFIG = "ingest.yaml"
 STATE = "state.yaml"
 CACHE = ".ingest-cache"
 LOCK = ".ingest.lock"
-# What a new root keeps out of git: the caches, the lock and the journals of work in flight (review decisions
-# half-done, kept edits, a run's journal). Written once; a maintainer's own .gitignore is never changed.
-GITIGNORE = f"""# written by ingest: caches, the lock and the journals of work in flight
+# What a new root keeps out of git: the caches, the lock, the journals of work in flight (review decisions
+# half-done, kept edits) and runs/ (each run's journal and reports; the weekly workflow uploads them as an
+# artifact). Written once, into a new root; a maintainer's own .gitignore is never changed.
+GITIGNORE = f"""# written by ingest: caches, the lock, work in flight, run journals and reports
 {CACHE}/
 .ingest-journal/
 {LOCK}
-runs/*.journal.json
+runs/
 """
 
 
