@@ -443,3 +443,11 @@ def test_check_strict_passes_on_a_fully_reviewed_catalog_and_flags_a_change_sinc
     assert strict.returncode == 1
     assert f"axes.{axis}" in strict.stdout
     assert "low-confidence" in strict.stdout
+
+
+def test_a_lock_file_left_by_a_killed_process_does_not_block(imported: CatalogRoot) -> None:
+    # what `kill -9` leaves: the file still names its holder, but the kernel freed the flock with the process
+    (imported.path / LOCK).write_text("ingest run pid 999999\n", encoding="utf-8")
+    done = cli(imported.path, "render")
+    assert done.returncode == 0, done.stderr
+    assert (imported.path / LOCK).read_text(encoding="utf-8") == ""
