@@ -211,6 +211,10 @@ class Entry(Strict):
     evidence: dict[str, FieldEvidence] = Field(
         default_factory=dict, description="field path (e.g. axes.teacher_source) -> evidence"
     )
+    reviewed: dict[str, str] = Field(
+        default_factory=dict,
+        description="field path -> fingerprint of the value a reviewer approved (check stays quiet on it)",
+    )
 
     @field_validator("id")
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -18,13 +19,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ingest.catalog.lock import root_lock
 from ingest.catalog.records import read_entry, read_model, read_record, read_records, read_text, record_files
 from ingest.catalog.yaml12 import parse
 from ingest.config import Config, Env, load_config
 from ingest.errors import CatalogError, InvalidFile, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, RunState, check_id
 from ingest.taxonomy import Taxonomy, load_taxonomy
-from ingest.yamlio import write_yaml
+from ingest.yamlio import atomic_write_text, write_yaml
 
 __all__ = ["CatalogRoot", "InvalidFile", "bundled", "model_to_yaml_data", "prune", "read_model"]
 
@@ -32,6 +34,16 @@ TAXONOMY = "taxonomy.yaml"
 CONFIG = "ingest.yaml"
 STATE = "state.yaml"
 CACHE = ".ingest-cache"
+LOCK = ".ingest.lock"
+# What a new root keeps out of git: the caches, the lock, the journals of work in flight (review decisions
+# half-done, kept edits) and runs/ (each run's journal and reports; the weekly workflow uploads them as an
+# artifact). Written once, into a new root; a maintainer's own .gitignore is never changed.
+GITIGNORE = f"""# written by ingest: caches, the lock, work in flight, run journals and reports
+{CACHE}/
+.ingest-journal/
+{LOCK}
+runs/
+"""
 
 
 def bundled(name: str) -> Path:
@@ -100,7 +112,11 @@ class CatalogRoot:
 
     @property
     def lock_path(self) -> Path:
-        return self.path / ".ingest.lock"
+        return self.path / LOCK
+
+    def lock(self, command: str) -> AbstractContextManager[None]:
+        """The root's one lock for a command that writes (catalog/lock.py: one waiting rule, holder named)."""
+        return root_lock(self.lock_path, command)
 
     @property
     def review_journal_dir(self) -> Path:
@@ -128,6 +144,9 @@ class CatalogRoot:
     def create(self) -> CatalogRoot:
         """Make this folder a root with the bundled taxonomy, config and prompts; keeps what is there."""
         self.path.mkdir(parents=True, exist_ok=True)
+        gitignore = self.path / ".gitignore"
+        if not self.taxonomy_path.exists() and not gitignore.exists():
+            atomic_write_text(gitignore, GITIGNORE)
         if not self.taxonomy_path.exists():
             shutil.copyfile(bundled(TAXONOMY), self.taxonomy_path)
         if not self.config_path.exists():

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ingest.catalog.merge import still_reviewed
 from ingest.catalog.records import Record, id_mismatch, read_records
 from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
@@ -132,7 +133,10 @@ class _Checker:
     # -- evidence ------------------------------------------------------------------------------------------
     def check_evidence(self, record: Record, entry: Entry, prefix: list[str | int]) -> None:
         for path, evidence in entry.evidence.items():
-            self.flag_field(record, path, evidence, prefix)
+            # a field a reviewer approved is quiet while its value is the one approved (a proposal's entry
+            # has no reviewed fields: nothing in the queue has been approved)
+            if not still_reviewed(entry, path):
+                self.flag_field(record, path, evidence, prefix)
 
     def flag_field(self, record: Record, path: str, evidence: FieldEvidence, prefix: list[str | int]) -> None:
         """One warning per weak field, at the line of the field itself (else of its evidence key)."""

@@ -18,6 +18,7 @@ from ingest.errors import UsageError
 from ingest.markdown.render import render_root
 
 if TYPE_CHECKING:
+    from ingest.catalog.merge import MergeReport
     from ingest.markdown.importer import ImportResult  # imported on use at run time: see import_markdown_cmd
 
 
@@ -32,19 +33,29 @@ def _count(n: int, one: str, many: str) -> str:
     is_flag=True,
     help="Also keep the curators' sentences (strictness notes, Notes columns); off by default.",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace existing entries by the list's, dropping their reviewed values and evidence.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what the import would change, keep and not reconcile.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts and problems as JSON for scripts.")
 @click.pass_obj
-def import_markdown_cmd(root: CatalogRoot, file: Path, keep_prose: bool, as_json: bool) -> None:
+def import_markdown_cmd(
+    root: CatalogRoot, file: Path, keep_prose: bool, overwrite: bool, dry_run: bool, as_json: bool
+) -> None:
     """Bootstrap entries/ (and exclusions/) from an existing list's markdown; creates the root if needed.
 
     Headings are matched to the sections of the root's taxonomy.yaml (the bundled one for a new root): put
     another list's taxonomy.yaml in the root first. What cannot be placed is printed as FILE:LINE: message.
+    Into a root with entries it merges: reviewed, edited and extracted fields keep their values and evidence
+    unless the list changed that fact; it prints what it changed, kept and could not reconcile.
     Exit codes: 0 imported (problems are warnings); 2 bad usage, or no table of FILE matched a section."""
     from ingest.markdown.importer import (
         import_markdown,  # imported on use: the other commands must not pay for markdown-it
     )
 
-    result = import_markdown(root, file, keep_prose=keep_prose)
+    result = import_markdown(root, file, keep_prose=keep_prose, overwrite=overwrite, dry_run=dry_run)
     for problem in result.problems:
         err_console.print(f"{file}:{problem.line}: {problem.message}", highlight=False, markup=False)
     if as_json:
@@ -57,10 +68,13 @@ def import_markdown_cmd(root: CatalogRoot, file: Path, keep_prose: bool, as_json
                 "problems": [
                     {"file": str(file), "line": p.line, "message": p.message} for p in result.problems
                 ],
+                "dry_run": dry_run,
+                "merge": _merge_json(result.merge),
             }
         )
     else:
-        _print_import(root, result)
+        _print_import(root, result, dry_run)
+        _print_merge(result.merge, dry_run)
     if not result.entries and not result.exclusions:
         raise UsageError(
             f"{file}: no table matched a section of {root.taxonomy_path.name}; nothing was imported",
@@ -68,9 +82,35 @@ def import_markdown_cmd(root: CatalogRoot, file: Path, keep_prose: bool, as_json
         )
 
 
-def _print_import(root: CatalogRoot, result: ImportResult) -> None:
+def _merge_json(merge: MergeReport | None) -> dict[str, object] | None:
+    if merge is None:
+        return None
+    notes = {"changed": merge.changed, "kept": merge.kept, "not_reconciled": merge.conflicts}
+    out: dict[str, object] = {"added": merge.added, "untouched": len(merge.untouched)}
+    for name, items in notes.items():
+        out[name] = [{"entry": n.entry, "field": n.field, "why": n.why} for n in items]
+    return out
+
+
+def _print_merge(merge: MergeReport | None, dry_run: bool) -> None:
+    """What the import did to the entries already there, one line each (all of them: this is the audit)."""
+    if merge is None:
+        return
+    verb = "would change" if dry_run else "changed"
+    for label, items in ((verb, merge.changed), ("kept", merge.kept), ("not reconciled", merge.conflicts)):
+        for note in items:
+            console.print(f"{label}: {note.entry} {note.field}: {note.why}", highlight=False, markup=False)
     console.print(
-        f"imported {_count(len(result.entries), 'entry', 'entries')} and "
+        f"{len(merge.added)} new, {len(merge.changed)} field(s) {verb}, {len(merge.kept)} kept, "
+        f"{len(merge.conflicts)} not reconciled, {len(merge.untouched)} entries not in the list untouched",
+        highlight=False,
+        markup=False,
+    )
+
+
+def _print_import(root: CatalogRoot, result: ImportResult, dry_run: bool = False) -> None:
+    console.print(
+        f"{'would import' if dry_run else 'imported'} {_count(len(result.entries), 'entry', 'entries')} and "
         f"{_count(len(result.exclusions), 'exclusion', 'exclusions')} into {root.path} "
         f"({sum(result.rows_by_section.values())} table rows, {len(result.problems)} problem(s) reported)",
         highlight=False,
@@ -100,7 +140,12 @@ def render_cmd(root: CatalogRoot, output: str | None) -> None:
 
     A file that exists without the two marker lines (render.begin_marker, render.end_marker) is refused,
     so nothing a person wrote is overwritten. Exit codes: 0 written or already current; 2 bad usage."""
-    result = render_root(root.require(), output)
+    root.require()
+    if output == "-":
+        result = render_root(root, output)  # prints only: no lock needed
+    else:
+        with root.lock("ingest render"):
+            result = render_root(root, output)
     if result.path is None:
         sys.stdout.write(result.text)
         sys.stdout.flush()

@@ -271,6 +271,9 @@ def edit_cmd(ctx: click.Context, proposal_id: str) -> None:
     0 accepted or no change; 1 the edit is invalid; 2 no such proposal, or no working editor."""
     root = _root(ctx)
     editor = _editor()
+    kept = review_lib.edit_copy_path(root, proposal_id)
+    if kept.is_file():
+        err_console.print(f"{proposal_id}: reopening your kept edit {kept}", markup=False, highlight=False)
     proposal = _act(root, review_lib.edit, proposal_id, lambda path: _run_editor(path, editor))
     if proposal is None:
         console.print(f"{proposal_id}: no change", markup=False)

@@ -53,16 +53,19 @@ def add(
     from ingest.review.propose import adhoc_run_id, propose_many
 
     root.create()
-    pipeline = Pipeline(root, options)
-    pipeline.check_backend()  # a bad backend or a missing key is a usage error before any lookup
-    candidates: list[Candidate] = []
-    bad: list[tuple[str, IngestError]] = []
-    for ref in refs:
-        try:
-            candidates.append(resolve_ref(ref, root.config.arxiv))
-        except IngestError as exc:
-            bad.append((ref, exc))
-    result = AddResult(pipeline.process(candidates, on_done=on_done), bad)
-    extractions = [o.extraction for o in result.ok if o.extraction is not None]
-    result.proposals = propose_many(root, extractions, run_id=adhoc_run_id("add"))
-    return result
+    # The lock for the whole command, as `ingest run` takes it: a run and an add working at once would both
+    # decide a paper is unknown and propose it twice (or one overwrite the other's proposal).
+    with root.lock("ingest add"):
+        pipeline = Pipeline(root, options)
+        pipeline.check_backend()  # a bad backend or a missing key is a usage error before any lookup
+        candidates: list[Candidate] = []
+        bad: list[tuple[str, IngestError]] = []
+        for ref in refs:
+            try:
+                candidates.append(resolve_ref(ref, root.config.arxiv))
+            except IngestError as exc:
+                bad.append((ref, exc))
+        result = AddResult(pipeline.process(candidates, on_done=on_done), bad)
+        extractions = [o.extraction for o in result.ok if o.extraction is not None]
+        result.proposals = propose_many(root, extractions, run_id=adhoc_run_id("add"))
+        return result

@@ -14,7 +14,7 @@ from ingest.catalog.store import CatalogRoot
 from ingest.jobs.journal import RunJournal
 from ingest.jobs.pipeline import Pipeline, PipelineOptions
 from ingest.jobs.report import FailedItem, RunReport, write_report
-from ingest.jobs.session import Progress, Session, new_report, new_run_id, run_lock
+from ingest.jobs.session import Progress, Session, new_report, new_run_id
 from ingest.models import UNKNOWN, Candidate, Entry
 from ingest.review.decide import recover
 from ingest.taxonomy import Taxonomy
@@ -100,7 +100,7 @@ def backfill(
     """Extract the entries with unknown fields; returns a run report (also written to runs/)."""
     from ingest.paper.discover import lookup
 
-    with run_lock(root):
+    with root.lock("ingest backfill"):
         recover(root)
         now = datetime.now(UTC).replace(microsecond=0)
         pipeline = Pipeline(root, options)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import DownloadError
 from ingest.jobs.pipeline import Pipeline
-from ingest.jobs.session import run_lock, window
+from ingest.jobs.session import window
 from ingest.models import ARXIV_ID_RE, Candidate, Failure
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def fetch(
     client: httpx.Client | None = None,
 ) -> FetchReport:
     """Discover and download under the root's lock; a ServiceError from arXiv propagates before any write."""
-    with run_lock(root):  # the lock of `ingest run`: a fetch and a run must not both write state.yaml
+    with root.lock("ingest fetch"):  # a fetch and a run must not both write state.yaml
         return _fetch(root, since, until, queries, max_results, on_total, on_item, client)
 
 

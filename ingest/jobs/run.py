@@ -32,7 +32,7 @@ from ingest.errors import ServiceError
 from ingest.jobs.journal import RunJournal, journal_path, load_journal, pending_journal
 from ingest.jobs.pipeline import Pipeline, PipelineOptions
 from ingest.jobs.report import RunReport
-from ingest.jobs.session import Progress, Session, new_report, new_run_id, run_lock, window
+from ingest.jobs.session import Progress, Session, new_report, new_run_id, window
 from ingest.review.decide import recover
 
 __all__ = ["broken_file_warnings", "run"]
@@ -85,7 +85,7 @@ def run(
     A resumed run keeps the backend and model it started with; a run that finds nothing to screen or
     extract builds no backend at all."""
     options = options or PipelineOptions()
-    with run_lock(root):
+    with root.lock("ingest run"):
         recover(root)
         warnings = broken_file_warnings(root)  # before anything is written: an unknowable entry stops here
         pending = pending_journal(root)

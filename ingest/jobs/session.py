@@ -1,6 +1,6 @@
 """A run's session: journal, report and queue around the per-paper Pipeline; run and backfill share it.
 
-Also the pieces every job needs once: the root's lock, a run id, and the date window of a run or a fetch.
+Also the pieces every job needs once: a run id, and the date window of a run or a fetch.
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ingest.catalog.known import KnownPapers
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import (
     DownloadError,
     EndpointUnreachable,
-    LockedError,
     PaperError,
     ServiceError,
     UsageError,
@@ -56,23 +53,6 @@ def window(root: CatalogRoot, since: datetime | None, until: datetime | None) ->
             hint="give an earlier --since or a later --until",
         )
     return since, until
-
-
-@contextmanager
-def run_lock(root: CatalogRoot) -> Iterator[None]:
-    """The root's lock, or LockedError (exit 2) at once: two runs must never work on one root."""
-    lock = FileLock(str(root.lock_path))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout as exc:
-        raise LockedError(
-            f"another ingest process (a run or a review) holds the lock {root.lock_path}",
-            hint="wait for it to finish; the lock frees itself when that process ends",
-        ) from exc
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def new_report(

@@ -25,13 +25,15 @@ byte-identical.
 from __future__ import annotations
 
 import re
+import shutil
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from ingest.catalog.store import CatalogRoot
+from ingest.catalog.merge import FieldNote, MergeReport, merge_import
+from ingest.catalog.store import TAXONOMY, CatalogRoot, bundled
 from ingest.errors import UsageError
 from ingest.markdown.facts import RowFacts, link_kind
 from ingest.markdown.headings import ImportProblem, Reader
@@ -39,7 +41,7 @@ from ingest.markdown.implications import Placement, infer_axes
 from ingest.markdown.strictness import Target, assign, name_keys, norm, note_targets, note_verdicts, weakest
 from ingest.markdown.tables import parse_blocks
 from ingest.models import Entry, Exclusion, Kind, Link, LinkKind, Provenance, Verdict, slugify
-from ingest.taxonomy import Taxonomy
+from ingest.taxonomy import Taxonomy, load_taxonomy
 
 __all__ = ["ImportProblem", "ImportResult", "import_markdown", "parse_markdown"]
 
@@ -50,6 +52,7 @@ class ImportResult:
     exclusions: list[Exclusion]
     problems: list[ImportProblem]
     rows_by_section: dict[str, int]  # main-table rows read per section id, in list order
+    merge: MergeReport | None = None  # what the write did (or, with dry_run, would do) to the root
 
 
 @dataclass
@@ -291,18 +294,57 @@ def parse_markdown(
     return ImportResult(entries, exclusions, problems, reader.rows_by_section)
 
 
-def import_markdown(root: CatalogRoot, path: Path, *, keep_prose: bool = False) -> ImportResult:
-    """Import a list's markdown into a root (created when missing); re-importing overwrites the same ids."""
+def import_markdown(
+    root: CatalogRoot, path: Path, *, keep_prose: bool = False, overwrite: bool = False, dry_run: bool = False
+) -> ImportResult:
+    """Import a list's markdown into a root (created when missing), under the root's lock.
+
+    Into a root with entries it merges (catalog/merge.py: reviewed, edited and extracted fields are kept
+    unless the list changed that fact); `overwrite` writes the list's entries as they are; `dry_run` plans
+    the same and writes nothing. A list that yields nothing, or any error, leaves the root as it was (a root
+    this import would have created is not left behind)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise UsageError(f"{path}: no such file", hint="pass the path of the list's markdown") from exc
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not UTF-8 text", hint="save the list as UTF-8") from exc
-    root.create()
-    result = parse_markdown(text, root.taxonomy, source=Path(path).name, keep_prose=keep_prose)
-    for entry in result.entries:
-        root.write_entry(entry)
-    for exclusion in result.exclusions:
-        root.write_exclusion(exclusion)
+    taxonomy = root.taxonomy if root.exists() else load_taxonomy(bundled(TAXONOMY))
+    result = parse_markdown(text, taxonomy, source=Path(path).name, keep_prose=keep_prose)
+    if not result.entries and not result.exclusions:
+        return result
+    if dry_run:
+        result.merge = _plan(root, result, overwrite=overwrite)
+        return result
+    created = not root.path.exists()
+    try:
+        with root.lock("ingest import-markdown"):
+            root.create()
+            result.merge = plan = _plan(root, result, overwrite=overwrite)
+            for entry in plan.entries:
+                root.write_entry(entry)
+            for exclusion in plan.exclusions:
+                root.write_exclusion(exclusion)
+    except BaseException:
+        if created:
+            shutil.rmtree(root.path, ignore_errors=True)
+        raise
     return result
+
+
+def _plan(root: CatalogRoot, result: ImportResult, *, overwrite: bool) -> MergeReport:
+    existing = list(root.iter_entries()) if root.entries_dir.is_dir() else []
+    if overwrite:
+        plan = MergeReport(entries=list(result.entries))
+        ids = {e.id for e in existing}
+        plan.added = [e.id for e in result.entries if e.id not in ids]
+        plan.changed = [FieldNote(e.id, "*", "overwritten") for e in result.entries if e.id in ids]
+    else:
+        plan = merge_import(existing, result.entries)
+    kept = {x.id for x in root.exclusions() if x.provenance is not None and x.provenance.source != "imported"}
+    for exclusion in result.exclusions:
+        if exclusion.id in kept and not overwrite:
+            plan.kept.append(FieldNote(exclusion.id, "exclusion", "approved by a reviewer; kept"))
+        else:
+            plan.exclusions.append(exclusion)
+    return plan

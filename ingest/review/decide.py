@@ -25,36 +25,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from filelock import FileLock, Timeout
-
+from ingest.catalog.lock import lock_if_free
+from ingest.catalog.merge import reviewed_fields
 from ingest.catalog.queue import load_proposal, load_proposal_text, raw_arxiv_id
 from ingest.catalog.records import load_catalog, read_record
 from ingest.catalog.store import CatalogRoot, model_to_yaml_data
-from ingest.errors import CatalogError, IngestError, LockedError, UsageError
+from ingest.errors import CatalogError, IngestError, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, Provenance
 from ingest.review.propose import apply_changes
-from ingest.yamlio import load_yaml, loads_yaml, write_yaml
+from ingest.yamlio import atomic_write_text, load_yaml, loads_yaml, write_yaml
 
 JOURNAL = ".ingest-journal"
 EDITS = "edits"  # .ingest-journal/edits/: the working copies of `review edit` (pending() does not look there)
-LOCK_WAIT_SECONDS = 10.0
 
 
 def journal_dir(root: CatalogRoot) -> Path:
     return root.review_journal_dir
-
-
-def root_lock(root: CatalogRoot, *, wait: float = LOCK_WAIT_SECONDS) -> FileLock:
-    """The root's lock, taken; LockedError names the lock file when another process keeps it."""
-    lock = FileLock(str(root.lock_path))
-    try:
-        lock.acquire(timeout=wait)
-    except Timeout as exc:
-        raise LockedError(
-            f"another ingest process holds the lock {root.lock_path}",
-            hint="wait for it to finish; the lock frees itself when that process ends",
-        ) from exc
-    return lock
 
 
 # -- the journal ---------------------------------------------------------------------------------------------
@@ -144,12 +130,8 @@ def try_recover(root: CatalogRoot, warn: Callable[[str], None] = _warn_stderr) -
     """recover() when the lock is free at once; a reader must not wait for a running job."""
     if not pending(root):
         return []
-    try:
-        lock = root_lock(root, wait=0)
-    except LockedError:
-        return []
-    with lock:
-        return recover(root, warn)
+    with lock_if_free(root.lock_path, "ingest (finishing an interrupted review)") as held:
+        return recover(root, warn) if held else []
 
 
 def pending(root: CatalogRoot) -> list[Path]:
@@ -221,7 +203,9 @@ def _approved_entry(root: CatalogRoot, proposal: Proposal, reviewer: str | None)
             for k, v in (proposal.entry.evidence if proposal.entry else {}).items()
             if any(k == f or k.startswith(f + ".") for f in fields)
         }
-        return updated.model_copy(update={"evidence": {**current.evidence, **evidence}})
+        # the fields this approval looked at are reviewed now, with a fingerprint of the value approved
+        reviewed = {**current.reviewed, **reviewed_fields(updated, fields)}
+        return updated.model_copy(update={"evidence": {**current.evidence, **evidence}, "reviewed": reviewed})
     assert proposal.entry is not None
     entry = proposal.entry
     if root.entry_path(entry.id).exists():
@@ -240,6 +224,7 @@ def _approved_entry(root: CatalogRoot, proposal: Proposal, reviewer: str | None)
     prov = proposal.provenance
     return entry.model_copy(
         update={
+            "reviewed": reviewed_fields(entry),  # a new entry is approved as a whole
             "provenance": Provenance(
                 source="edited" if proposal.edited else "extracted",
                 by=reviewer,
@@ -268,7 +253,7 @@ def _load_all(root: CatalogRoot, ids: list[str]) -> list[Proposal]:
 
 def approve(root: CatalogRoot, ids: list[str], *, reviewer: str | None = None) -> list[Decision]:
     """Merge proposals: entry or exclusion written, proposal removed, decision recorded, render."""
-    with root_lock(root):
+    with root.lock("ingest review approve"):
         recover(root)
         proposals = _load_all(root, ids)
         for proposal in proposals:  # refuse the whole batch before writing anything
@@ -337,7 +322,7 @@ def reject(root: CatalogRoot, ids: list[str], *, reason: str, reviewer: str | No
     what can still be read of it, and the file is removed."""
     if not reason.strip():
         raise UsageError("a rejection needs a reason", hint="pass --reason TEXT")
-    with root_lock(root):
+    with root.lock("ingest review reject"):
         recover(root)
         decisions = []
         for proposal_id in ids:
@@ -377,12 +362,13 @@ def _entry_title(text: str) -> object:
 def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) -> Proposal | None:
     """Let `editor` change a copy of the proposal; accept it only when it validates. None: nothing changed.
 
-    The copy is .ingest-journal/edits/<id>.yaml. An invalid edit raises the CatalogError of the copy
+    The copy is .ingest-journal/edits/<id>.yaml; a copy kept from a failed edit is reopened. An invalid edit
+    raises the CatalogError of the copy
     (file:line), keeps the copy for the reviewer (the message names it), and leaves the queue unchanged; on
     every other outcome the copy is removed. A broken proposal can be edited: this is how a reviewer repairs
     one. A changed entry.title is also the proposal's title.
     """
-    with root_lock(root):
+    with root.lock("ingest review edit"):
         recover(root)
         path = root.proposal_path(proposal_id)
         if not path.exists():
@@ -391,8 +377,11 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
             )
         original = path.read_text(encoding="utf-8")
         copy = edit_copy_path(root, proposal_id)
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_text(original, encoding="utf-8")
+        if copy.is_symlink() or (copy.exists() and not copy.is_file()):
+            raise CatalogError(copy, "is not a regular file", hint="delete it, then edit again")
+        if not copy.exists():  # a kept copy of a failed edit is reopened as it was left, never overwritten
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(copy, original)
         keep = False
         try:
             editor(copy)
@@ -403,7 +392,10 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
                 proposal = load_proposal_text(text, copy, root.taxonomy)
             except CatalogError as exc:
                 keep = True
-                exc.hint = f"the queue is unchanged; your edit is kept at {copy}"
+                exc.hint = (
+                    f"the queue is unchanged; your edit is kept at {copy} and reopened by the next "
+                    "`review edit` (delete it to start over)"
+                )
                 raise
             if proposal.id != proposal_id:
                 keep = True
@@ -411,7 +403,7 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
                     copy,
                     f"the id changed from {proposal_id!r} to {proposal.id!r}",
                     line=1,
-                    hint=f"keep the id; your edit is kept at {copy}",
+                    hint=f"keep the id; your edit is kept at {copy} and reopened by the next `review edit`",
                 )
             update: dict[str, object] = {"edited": True}
             if proposal.entry is not None and proposal.entry.title != _entry_title(original):
