@@ -233,7 +233,7 @@ def _approved_entry(root: CatalogRoot, proposal: Proposal, reviewer: str | None)
                 model=prov.model,
                 prompt_hash=prov.prompt_hash,
                 run_id=prov.run_id,
-            )
+            ),
         }
     )
 
@@ -359,9 +359,14 @@ def _entry_title(text: str) -> object:
     return entry.get("title") if isinstance(entry, dict) else None
 
 
-def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) -> Proposal | None:
+def edit(
+    root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None], *, keep_failed: bool = True
+) -> Proposal | None:
     """Let `editor` change a copy of the proposal; accept it only when it validates. None: nothing changed.
 
+    `keep_failed=False` is for an editor that changes one field and can simply be run again (the review
+    page): it works on a copy of its own, made fresh from the proposal, and nothing is kept when it fails;
+    a copy that `review edit` kept is left alone.
     The copy is .ingest-journal/edits/<id>.yaml; a copy kept from a failed edit is reopened. An invalid edit
     raises the CatalogError of the copy
     (file:line), keeps the copy for the reviewer (the message names it), and leaves the queue unchanged; on
@@ -377,9 +382,13 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
             )
         original = path.read_text(encoding="utf-8")
         copy = edit_copy_path(root, proposal_id)
+        if not keep_failed:
+            copy = copy.parent / "field" / copy.name  # the file name must stay <id>.yaml: it is checked
         if copy.is_symlink() or (copy.exists() and not copy.is_file()):
             raise CatalogError(copy, "is not a regular file", hint="delete it, then edit again")
-        if not copy.exists():  # a kept copy of a failed edit is reopened as it was left, never overwritten
+        if (
+            not keep_failed or not copy.exists()
+        ):  # a kept copy of a failed edit is reopened, never overwritten
             copy.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(copy, original)
         keep = False
@@ -391,14 +400,18 @@ def edit(root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None]) ->
             try:
                 proposal = load_proposal_text(text, copy, root.taxonomy)
             except CatalogError as exc:
-                keep = True
+                keep = keep_failed
                 exc.hint = (
-                    f"the queue is unchanged; your edit is kept at {copy} and reopened by the next "
-                    "`review edit` (delete it to start over)"
+                    "the queue is unchanged"
+                    if not keep_failed
+                    else (
+                        f"the queue is unchanged; your edit is kept at {copy} and reopened by the next "
+                        "`review edit` (delete it to start over)"
+                    )
                 )
                 raise
             if proposal.id != proposal_id:
-                keep = True
+                keep = keep_failed
                 raise CatalogError(
                     copy,
                     f"the id changed from {proposal_id!r} to {proposal.id!r}",

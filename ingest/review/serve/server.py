@@ -209,7 +209,7 @@ class ReviewServer(ThreadingHTTPServer):
     def edit(self, body: dict[str, Any]) -> dict[str, Any]:
         proposal_id, field, text = str(body["id"]), str(body["field"]), str(body.get("value", ""))
         kind = self.proposal(proposal_id).kind
-        changed = decide.edit(self.root, proposal_id, _field_setter(kind, field, text))
+        changed = decide.edit(self.root, proposal_id, _field_setter(kind, field, text), keep_failed=False)
         return {"edited": changed is not None}
 
 
