@@ -162,9 +162,10 @@ class OpenAIBackend:
             api_key=env.openai_api_key,
             # Explicit: the openai client would read an empty OPENAI_BASE_URL from the environment itself.
             base_url=env.openai_base_url or OPENAI_DEFAULT_BASE_URL,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
+            # openai takes an httpx client (its stubs name httpx2's); the transport enforces the deadline.
+            timeout=cast(Any, httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS))),
             max_retries=0,
-            http_client=httpx.Client(transport=DeadlineTransport(self._local)),
+            http_client=cast(Any, httpx.Client(transport=DeadlineTransport(self._local))),
         )
         self.client = instructor.from_openai(raw, mode=parse_mode(self.config.mode))
         self._down: EndpointUnreachable | None = None  # the circuit breaker: set once, for every thread
