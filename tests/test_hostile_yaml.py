@@ -38,13 +38,13 @@ from ingest.yamlio import load_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    "ci", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 settings.register_profile(
     "thorough", max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-CLI_CASES = 24  # roots the CLI is run on, in one child process
+CLI_CASES = 10  # roots the CLI is run on, in one child process
 MAX_RSS_MB = 600  # the alias bomb of issue 11 took over 2 GB; a bounded loader stays near the interpreter's
 AS_LIMIT = 3 * 1024**3  # the child's address space: a runaway expansion fails there instead of the machine
 
@@ -289,7 +289,9 @@ def test_the_cli_answers_hostile_roots_with_0_1_or_2_no_traceback_and_bounded_me
         assert result["escaped"] is None, result
         assert result["code"] in (0, 1, 2), result
         assert "Traceback" not in result["stderr"], result
-        errors = [line for line in result["stderr"].splitlines() if line.startswith("error:")]
-        assert len(errors) <= 1 or result["args"][0] == "check", result
+        if result["args"][-1] == "hostile" and result["code"]:  # each problem one line naming the file
+            errors = [line for line in result["stderr"].splitlines() if line.startswith("error:")]
+            assert errors, result
+            assert all("hostile" in line for line in errors), result
     print(f"{len(report['results'])} CLI runs; peak resident memory {report['peak_mb']} MB")
     assert report["peak_mb"] < MAX_RSS_MB
