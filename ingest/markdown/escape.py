@@ -1,13 +1,14 @@
 """Catalog text made safe for the rendered list: markdown tables, raw HTML, links and the render markers.
 
 Everything written from an entry (a name, a title, a model's note, an exclusion's reason) goes through
-`inline`: one line; `|` escaped, and backticks too when they are unbalanced (a code span renders no HTML);
-`<` and `>` as entities (so no `<script>`, no `<img onerror>` and no `<!-- ... -->` marker can come out of
-data); a backslash doubled; an `&` that would start an entity written as `&amp;`. markdown-it (the
-importer) decodes all of these back to the same text. A link is written only when its URL is http or
-https (`safe_url`); anything else (`javascript:`, `file:`, `data:`, a relative path) is dropped and
-`check` reports it. The render markers are matched only as whole lines (`find_markers`), so a marker
-inside a cell is text, never a marker.
+`inline`: one line, control characters dropped; `|`, `[` and `]` escaped (no markdown link comes out of
+text); outside code spans (which show their text as is and render no HTML) a stray backtick escaped, `<`
+and `>` as entities (no `<script>`, no `<img onerror>`, no `<!-- ... -->` marker comes out of data), a
+backslash doubled, and an `&` that would start an entity written as `&amp;`. markdown-it (the importer)
+decodes all of these back to the same text. A link is written only when its URL is http or https
+(`safe_url`); anything else (`javascript:`, `file:`, `data:`, a relative path) is dropped and `check`
+reports it. The render markers are matched only as whole lines (`find_markers`), so a marker inside a cell
+is text, never a marker.
 """
 
 from __future__ import annotations
@@ -18,17 +19,27 @@ from urllib.parse import urlsplit
 
 SAFE_SCHEMES = ("http", "https")
 ENTITY_RE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+CODE_SPAN_RE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+
+
+def _text(text: str) -> str:
+    text = text.replace("\\", "\\\\")
+    text = ENTITY_RE.sub("&amp;", text)
+    text = text.replace("<", "&lt;").replace(">", "&gt;").replace("`", "\\`")
+    # `[x](javascript:…)` in a note would be a link: brackets are text here, links come from link data only
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def inline(text: str) -> str:
     """`text` on one line, safe inside a GFM table cell or a list item; reads back as the same text."""
-    text = " ".join(text.split())
-    text = text.replace("\\", "\\\\")
-    text = ENTITY_RE.sub("&amp;", text)
-    text = text.replace("<", "&lt;").replace(">", "&gt;")
-    if text.count("`") % 2:  # an unclosed code span: every backtick literal; balanced ones are inert code
-        text = text.replace("`", "\\`")
-    return text.replace("|", "\\|")
+    text = CONTROL_RE.sub("", " ".join(text.split()))  # NUL and other controls: never meant, never shown
+    out, at = [], 0
+    for span in CODE_SPAN_RE.finditer(text):  # a code span shows its text as is and renders no HTML
+        out += [_text(text[at : span.start()]), span.group(0)]
+        at = span.end()
+    out.append(_text(text[at:]))
+    return "".join(out).replace("|", "\\|")  # GFM splits cells on `|` even inside a code span
 
 
 def safe_url(url: str | None) -> bool:

@@ -42,8 +42,7 @@ def md_link(label: str, url: str) -> str:
     """`[label](url)`; only the label when the URL is not http(s) (check reports such a link)."""
     if not safe_url(url):
         return label
-    # A bracket in a label or a space/parenthesis in a URL would end the link early; the importer unquotes.
-    label = label.replace("[", "\\[").replace("]", "\\]")
+    # The label comes escaped (cell: brackets too); a space/parenthesis in a URL would end the link early.
     url = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
     return f"[{label}]({url})"
 
