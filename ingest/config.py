@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ingest.errors import CatalogError, ConfigError, UsageError
 from ingest.yamlio import line_of, load_yaml
@@ -19,6 +20,21 @@ from ingest.yamlio import line_of, load_yaml
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def service_url(value: str | None) -> str | None:
+    """A service URL must be http(s) with a host: `not-a-url` or `file:///…` is bad configuration (exit 2)
+    at once, not a connection that is retried until it times out."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value.strip())
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed [ in the host
+        ok = False
+    if not ok:
+        raise ValueError(f"{value[:80]!r} is not an http(s) URL with a host (e.g. https://example.org/path)")
+    return value
 
 
 class RenderConfig(_Section):
@@ -56,6 +72,8 @@ class ArxivConfig(_Section):
     delay_seconds: float = Field(
         default=3.0, ge=0, description="pause between API calls (arXiv asks for 3 s)"
     )
+
+    _urls = field_validator("url", "pdf_url")(service_url)
     page_size: int = Field(default=100, ge=1, le=2000, description="results per API call")
     max_results: int = Field(default=200, ge=1, description="most candidates per run (--max overrides)")
     lookback_days: int = Field(default=7, ge=1, description="window of a first run that has no watermark")
@@ -112,7 +130,15 @@ class ExtractConfig(_Section):
     backoff_seconds: float = Field(
         default=1.0, ge=0, description="first wait before a retry without Retry-After; doubles each retry"
     )
-    timeout_seconds: float = Field(default=120.0, gt=0, description="per-call timeout")
+    timeout_seconds: float = Field(
+        default=120.0, gt=0, description="longest wait for one HTTP request (connect: at most 10 s)"
+    )
+    deadline_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="total time of one LLM question: connect, read, re-asks and retries together; "
+        "then the paper fails with a one-line message (exit 3 for `add`)",
+    )
     concurrency: int = Field(default=4, ge=1, description="papers extracted at once")
     temperature: float = Field(
         default=0.0, ge=0, le=2, description="sampling temperature; 0 keeps answers repeatable"
@@ -184,6 +210,8 @@ class Env(BaseModel):
         description="overrides delay_seconds",
     )
 
+
+    _urls = field_validator("openai_base_url", "arxiv_url", "arxiv_pdf_url")(service_url)
 
     @classmethod
     def from_mapping(cls, environ: Mapping[str, str]) -> Env:

@@ -12,7 +12,9 @@ IngestError                         exit 2 unless a subclass says otherwise
 │   ├── DownloadError               1  HTTP failure, not a PDF, too large
 │   ├── ReadError                   1  encrypted, corrupt, truncated, empty or image-only PDF
 │   ├── ExtractionError             1  the LLM answer stayed invalid after the re-asks
-│   │   └── EndpointUnreachable     3  (also a ServiceError) the LLM endpoint never answered
+│   │   ├── EndpointUnreachable     3  (also a ServiceError) the LLM endpoint never answered
+│   │   ├── ExtractionTimeout       3  the LLM call used up extract.deadline_seconds; nothing was written
+│   │   └── EndpointAuthError       2  HTTP 401/403 from the LLM endpoint: the key, its rights, the URL
 │   └── UnexpectedError             1  a bug inside one paper's chain, recorded like any paper failure
 └── LockedError                     2  another run holds the root's lock
 """
@@ -133,6 +135,22 @@ class EndpointUnreachable(ExtractionError, ServiceError):
     def __init__(self, paper: str, message: str, *, endpoint: str, attempts: int = 0, hint: str) -> None:
         super().__init__(paper, message, attempts=attempts, hint=hint)
         self.endpoint = endpoint
+
+
+class ExtractionTimeout(ExtractionError):
+    """The LLM call (connect, read, re-asks and retries together) used up its deadline.
+
+    Exit 3 (the service did not answer, nothing was changed), but not a ServiceError: in a run, one paper
+    that times out is recorded as that paper's failure (a long prompt on a slow model), and the run goes on.
+    """
+
+    exit_code = ServiceError.exit_code
+
+
+class EndpointAuthError(ExtractionError):
+    """HTTP 401 or 403 from the LLM endpoint: bad configuration (the key, its rights, the URL), exit 2."""
+
+    exit_code = UsageError.exit_code
 
 
 class UnexpectedError(PaperError):

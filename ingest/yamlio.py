@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.reader import ReaderError
 
 from ingest.errors import CatalogError
 
@@ -125,8 +126,27 @@ def loads_yaml(text: str, path: Path | str = "<string>") -> Any:
         raise CatalogError(
             path, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax"
         ) from exc
+    except ReaderError as exc:  # a control character: its line from its position
+        line = text.count("\n", 0, max(0, exc.position)) + 1
+        problem = f"character {exc.character!r} is not allowed in YAML"
+        raise CatalogError(path, problem, line=line, hint="remove it or quote it as an escape") from exc
     except Exception as exc:  # ruamel raises several non-marked errors (duplicate keys, bad tags)
-        raise CatalogError(path, f"YAML error: {exc}".splitlines()[0], hint="fix the YAML syntax") from exc
+        line = _constructing_line(exc)
+        raise CatalogError(
+            path, f"YAML error: {exc}".splitlines()[0], line=line, hint="fix the YAML syntax"
+        ) from exc
+
+
+def _constructing_line(exc: BaseException) -> int | None:
+    """The line of the node ruamel was building when it failed (a date such as 2024-13-45): its
+    constructors raise plain errors without a mark, but the node being built is a local of their frames."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        mark = getattr(tb.tb_frame.f_locals.get("node"), "start_mark", None)
+        if mark is not None:
+            line = mark.line + 1  # the innermost frame's node wins
+        tb = tb.tb_next
+    return line
 
 
 def line_of(data: Any, loc: Sequence[str | int]) -> int | None:
@@ -150,7 +170,7 @@ def line_of(data: Any, loc: Sequence[str | int]) -> int | None:
             break
     if best is None and isinstance(data, CommentedMap | CommentedSeq):
         best = data.lc.line + 1
-    return best
+    return 1 if best is None else best  # a document that is not a collection: the error is the whole file
 
 
 def plain(value: Any) -> Any:

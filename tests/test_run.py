@@ -310,8 +310,8 @@ def test_the_llm_endpoint_down_stops_the_run_after_one_papers_retries(
     assert not root.queue_dir.exists()
     assert root.read_state().watermark is None
     assert root.read_state().failures == {}
-    # the first paper's call and its 2 retries; the breaker spares the other two papers their 3 tries each
-    assert _llm_connects(caplog, llm_down) == 3
+    # a refused connection is not retried (issue 11: fail fast); the breaker spares the other two papers
+    assert _llm_connects(caplog, llm_down) == 1
     assert arxiv_mirror.pdf_requests() == []  # nothing was downloaded for a run that could not go on
 
 
@@ -348,8 +348,8 @@ def test_the_llm_endpoint_down_during_extraction_records_no_failure_and_keeps_th
     assert state.watermark is None
     assert state.failures == {}  # not the papers' fault: they are tried again next run
     assert not list(root.runs_dir.glob("*.journal.json"))  # nothing was done: nothing to resume
-    # at most one paper's tries per worker thread; without the breaker it would be 3 papers x 3 tries
-    assert 3 <= _llm_connects(caplog, llm_down) <= 6
+    # at most one try per worker thread (a refusal is not retried); without the breaker, one per paper
+    assert 1 <= _llm_connects(caplog, llm_down) <= 2
 
 
 def test_ingest_add_with_the_llm_endpoint_down_exits_3_quickly(
@@ -361,7 +361,7 @@ def test_ingest_add_with_the_llm_endpoint_down_exits_3_quickly(
     assert len(errors) == 3
     assert all(f"127.0.0.1:{llm_down}" in line for line in errors)
     assert sum("not tried" in line for line in errors) == 2
-    assert _llm_connects(caplog, llm_down) == 3  # one paper's call and retries; the others fail at once
+    assert _llm_connects(caplog, llm_down) == 1  # one paper's call, not retried; the others fail at once
     assert not root.queue_dir.exists() or not list(root.queue_dir.glob("*.yaml"))
 
 

@@ -170,7 +170,7 @@ class Record:
         if self.error is not None:
             raise self.error
         if self.data is None:
-            raise CatalogError(self.path, "the file is empty", hint="delete it or fill it in")
+            raise CatalogError(self.path, "the file is empty", line=1, hint="delete it or fill it in")
         try:
             return model.model_validate(self.data)
         except ValidationError as exc:

@@ -118,7 +118,16 @@ class _Builder:
             self.seen.add(id(node))
         tag = node.tag
         if isinstance(node, yaml.ScalarNode):
-            return node.value if tag == _STR else self.loader.construct_object(node)
+            if tag == _STR:
+                return node.value
+            try:
+                return self.loader.construct_object(node)
+            except (ValueError, OverflowError, yaml.YAMLError) as exc:  # e.g. a date such as 2024-13-45
+                kind = tag.rsplit(":", 1)[-1]
+                problem = f"{node.value[:40]!r} is not a valid {kind}: {exc}".splitlines()[0]
+                raise CatalogError(
+                    self.source, problem, line=node.start_mark.line + 1, hint="quote it to keep it as text"
+                ) from exc
         if depth > MAX_DEPTH:
             raise limit_error(self.source, f"nested deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
         if tag == _SEQ:
@@ -167,6 +176,10 @@ def parse(text: str, source: Path | str = "<string>") -> Any:
         raise CatalogError(
             source, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax"
         ) from exc
+    except yaml.reader.ReaderError as exc:  # a control character: its line from its position
+        line = text.count("\n", 0, max(0, exc.position)) + 1
+        problem = f"character {exc.character!r} is not allowed in YAML"
+        raise CatalogError(source, problem, line=line, hint="remove it or quote it as an escape") from exc
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         raise CatalogError(source, f"YAML error: {exc}".splitlines()[0], hint="fix the YAML syntax") from exc
 

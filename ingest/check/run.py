@@ -24,6 +24,7 @@ from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
 from ingest.check.report import CheckReport, Problem, Severity, summary_line
 from ingest.errors import CatalogError
+from ingest.markdown.escape import find_markers, safe_url
 from ingest.markdown.render import marker_span, render_catalog, render_output_path
 from ingest.models import ID_RE, Decision, Entry, Exclusion, FieldEvidence, Flag, Proposal
 from ingest.taxonomy import Taxonomy
@@ -195,11 +196,23 @@ class _Checker:
                         "arXiv id",
                     )
             if entry is not None:
+                self.check_links(record, entry)
                 self.check_evidence(record, entry, [])
                 valid.append(entry)
         self.entry_ids, self.entry_arxiv = set(ids), arxiv
         self.entries_ok = len(valid) == len(records)
         return valid
+
+    def check_links(self, record: Record, entry: Entry) -> None:
+        """Only http(s) links reach the list: render drops any other, and this says which and where."""
+        urls: list[tuple[list[str | int], str | None]] = [(["url"], entry.url)]
+        urls += [(["links", i, "url"], link.url) for i, link in enumerate(entry.links)]
+        for loc, url in urls:
+            if url is not None and not safe_url(url):
+                self.emit(
+                    record, loc, "error", "unsafe-link",
+                    f"{url[:80]!r} is not an http(s) URL; render leaves it out (fix or remove it)",
+                )
 
     def check_proposals(self) -> None:
         records = read_records(self.root.queue_dir, self.root.cache_dir)
@@ -299,6 +312,11 @@ class _Checker:
                 f"{config.output} does not exist; run `ingest render` to write the catalog",
             )
             return
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        markers = find_markers(text, config.begin_marker, config.end_marker)
+        bad = markers.problem(config.begin_marker, config.end_marker)
+        if bad is not None:  # render refuses such a file: missing, repeated or misordered marker lines
+            self.add(path, bad[0], "error", "render-markers", f"{config.output}: {bad[1]}")
         if not (self.entries_ok and self.exclusions_ok):
             self.add(
                 path,
@@ -308,16 +326,8 @@ class _Checker:
                 "not compared with entries/: fix the errors in entries/ and exclusions/ first",
             )
             return
-        text = path.read_bytes().decode("utf-8")
         span = marker_span(text, config)
-        if span is None:
-            self.add(
-                path,
-                None,
-                "info",
-                "render-skipped",
-                f"{config.output} has no {config.begin_marker} … {config.end_marker} markers; not compared",
-            )
+        if span is None:  # reported above
             return
         block = render_catalog(self.taxonomy, entries, exclusions, config=config)
         current = text[span[0] : span[1]]

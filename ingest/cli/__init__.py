@@ -109,6 +109,9 @@ def cli(ctx: click.Context, root: Path) -> None:
     # Libraries log their retries ("API call failed on attempt 1"); ingest reports the outcome itself.
     for name in ("instructor", "httpx", "openai"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    from ingest.cli.ui import show_status
+
+    show_status()  # ingest's own retries and waits are shown, on stderr
     # The one place the environment is read: the library gets it as settings (CatalogRoot.env).
     from ingest.catalog.store import CatalogRoot
     from ingest.config import Env

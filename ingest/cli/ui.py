@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -95,3 +96,21 @@ def progress(label: str) -> Iterator[Steps]:
             yield Steps(bar, label)
     else:
         yield Steps(None, label)
+
+
+class _StatusLines(logging.Handler):
+    """ingest's own log records (a retry, the paper an LLM call waits for) as plain lines on stderr, so a
+    long wait is never silent; rich keeps a live progress bar below them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from rich.markup import escape
+
+        err_console.print(escape(record.getMessage()), highlight=False, soft_wrap=True)
+
+
+def show_status() -> None:
+    """Print the `ingest` loggers' INFO and above on stderr (once per process, however often it is called)."""
+    logger = logging.getLogger("ingest")
+    if not any(isinstance(h, _StatusLines) for h in logger.handlers):
+        logger.addHandler(_StatusLines())
+    logger.setLevel(logging.INFO)

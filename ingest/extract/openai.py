@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import threading
 import time
 from typing import Any, Literal, TypeVar, cast
 
+import httpx
 import instructor
 import openai
 from instructor.core.exceptions import InstructorRetryException
@@ -32,7 +34,13 @@ from pydantic import BaseModel, Field
 
 from ingest.catalog.store import CatalogRoot
 from ingest.config import OPENAI_DEFAULT_BASE_URL, ExtractConfig
-from ingest.errors import EndpointUnreachable, ExtractionError, UsageError
+from ingest.errors import (
+    EndpointAuthError,
+    EndpointUnreachable,
+    ExtractionError,
+    ExtractionTimeout,
+    UsageError,
+)
 from ingest.extract.cache import LLMCache, cache_key
 from ingest.extract.prompts import Prompt, extraction_prompt, root_prompts_dir, screen_prompt
 from ingest.extract.response import build_response_model, to_extraction
@@ -40,6 +48,8 @@ from ingest.models import Candidate, Entry, Extraction, PaperText, Scope, Usage
 
 NAME = "openai"
 MAX_WAIT_SECONDS = 60.0  # a Retry-After longer than this is not worth holding a worker for
+CONNECT_TIMEOUT_SECONDS = 10.0  # a server that does not accept within this is not there
+log = logging.getLogger(__name__)  # what a call waits for and its retries; the CLI prints them
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -87,11 +97,45 @@ def unreachable(exc: BaseException) -> bool:
     return isinstance(exc, openai.APIConnectionError)
 
 
+def refused(exc: BaseException) -> bool:
+    """No connection at all (refused, unknown host): retrying at once will not help, so fail fast."""
+    inner = exc.__cause__ or exc.__context__
+    return isinstance(exc, openai.APIConnectionError) and isinstance(inner, httpx.ConnectError)
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    """Cuts every request's timeouts to what is left of the calling thread's deadline, and refuses a request
+    once it has passed: instructor's re-asks and our retries all share one deadline per question."""
+
+    def __init__(self, local: threading.local) -> None:
+        super().__init__()
+        self._local = local
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise httpx.ReadTimeout("the call's deadline has passed", request=request)
+            asked = request.extensions.get("timeout") or {}
+            request.extensions["timeout"] = {
+                key: left if asked.get(key) is None else min(float(asked[key]), left)
+                for key in ("connect", "read", "write", "pool")
+            }
+        return super().handle_request(request)
+
+
 def _root_cause(exc: BaseException) -> BaseException:
     seen = exc
     while isinstance(seen, InstructorRetryException) and seen.__cause__ is not None:
         seen = seen.__cause__
     return seen
+
+
+def _describe(cause: BaseException) -> str:
+    if isinstance(cause, openai.APIStatusError):
+        return f"HTTP {cause.status_code}"
+    return type(cause).__name__
 
 
 class OpenAIBackend:
@@ -111,16 +155,19 @@ class OpenAIBackend:
         self.taxonomy = root.taxonomy
         self.context_tokens = root.config.read.context_tokens
         self.prompts_dir = root_prompts_dir(root)
+        # Every HTTP request (first ask, re-asks, retries) counts as a call; hooks run in the calling thread.
+        self._local = threading.local()
+        timeout = self.config.timeout_seconds
         raw = openai.OpenAI(
             api_key=env.openai_api_key,
             # Explicit: the openai client would read an empty OPENAI_BASE_URL from the environment itself.
             base_url=env.openai_base_url or OPENAI_DEFAULT_BASE_URL,
-            timeout=self.config.timeout_seconds,
+            # openai takes an httpx client (its stubs name httpx2's); the transport enforces the deadline.
+            timeout=cast(Any, httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS))),
             max_retries=0,
+            http_client=cast(Any, httpx.Client(transport=DeadlineTransport(self._local))),
         )
         self.client = instructor.from_openai(raw, mode=parse_mode(self.config.mode))
-        # Every HTTP request (first ask, re-asks, retries) counts as a call; hooks run in the calling thread.
-        self._local = threading.local()
         self._down: EndpointUnreachable | None = None  # the circuit breaker: set once, for every thread
         self._down_lock = threading.Lock()
         self._timed_out: set[str] = set()  # papers whose calls timed out for good
@@ -203,6 +250,25 @@ class OpenAIBackend:
             # Usage is what this run spent: nothing. The first run's usage stays in its own results.
             return response_model.model_validate(stored["answer"]), Usage(cached=True)
         self._local.calls = 0
+        budget = self.config.deadline_seconds
+        self._local.deadline = time.monotonic() + budget
+        where = self.base_url or "the OpenAI API"
+        log.info("%s %s: asking %s at %s (deadline %g s)", kind, paper, model, where, budget)
+        try:
+            return self._attempts(prompt, response_model, paper, key, model, temperature)
+        finally:
+            self._local.deadline = None
+
+    def _attempts(
+        self,
+        prompt: Prompt,
+        response_model: type[T],
+        paper: str,
+        key: str,
+        model: str | None,
+        temperature: float,
+    ) -> tuple[T, Usage]:
+        """The first ask and the transport retries, all within the thread's deadline."""
         for attempt in range(self.config.retries + 1):
             self._fail_fast(paper, attempt)
             try:
@@ -215,15 +281,18 @@ class OpenAIBackend:
                 )
             except (InstructorRetryException, openai.OpenAIError) as exc:
                 cause = _root_cause(exc)
-                if transient(cause) and attempt < self.config.retries:
-                    wait = retry_after(cause)
-                    time.sleep(
-                        min(
-                            MAX_WAIT_SECONDS,
-                            wait if wait is not None else self.config.backoff_seconds * 2**attempt,
+                left = self._local.deadline - time.monotonic()
+                if transient(cause) and not refused(cause) and attempt < self.config.retries and left > 0:
+                    asked = retry_after(cause)
+                    backoff = self.config.backoff_seconds * 2**attempt
+                    wait = min(MAX_WAIT_SECONDS, asked if asked is not None else backoff)
+                    if wait < left:  # a wait past the deadline would only end in the same failure, later
+                        log.warning(
+                            "%s: %s; retry %d of %d in %.0f s (%.0f s of the deadline left)",
+                            paper, _describe(cause), attempt + 1, self.config.retries, wait, left,
                         )
-                    )
-                    continue
+                        time.sleep(wait)
+                        continue
                 failure = self._failure(paper, exc, cause, attempt + 1)
                 if isinstance(failure, EndpointUnreachable):
                     with self._down_lock:
@@ -272,16 +341,19 @@ class OpenAIBackend:
         """One clear, one-line error for a paper whose call failed for good."""
         where = self.base_url or "the OpenAI API"
         if isinstance(cause, openai.APITimeoutError):
-            message = (
-                f"the LLM endpoint {where} timed out after {self.config.timeout_seconds:g} s ({tries} tries)"
-            )
-            hint = "raise extract.timeout_seconds or retry later"
+            deadline = getattr(self._local, "deadline", None)
+            if deadline is not None and time.monotonic() >= deadline - 0.1:
+                limit = f"did not answer within the deadline of {self.config.deadline_seconds:g} s"
+            else:
+                limit = f"timed out after {self.config.timeout_seconds:g} s"
+            message = f"the LLM endpoint {where} {limit} ({tries} tries)"
+            hint = "raise extract.deadline_seconds (and timeout_seconds) in ingest.yaml, or retry later"
             with self._down_lock:
                 self._timed_out.add(paper)
                 others = len(self._timed_out) > 1
             if others:  # a second paper: the endpoint, not the paper
                 return EndpointUnreachable(paper, message, endpoint=where, attempts=tries, hint=hint)
-            return ExtractionError(paper, message, attempts=tries, hint=hint)
+            return ExtractionTimeout(paper, message, attempts=tries, hint=hint)
         if unreachable(cause):
             return EndpointUnreachable(
                 paper,
@@ -289,6 +361,13 @@ class OpenAIBackend:
                 endpoint=where,
                 attempts=tries,
                 hint="check OPENAI_BASE_URL and that the server runs",
+            )
+        if isinstance(cause, openai.APIStatusError) and cause.status_code in (401, 403):
+            return EndpointAuthError(
+                paper,
+                f"the LLM endpoint {where} refused the request: HTTP {cause.status_code}",
+                attempts=tries,
+                hint="check OPENAI_API_KEY (and that it may use the model), OPENAI_BASE_URL and --model",
             )
         if isinstance(cause, openai.APIStatusError):
             return ExtractionError(

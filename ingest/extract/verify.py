@@ -9,46 +9,20 @@ partially matches almost any page.
 
 Found on another page: the quote's page is corrected, `cited_page` keeps the model's page, and the field gets
 `page-corrected`. Not found: the quote is `not_found` and the field is `ungrounded`. The paper text is also
-scanned for injection attempts (text that tries to instruct a model or a reviewer): `injection-suspect`.
+scanned for injection attempts (text that tries to instruct a model or a reviewer), and so is the model's
+answer (extract/injection.py, one detector for both): `injection-suspect`.
 """
 
 from __future__ import annotations
 
-import re
-
 from rapidfuzz import fuzz
 
+from ingest.extract.injection import find_injection, screen_answer
 from ingest.models import Extraction, FieldEvidence, Flag, MatchKind, PaperText, Quote
 from ingest.paper.read import normalise
 
 FUZZY_THRESHOLD = 90.0
 MIN_FUZZY_CHARS = 20
-
-# Phrases of text that addresses a model or a reviewer rather than the reader of a paper. Mentions of a
-# "system prompt" or chat-template tokens are not here: papers about LLMs print them (MiMo, Vision-R1 do).
-INJECTION_PATTERNS = [
-    r"ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|prompts?|directions)",
-    r"disregard (all |any )?(the )?(previous|prior|above|earlier) (instructions|prompts?)",
-    r"forget (all |any )?(your |the )?(previous |prior )?instructions",
-    # Papers print their own prompt templates ("You are a helpful assistant"): only a reviewer role counts.
-    r"(you are|act as) (now )?(an? )?(ai |llm )?reviewer\b.{0,60}(must|should|will)",
-    r"(note|instructions?|message) (to|for) (the )?(ai|llm|llms|language models?|reviewers?|assistant)",
-    r"\b(llm|ai|language model|assistant)s? (reviewers?|readers?)?\s*(must|should) (rate|score|accept|give|"
-    r"recommend|output|answer|classify)",
-    r"(give|assign|rate) (this|the) paper (a )?(high|positive|perfect|maximum)",
-    r"\bdo not (mention|reveal|disclose) (this|these) instructions?",
-]
-_INJECTION = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS), re.IGNORECASE)
-
-
-def find_injection(paper: PaperText) -> list[tuple[int, str]]:
-    """(page, matched text) of each passage that tries to instruct a model or reviewer."""
-    hits = []
-    for number, page in enumerate(paper.pages, start=1):
-        for m in _INJECTION.finditer(page):
-            hits.append((number, page[max(0, m.start() - 40) : m.end() + 40]))
-    return hits
-
 
 def _find(needle: str, paper: PaperText, pages: list[int]) -> tuple[int, MatchKind, float, int, int] | None:
     """(page, kind, score, start, end) of the first page in `pages` that holds the needle."""
@@ -112,4 +86,4 @@ def verify(extraction: Extraction, paper: PaperText) -> Extraction:
     flags = list(extraction.flags)
     if find_injection(paper) and Flag.injection_suspect not in flags:
         flags.append(Flag.injection_suspect)
-    return extraction.model_copy(update={"entry": entry, "flags": flags})
+    return screen_answer(extraction.model_copy(update={"entry": entry, "flags": flags}))  # the answer too

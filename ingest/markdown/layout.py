@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
+from ingest.markdown.escape import inline, safe_url
 from ingest.models import UNKNOWN, Entry, Exclusion, Link, LinkKind
 from ingest.taxonomy import Section, Taxonomy
 
@@ -31,15 +32,17 @@ GLOSS_RE = re.compile(r"^[^(]+?\s*\([^()]+\)$")  # 'RPD (Refined Policy Distilla
 
 
 def cell(text: str | None) -> str:
-    """One table cell: never empty, on one line, pipes escaped (GFM unescapes `\\|` inside a cell)."""
+    """One table cell: never empty, on one line, escaped for tables and raw HTML (escape.inline)."""
     if text is None or not text.strip():
         return EMPTY
-    return " ".join(text.split()).replace("|", "\\|")
+    return inline(text)
 
 
 def md_link(label: str, url: str) -> str:
-    # A bracket in a label or a space/parenthesis in a URL would end the link early; the importer unquotes.
-    label = label.replace("[", "\\[").replace("]", "\\]")
+    """`[label](url)`; only the label when the URL is not http(s) (check reports such a link)."""
+    if not safe_url(url):
+        return label
+    # The label comes escaped (cell: brackets too); a space/parenthesis in a URL would end the link early.
     url = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
     return f"[{label}]({url})"
 
@@ -58,7 +61,10 @@ def link_label(link: Link) -> str:
 def links_cell(links: Sequence[Link]) -> str:
     if not links:
         return EMPTY
-    return LINK_SEPARATOR.join(md_link(cell(link_label(link)), link.url) for link in links)
+    safe = [link for link in links if safe_url(link.url)]  # a javascript: or file: link is never written
+    if not safe:
+        return EMPTY
+    return LINK_SEPARATOR.join(md_link(cell(link_label(link)), link.url) for link in safe)
 
 
 def shields_escape(text: str) -> str:
@@ -89,7 +95,7 @@ def resource_cell(name: str, url: str | None, gloss: str | None = None) -> str:
 
 def stars_cell(entry: Entry) -> str:
     if entry.stars_repo:
-        return STAR_BADGE.format(repo=entry.stars_repo)
+        return STAR_BADGE.format(repo=quote(entry.stars_repo, safe="/-_.~"))  # never breaks the attribute
     if entry.paper_only:
         url = next(
             (
@@ -100,7 +106,7 @@ def stars_cell(entry: Entry) -> str:
             ),
             entry.url,
         )
-        return f"[{PAPER_BADGE_IMAGE}]({url})" if url else PAPER_BADGE_IMAGE
+        return f"[{PAPER_BADGE_IMAGE}]({url})" if url and safe_url(url) else PAPER_BADGE_IMAGE
     return EMPTY
 
 
@@ -174,7 +180,7 @@ def exclusion_line(exclusion: Exclusion) -> str:
     head = md_link(name, url) if url else name
     if exclusion.arxiv_id and not exclusion.url:
         head = f"{head} (arXiv {exclusion.arxiv_id})"
-    return f"- {head}{TITLE_SEPARATOR}{' '.join(exclusion.reason.split())}"
+    return f"- {head}{TITLE_SEPARATOR}{inline(exclusion.reason)}"
 
 
 AXES_SEPARATOR = "; "
@@ -224,7 +230,7 @@ def verdict_notes(taxonomy: Taxonomy, entry: Entry) -> list[str]:
     notes: list[str] = []
     for _, verdict in verdicts:
         for paragraph in (verdict.note or "").split("\n\n"):
-            text = " ".join(paragraph.split())
+            text = inline(paragraph)
             if text and text not in notes:
                 notes.append(text)
     if notes:

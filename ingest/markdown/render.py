@@ -38,6 +38,7 @@ from ingest.catalog.records import load_catalog
 from ingest.catalog.store import CatalogRoot
 from ingest.config import RenderConfig
 from ingest.errors import UsageError
+from ingest.markdown.escape import find_markers, inline, marker_offsets
 from ingest.markdown.layout import (
     BADGES_PER_LINE,
     axes_text,
@@ -211,7 +212,7 @@ def render_exclusion_section(taxonomy: Taxonomy, section: Section, plan: _Plan) 
     lines: list[str] = []
     for bucket in sorted(buckets):
         if bucket:
-            lines += [f"{'#' * min(section.level + 1, 6)} {bucket}", ""]
+            lines += [f"{'#' * min(section.level + 1, 6)} {inline(bucket)}", ""]
         lines += [*table(headers, (exclusion_cells(section, x) for x in buckets[bucket])), ""]
     return lines or [NO_ENTRIES, ""]
 
@@ -235,7 +236,7 @@ def render_catalog(
     if plan.excluded_rest:
         body: list[str] = []
         for bucket in sorted(plan.excluded_rest):
-            body += [f"**{bucket}**", ""] if bucket else []
+            body += [f"**{inline(bucket)}**", ""] if bucket else []
             body += [*(exclusion_line(x) for x in plan.excluded_rest[bucket]), ""]
         lines += ["---", "", *details_block(EXCLUDED_SUMMARY, body[:-1])]
     while lines and not lines[-1]:
@@ -266,15 +267,9 @@ def full_document(taxonomy: Taxonomy, block: str, config: RenderConfig) -> str:
 
 
 def marker_span(text: str, config: RenderConfig) -> tuple[int, int] | None:
-    """(start, end) of what lies between the begin and end markers, or None when the file has not both."""
-    begin = text.find(config.begin_marker)
-    if begin < 0:
-        return None
-    start = begin + len(config.begin_marker)
-    end = text.find(config.end_marker, start)
-    if end < 0:
-        return None
-    return start, end
+    """(start, end) of what lies between the begin and end marker lines, or None unless the file has exactly
+    one of each, in that order (markers are whole lines: a marker inside a cell is text)."""
+    return marker_offsets(text, config.begin_marker, config.end_marker)
 
 
 def splice(text: str, span: tuple[int, int], block: str) -> str:
@@ -311,9 +306,14 @@ def write_rendered(path: Path, block: str, taxonomy: Taxonomy, config: RenderCon
         old = path.read_bytes().decode("utf-8")  # bytes: keep \r\n and every other byte as it is
         span = marker_span(old, config)
         if span is None:
+            line, problem = find_markers(old, config.begin_marker, config.end_marker).problem(
+                config.begin_marker, config.end_marker
+            ) or (None, "no usable markers")
+            where = f"{path.name}:{line}" if line else path.name
             raise UsageError(
-                f"{path.name} exists but has no {config.begin_marker} … {config.end_marker} markers",
-                hint=f"add the two marker lines to {path.name} where the catalog belongs, or pass --output",
+                f"{where}: {problem}; the catalog markers must be one begin line and one end line",
+                hint=f"keep the two marker lines once each in {path.name} where the catalog belongs, "
+                "or pass --output",
             )
         new = splice(old, span, block)
         mode = "markers"

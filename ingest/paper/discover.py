@@ -15,6 +15,7 @@ approved decision; an entry with no known version is never reported as an update
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -36,6 +37,10 @@ from ingest.paper.window import Coverage, cap
 ATOM = "{http://www.w3.org/2005/Atom}"
 USER_AGENT = "ingest (https://github.com/; catalog discovery)"
 API_RETRIES = 3
+CONNECT_RETRIES = 1  # a refused connection or an unknown host is tried twice in all
+CONNECT_WAIT_SECONDS = 1.0
+CONNECT_TIMEOUT_SECONDS = 5.0  # a host that drops packets is unreachable, not slow
+log = logging.getLogger(__name__)  # retries are shown: the CLI prints this logger's warnings
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 _ID_IN_URL = re.compile(
     r"arxiv\.org/(?:abs|pdf)/(?P<id>[a-z-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(?P<v>\d+))?"
@@ -71,7 +76,9 @@ class ArxivApi:
     def __init__(self, config: ArxivConfig, client: httpx.Client | None = None) -> None:
         self.config = config
         self._owned = client is None
-        self.client = client or httpx.Client(timeout=60.0, headers={"User-Agent": USER_AGENT})
+        self.client = client or httpx.Client(
+            timeout=httpx.Timeout(60.0, connect=CONNECT_TIMEOUT_SECONDS), headers={"User-Agent": USER_AGENT}
+        )
 
     def __enter__(self) -> ArxivApi:
         return self
@@ -96,6 +103,8 @@ class ArxivApi:
             except httpx.TransportError as exc:
                 last_problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 response = None
+                if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) and attempt >= CONNECT_RETRIES:
+                    break  # refused or no such host: a few seconds of retries, not half a minute
             _LAST_CALL[url] = time.monotonic()
             if response is not None:
                 error = feed_error(response.content)
@@ -116,8 +125,14 @@ class ArxivApi:
                     break
             if attempt < API_RETRIES:
                 wait = self.config.delay_seconds * 2**attempt
+                if response is None:  # nothing answered: a short wait, the next try shows if it is down
+                    wait = min(wait, CONNECT_WAIT_SECONDS)
                 if response is not None and response.headers.get("Retry-After", "").isdigit():
                     wait = max(wait, float(response.headers["Retry-After"]))
+                log.warning(
+                    "arXiv API at %s: %s; retry %d of %d in %.0f s", url, last_problem, attempt + 1,
+                    API_RETRIES, wait,
+                )
                 self._pause(wait)
         raise ServiceError(
             f"arXiv API at {url} could not be reached ({last_problem})",

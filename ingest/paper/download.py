@@ -9,6 +9,7 @@ streaming, so an enormous answer is cut off rather than held in memory.
 from __future__ import annotations
 
 import email.utils
+import logging
 import os
 import threading
 import time
@@ -24,16 +25,19 @@ from ingest.models import Candidate
 
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 120.0
+REFUSED_RETRIES = 1  # a refused connection is tried twice in all
+log = logging.getLogger(__name__)  # retries are shown: the CLI prints this logger's warnings
 USER_AGENT = "ingest (catalog PDF download)"
 
 
 class _Retry(Exception):
     """A failed attempt that is worth repeating: what went wrong, and how long the server asked us to wait."""
 
-    def __init__(self, problem: str, wait: float | None = None) -> None:
+    def __init__(self, problem: str, wait: float | None = None, *, refused: bool = False) -> None:
         super().__init__(problem)
         self.problem = problem
         self.wait = wait
+        self.refused = refused  # no connection at all: one more try, not the whole backoff
 
 
 def pdf_problem(data: bytes) -> str | None:
@@ -92,7 +96,8 @@ def _fetch_once(client: httpx.Client, url: str, paper: str, config: DownloadConf
     except httpx.TimeoutException as exc:
         raise _Retry(f"timed out after {config.timeout_seconds:g} s ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:
-        raise _Retry(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+        problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise _Retry(problem, refused=isinstance(exc, httpx.ConnectError)) from exc
     return b"".join(chunks)
 
 
@@ -104,15 +109,20 @@ def fetch_bytes(url: str, paper: str, *, config: DownloadConfig, client: httpx.C
             data = _fetch_once(client, url, paper, config)
         except _Retry as retry:
             problem = retry.problem
+            if retry.refused and attempt >= REFUSED_RETRIES:
+                break
             if attempt < config.retries:
                 backoff = config.backoff_seconds * 2**attempt
-                time.sleep(max(backoff, retry.wait or 0.0))
+                wait = max(backoff, retry.wait or 0.0)
+                log.warning("download %s: %s; retry %d of %d in %.0f s", paper, problem, attempt + 1,
+                            config.retries, wait)
+                time.sleep(wait)
             continue
         bad = pdf_problem(data)
         if bad:
             raise DownloadError(paper, f"{bad} at {url}", hint="the next run retries it")
         return data
-    tries = config.retries + 1
+    tries = attempt + 1
     raise DownloadError(
         paper, f"download failed after {tries} tries ({problem}) at {url}", hint="the next run retries it"
     )
