@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from helpers_queue import extraction, new_root
-from helpers_run import NEW, arxiv_ids_in_queue, paper_texts, requests_about, responder, spawn, wait_for
+from helpers_run import NEW, arxiv_ids_in_queue, paper_texts, responder, spawn, wait_for
 
 from ingest.catalog.merge import fingerprint
 from ingest.catalog.store import CatalogRoot
@@ -344,23 +344,24 @@ def test_a_run_and_an_add_at_once_never_duplicate_a_proposal(
     answer = responder(root.taxonomy, texts)
 
     def gated(request: dict[str, object]) -> object:
-        if requests_about([request], papers[0]):
-            gate.wait(timeout=60)
+        # Every answer waits until the add is over: the run holds the lock but writes nothing meanwhile, so
+        # the root's files before and after the add can be compared.
+        gate.wait(timeout=60)
         return answer(request)
 
     llm_server.default = gated
     options = ("--backend", "openai", "--model", "test-model")
     run = spawn(root.path, "run", *options, "--concurrency", "1")
     try:
-        wait_for(lambda: requests_about(llm_server.requests, papers[0]) > 0, what="the run at work")
+        wait_for(lambda: len(llm_server.requests) > 0, what="the run at work")
         before = snapshot(root.path)
         add = cli(root.path, "add", papers[0], *options)
         assert snapshot(root.path) == before
     finally:
         gate.set()
+        _out, err = run.communicate(timeout=120)  # always waited for: a failed check leaves no process behind
     assert add.returncode == 2
     assert f"(ingest run pid {run.pid}) holds the lock" in one_line(add.stderr)
-    _out, err = run.communicate(timeout=120)
     assert run.returncode == 0, err
     assert arxiv_ids_in_queue(root) == sorted(papers)
     again = cli(

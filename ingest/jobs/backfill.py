@@ -105,7 +105,7 @@ def backfill(
         now = datetime.now(UTC).replace(microsecond=0)
         pipeline = Pipeline(root, options)
         pipeline.check_backend()  # a bad backend or a missing key is a usage error before any lookup
-        report = new_report(pipeline, f"backfill-{new_run_id(now)}", now)
+        report = new_report(pipeline, new_run_id(now, root.runs_dir, "backfill-"), now)
         path = root.runs_dir / f"{report.run_id}.backfill.json"
         session = Session(pipeline, RunJournal(report=report), path, progress, only=fields)
         targets = backfill_targets(root, fields=fields, limit=limit)

@@ -101,7 +101,7 @@ def run(
             now = datetime.now(UTC).replace(microsecond=0)
             since, until = window(root, since, until)
             pipeline = Pipeline(root, options)
-            report = new_report(pipeline, new_run_id(now), now, since=since, until=until)
+            report = new_report(pipeline, new_run_id(now, root.runs_dir), now, since=since, until=until)
             journal = RunJournal(report=report)
             path = journal_path(root, report.run_id)
         journal.report.warnings = warnings

@@ -32,8 +32,15 @@ from ingest.review.propose import propose, propose_exclusion
 Progress = Callable[[str, str], None]
 
 
-def new_run_id(now: datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%SZ")
+def new_run_id(now: datetime, runs_dir: Path | None = None, prefix: str = "") -> str:
+    """The run's id: its start to the second, with -2, -3, ... when runs/ already has a run of that second
+    (two quick runs must not share one report)."""
+    base = f"{prefix}{now:%Y%m%dT%H%M%SZ}"
+    run_id, n = base, 1
+    while runs_dir is not None and any(runs_dir.glob(f"{run_id}.*")):
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
 
 
 def window(root: CatalogRoot, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
