@@ -229,8 +229,10 @@ class DiskCache:
             loaded = json.loads(path.read_bytes())
             if isinstance(loaded, dict) and loaded.get("version") == self.VERSION:
                 self.items = loaded.get("records", {})
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             self.items = {}  # missing or damaged: parse again, and write a new one
+        if not isinstance(self.items, dict):
+            self.items = {}
 
     @staticmethod
     def key(path: Path, info: os.stat_result) -> str:
