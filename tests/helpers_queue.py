@@ -85,3 +85,12 @@ def catalog_entry(taxonomy: Taxonomy, **fields: Any) -> Entry:
 
 def new_root(path: Any) -> CatalogRoot:
     return CatalogRoot(path).create()
+
+
+def root_files(root: CatalogRoot) -> dict[str, bytes]:
+    """Every file of the root but the caches and the lock: what "nothing changed" is checked against."""
+    return {
+        str(p.relative_to(root.path)): p.read_bytes()
+        for p in sorted(root.path.rglob("*"))
+        if p.is_file() and not p.is_symlink() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"
+    }

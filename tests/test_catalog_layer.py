@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_queue import catalog_entry, extraction, new_root
+from helpers_queue import catalog_entry, extraction, new_root, root_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,13 +40,6 @@ def ingest(root: CatalogRoot, *args: str, timeout: float = 120) -> subprocess.Co
     )
 
 
-def files(root: CatalogRoot) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root.path)): p.read_bytes()
-        for p in sorted(root.path.rglob("*"))
-        if p.is_file() and not p.is_symlink() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"
-    }
-
 
 def with_exclusions_section(root: CatalogRoot) -> CatalogRoot:
     """The root's taxonomy with one more section whose role is `exclusions` (papers judged out of scope)."""
@@ -70,14 +63,14 @@ def test_review_refuses_an_entry_in_an_exclusions_section_as_check_does(tmp_path
     assert checked.returncode == 1
     assert f"review_queue/{proposal.id}.yaml" in checked.stdout
     assert f"sections: '{EXCLUDED}' lists exclusions" in checked.stdout
-    before = files(root)
+    before = root_files(root)
     approved = ingest(root, "review", "approve", proposal.id)
     assert approved.returncode == 1, approved.stdout + approved.stderr
     lines = [line for line in approved.stderr.splitlines() if EXCLUDED in line]
     assert lines
     assert f"review_queue/{proposal.id}.yaml:" in lines[0]
     assert "Traceback" not in approved.stderr
-    assert files(root) == before  # nothing approved, nothing written
+    assert root_files(root) == before  # nothing approved, nothing written
     # the same section in an entry file: check rejects it too
     root.write_entry(catalog_entry(tax, sections=[EXCLUDED]))
     assert any(p.code == "unknown-section" and p.file == "entries/gkd.yaml" for p in check_root(root).errors)
@@ -202,10 +195,10 @@ def test_an_axis_value_of_the_wrong_shape_is_one_line_in_check_and_review(
         f"changes:\n  - field: axes.teacher_source\n    new: {value}\n"
     )
     (catalog.queue_dir / "odd.yaml").write_text(text)
-    before = files(catalog)
+    before = root_files(catalog)
     one_line_refusal(ingest(catalog, "check"), "review_queue/odd.yaml:7", "changes.")
     one_line_refusal(ingest(catalog, "review", "approve", "odd"), "review_queue/odd.yaml:7", "changes.")
-    assert files(catalog) == before
+    assert root_files(catalog) == before
 
 
 def test_an_entrys_axis_written_as_a_mapping_is_an_error_not_a_crash(catalog: CatalogRoot) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers_queue import catalog_entry, extraction, new_root
+from helpers_queue import catalog_entry, extraction, new_root, root_files
 
 from ingest.catalog.store import CatalogRoot, model_to_yaml_data, read_model
 from ingest.cli import cli
@@ -21,14 +21,6 @@ from ingest.yamlio import write_yaml
 def ingest(root: CatalogRoot, *args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(cli, ["--root", str(root.path), *args], env=env, catch_exceptions=False)
 
-
-def snapshot(root: CatalogRoot) -> dict[str, bytes]:
-    """Every file of the root but the caches: what 'nothing changed' is checked against."""
-    return {
-        str(p.relative_to(root.path)): p.read_bytes()
-        for p in sorted(root.path.rglob("*"))
-        if p.is_file() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"
-    }
 
 
 @pytest.fixture
@@ -158,7 +150,7 @@ def test_an_invalid_edit_is_refused_with_file_and_line_and_the_queue_is_unchange
     queued: CatalogRoot, tmp_path: Path
 ) -> None:
     axis = queued.taxonomy.axes[0]
-    before = snapshot(queued)
+    before = root_files(queued)
     env = _editor(tmp_path, f"- {axis.values[0].id}", "- telepathy")
     result = ingest(queued, "review", "edit", "dpo-2305.18290v2", env=env)
     assert result.exit_code == 1
@@ -167,7 +159,7 @@ def test_an_invalid_edit_is_refused_with_file_and_line_and_the_queue_is_unchange
     assert "dpo-2305.18290v2.yaml:" in result.stderr  # file:line of the edited copy
     assert "your edit is kept at" in result.stderr
     kept = f"{JOURNAL}/edits/dpo-2305.18290v2.yaml"  # inside the root, where no queue scan looks
-    after = snapshot(queued)
+    after = root_files(queued)
     assert "telepathy" in after.pop(kept).decode()
     assert after == before
 
@@ -209,14 +201,14 @@ def test_hand_broken_proposals_are_reported_with_file_and_line_and_refused(queue
     check = CliRunner().invoke(cli, ["--root", str(queued.path), "check", "--format", "github"])
     for name, line in where.items():
         assert f"file=review_queue/{name},line={line}" in check.stdout, (name, check.stdout)
-    before = snapshot(queued)
+    before = root_files(queued)
     for name in where:
         refused = ingest(queued, "review", "approve", name.removesuffix(".yaml"))
         assert refused.exit_code == 1
         assert f"review_queue/{name}:{where[name]}" in refused.stderr
-    assert snapshot(queued) == before
+    assert root_files(queued) == before
     assert ingest(queued, "review", "approve", "../entries/gkd").exit_code == 2
-    assert snapshot(queued) == before
+    assert root_files(queued) == before
 
 
 def test_a_decision_interrupted_after_its_journal_is_finished_by_the_next_command(

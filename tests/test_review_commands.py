@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers_queue import catalog_entry, extraction, new_root
+from helpers_queue import catalog_entry, extraction, new_root, root_files
 
 from ingest.catalog.store import CatalogRoot, read_model
 from ingest.cli import cli
@@ -34,13 +34,6 @@ def queued(tmp_path: Path) -> CatalogRoot:
     propose(root, extraction(tax, paper="2306.13649", version=1, name="GKD"), run_id="r1")
     return root
 
-
-def files(root: CatalogRoot) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root.path)): p.read_bytes()
-        for p in sorted(root.path.rglob("*"))
-        if p.is_file() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"
-    }
 
 
 def test_parse_approve_ids_approve_all_and_reject_with_a_reason() -> None:
@@ -140,15 +133,15 @@ def test_approve_all_takes_every_queued_proposal(queued: CatalogRoot) -> None:
     "association", ["CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "NONE", "member; OWNER", ""]
 )
 def test_commenters_without_write_access_change_nothing(queued: CatalogRoot, association: str) -> None:
-    before = files(queued)
+    before = root_files(queued)
     outcome = handle_comment(queued, "/ingest approve all", author="mallory", association=association)
     assert not outcome.acted
     assert outcome.reply == ""
-    assert files(queued) == before
+    assert root_files(queued) == before
 
 
 def test_unknown_ids_and_a_forged_login_are_refused(queued: CatalogRoot) -> None:
-    before = files(queued)
+    before = root_files(queued)
     outcome = handle_comment(queued, "/ingest approve no-such-1 ../x", author="ana", association="OWNER")
     assert not outcome.acted
     assert any("`no-such-1` is not in review_queue/" in p for p in outcome.problems)
@@ -156,7 +149,7 @@ def test_unknown_ids_and_a_forged_login_are_refused(queued: CatalogRoot) -> None
     assert "../x" not in outcome.reply
     forged = handle_comment(queued, "/ingest approve all", author="ana\n::set-output", association="OWNER")
     assert not forged.acted
-    assert files(queued) == before
+    assert root_files(queued) == before
 
 
 def test_the_cli_takes_the_body_from_stdin_and_sets_the_step_output(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers_queue import extraction, new_root
+from helpers_queue import extraction, new_root, root_files
 
 from ingest.catalog.store import CatalogRoot, model_to_yaml_data, read_model
 from ingest.cli import cli
@@ -22,13 +22,6 @@ from ingest.yamlio import write_yaml
 def ingest(root: CatalogRoot, *args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(cli, ["--root", str(root.path), *args], env=env)
 
-
-def snapshot(root: CatalogRoot) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root.path)): p.read_bytes()
-        for p in sorted(root.path.rglob("*"))
-        if p.is_file() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"
-    }
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +74,13 @@ def test_approve_into_a_readme_without_markers_is_refused_before_anything_is_wri
 ) -> None:
     proposal_id = _update_for_gkd(imported)
     (imported.path / "README.md").write_text("# mine\n", encoding="utf-8")
-    before = snapshot(imported)
+    before = root_files(imported)
     refused = ingest(imported, "review", "approve", proposal_id)
     assert refused.exit_code == 2
     assert "nothing was approved" in refused.stderr
     assert "set render.output in ingest.yaml" in refused.stderr
     assert "--output" not in refused.stderr
-    assert snapshot(imported) == before
+    assert root_files(imported) == before
     listed = ingest(imported, "review", "list", "--json")
     assert listed.exit_code == 0
     assert [p["id"] for p in json.loads(listed.stdout)["proposals"]] == [proposal_id]
@@ -191,14 +184,14 @@ def test_the_edit_copy_lives_in_the_root_and_is_removed_unless_kept(
 ) -> None:
     [path] = root.queue_dir.glob("ppo-*.yaml")
     kept = root.path / JOURNAL / "edits" / path.name
-    before = snapshot(root)
+    before = root_files(root)
     failed = ingest(
         root, "review", "edit", path.stem, env=_editor(tmp_path, "name: PPO", "name: X", fail=True)
     )
     assert failed.exit_code == 2
     assert Path((tmp_path / "edited.txt").read_text()) == kept  # the editor worked inside the root
     assert not kept.exists()  # and its copy is gone when the editor fails
-    assert snapshot(root) == before
+    assert root_files(root) == before
     axis = root.taxonomy.axes[0]
     env = _editor(tmp_path, f"- {axis.values[0].id}", "- telepathy")
     invalid = ingest(root, "review", "edit", path.stem, env=env)

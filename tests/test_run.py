@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers_queue import catalog_entry, new_root
+from helpers_queue import catalog_entry, new_root, root_files
 from helpers_run import NEW, arxiv_ids_in_queue, invoke, paper_texts, requests_about, responder
 from llm_server import error
 
@@ -19,13 +19,6 @@ from ingest.models import Link, LinkKind
 HINTON, NACA = list(NEW)[:2]
 RUN = ("run", "--backend", "openai", "--model", "test-model", "--concurrency", "2")
 
-
-def snapshot(root: CatalogRoot) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root.path)): p.read_bytes()
-        for p in sorted(root.path.rglob("*"))
-        if p.is_file() and ".ingest-cache" not in p.parts and p.name != ".ingest.lock"
-    }
 
 
 def closed_port() -> int:
@@ -97,11 +90,11 @@ def test_arxiv_unreachable_exits_3_and_changes_nothing(
     root: CatalogRoot, llm_server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INGEST_ARXIV_URL", f"http://127.0.0.1:{closed_port()}/api/query")
-    before = snapshot(root)
+    before = root_files(root)
     result = invoke(root.path, *RUN)
     assert result.exit_code == 3, result.output
     assert "arXiv" in result.stderr
-    assert snapshot(root) == before
+    assert root_files(root) == before
     assert llm_server.calls == 0
 
 
@@ -112,11 +105,11 @@ def test_the_llm_endpoint_unreachable_exits_3_and_changes_nothing(
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{closed_port()}/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     root.config_path.write_text("extract:\n  retries: 0\n")  # a refused connection needs no backoff here
-    before = snapshot(root)
+    before = root_files(root)
     result = invoke(root.path, *RUN)
     assert result.exit_code == 3, result.output
     assert "LLM endpoint" in result.stderr
-    assert snapshot(root) == before
+    assert root_files(root) == before
     assert root.read_state().watermark is None
 
 
@@ -259,13 +252,13 @@ def test_a_broken_entry_that_names_no_paper_stops_the_run_before_anything_is_wri
     arxiv_mirror.route_search(arxiv_mirror.feed([HINTON]), match="on-policy distillation")
     root.entries_dir.mkdir(exist_ok=True)
     (root.entries_dir / "mystery.yaml").write_text("id: mystery\nname: [unclosed\n")
-    before = snapshot(root)
+    before = root_files(root)
     result = invoke(root.path, *RUN)
     assert result.exit_code == 1, result.output
     [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert "entries/mystery.yaml:" in error
     assert "proposed again" in error
-    assert snapshot(root) == before
+    assert root_files(root) == before
     assert llm_server.calls == 0
 
 
@@ -300,13 +293,13 @@ def test_the_llm_endpoint_down_stops_the_run_after_one_papers_retries(
     root: CatalogRoot, arxiv_mirror, llm_down: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     arxiv_mirror.route_search(arxiv_mirror.feed([HINTON, NACA, VIDEO]), match="on-policy distillation")
-    before = snapshot(root)
+    before = root_files(root)
     result = invoke(root.path, *RUN)
     assert result.exit_code == 3, result.output
     [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert f"http://127.0.0.1:{llm_down}/v1" in error
     assert "3 paper(s) left undone" in error
-    assert snapshot(root) == before  # no proposal, no journal, no state
+    assert root_files(root) == before  # no proposal, no journal, no state
     assert not root.queue_dir.exists()
     assert root.read_state().watermark is None
     assert root.read_state().failures == {}
