@@ -36,6 +36,7 @@ from ingest.catalog.store import CatalogRoot
 from ingest.config import OPENAI_DEFAULT_BASE_URL, ExtractConfig
 from ingest.errors import (
     EndpointAuthError,
+    EndpointError,
     EndpointUnreachable,
     ExtractionError,
     ExtractionTimeout,
@@ -168,7 +169,8 @@ class OpenAIBackend:
             http_client=cast(Any, httpx.Client(transport=DeadlineTransport(self._local))),
         )
         self.client = instructor.from_openai(raw, mode=parse_mode(self.config.mode))
-        self._down: EndpointUnreachable | None = None  # the circuit breaker: set once, for every thread
+        # The circuit breaker: set once (an endpoint that is down or refuses the key), for every thread.
+        self._down: EndpointError | None = None
         self._down_lock = threading.Lock()
         self._timed_out: set[str] = set()  # papers whose calls timed out for good
         self.client.on("completion:kwargs", self._count_call)
@@ -294,7 +296,7 @@ class OpenAIBackend:
                         time.sleep(wait)
                         continue
                 failure = self._failure(paper, exc, cause, attempt + 1)
-                if isinstance(failure, EndpointUnreachable):
+                if isinstance(failure, EndpointError):
                     with self._down_lock:
                         self._down = self._down or failure  # the breaker opens for every thread
                 raise failure from exc
@@ -310,17 +312,19 @@ class OpenAIBackend:
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def _fail_fast(self, paper: str, attempt: int) -> None:
-        """Raise at once when the breaker is open: another paper already found the endpoint unreachable."""
+        """Raise at once when the breaker is open: another paper found the endpoint down or refusing keys."""
         down = self._down
-        if down is None:
-            return
-        raise EndpointUnreachable(
-            paper,
-            f"not tried: the LLM endpoint {down.endpoint} could not be reached for {down.paper}",
-            endpoint=down.endpoint,
-            attempts=attempt,
-            hint=down.hint or "",
-        )
+        if isinstance(down, EndpointUnreachable):
+            raise EndpointUnreachable(
+                paper,
+                f"not tried: the LLM endpoint {down.endpoint} could not be reached for {down.paper}",
+                endpoint=down.endpoint,
+                attempts=attempt,
+                hint=down.hint or "",
+            )
+        if down is not None:
+            # The same refusal: the key that failed for one paper fails for all of them.
+            raise EndpointAuthError(paper, down.reason, attempts=attempt, hint=down.hint)
 
     def _usage(self, answer: BaseModel, completion: Any, calls: int, model: str | None) -> Usage:
         total = getattr(answer, "_total_usage", None) or getattr(completion, "usage", None)
