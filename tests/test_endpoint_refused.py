@@ -96,3 +96,67 @@ def test_add_with_a_refused_key_asks_once_and_names_every_paper(
     assert {p for p in PAPERS if any(p in line for line in lines)} == set(PAPERS)
     assert llm_server.calls == 1
     assert not root.queue_dir.exists() or not list(root.queue_dir.glob("*.yaml"))
+
+
+# --- a command that creates the root and then fails leaves no root behind -----------------------------------
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nothing listens there once the socket is closed
+
+
+@pytest.mark.parametrize("command", ["fetch", "run"])
+def test_fetch_or_run_into_a_missing_root_with_arxiv_down_leaves_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setenv("INGEST_ARXIV_URL", f"http://127.0.0.1:{closed_port()}/api/query")
+    monkeypatch.setenv("INGEST_ARXIV_DELAY", "0")
+    missing = tmp_path / "new" / "catalog"
+    args = ["--since", "2026-01-01"] + (["--backend", "heuristic"] if command == "run" else [])
+
+    result = invoke(missing, command, *args)
+
+    assert result.exit_code == 3, result.output
+    assert "nothing was changed" in result.stderr
+    assert not (tmp_path / "new").exists()  # the folders it made for the root are gone too
+
+
+def test_add_into_a_missing_root_with_a_refused_key_leaves_no_folder(
+    tmp_path: Path, arxiv_mirror, llm_server
+) -> None:
+    llm_server.default = error(401, message="invalid api key")
+    missing = tmp_path / "catalog"
+    result = invoke(missing, "add", PAPERS[0], "--backend", "openai")
+
+    assert result.exit_code == 2, result.output
+    assert not missing.exists()
+
+
+def test_a_new_root_that_received_work_is_kept_when_the_run_then_stops(
+    tmp_path: Path, arxiv_mirror, llm_server
+) -> None:
+    # Two screens and the first extraction are answered, then the key is refused: the first paper's proposal
+    # was paid for, so the new root stays, with the journal that lets the next run resume.
+    from helpers_run import paper_texts, responder
+
+    arxiv_mirror.route_search(arxiv_mirror.feed(PAPERS[:2]), match="on-policy distillation")
+    good = responder(new_root(tmp_path / "scratch").taxonomy, paper_texts(arxiv_mirror.papers))
+    seen: list[object] = []
+
+    def refused_from_the_fourth_call(request):  # type: ignore[no-untyped-def]
+        seen.append(request)
+        return good(request) if len(seen) <= 3 else error(401, message="key revoked")
+
+    llm_server.default = refused_from_the_fourth_call
+    missing = tmp_path / "catalog"
+    result = invoke(missing, "run", "--backend", "openai", "--concurrency", "1")
+
+    assert result.exit_code == 2, result.output
+    assert "1 paper(s) left undone" in result.stderr
+    assert "resumes this run" in result.stderr
+    assert len(list((missing / "review_queue").glob("*.yaml"))) == 1
+    assert len(list((missing / "runs").glob("*.journal.json"))) == 1
