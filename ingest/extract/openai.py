@@ -43,6 +43,7 @@ from ingest.errors import (
     UsageError,
 )
 from ingest.extract.cache import LLMCache, cache_key
+from ingest.extract.deadline import DeadlineTransport
 from ingest.extract.prompts import Prompt, extraction_prompt, root_prompts_dir, screen_prompt
 from ingest.extract.response import build_response_model, to_extraction
 from ingest.models import Candidate, Entry, Extraction, PaperText, Scope, Usage
@@ -102,28 +103,6 @@ def refused(exc: BaseException) -> bool:
     """No connection at all (refused, unknown host): retrying at once will not help, so fail fast."""
     inner = exc.__cause__ or exc.__context__
     return isinstance(exc, openai.APIConnectionError) and isinstance(inner, httpx.ConnectError)
-
-
-class DeadlineTransport(httpx.HTTPTransport):
-    """Cuts every request's timeouts to what is left of the calling thread's deadline, and refuses a request
-    once it has passed: instructor's re-asks and our retries all share one deadline per question."""
-
-    def __init__(self, local: threading.local) -> None:
-        super().__init__()
-        self._local = local
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        deadline: float | None = getattr(self._local, "deadline", None)
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise httpx.ReadTimeout("the call's deadline has passed", request=request)
-            asked = request.extensions.get("timeout") or {}
-            request.extensions["timeout"] = {
-                key: left if asked.get(key) is None else min(float(asked[key]), left)
-                for key in ("connect", "read", "write", "pool")
-            }
-        return super().handle_request(request)
 
 
 def _root_cause(exc: BaseException) -> BaseException:
