@@ -193,6 +193,9 @@ class Config(_Section):
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
+PROXY_VARIABLES = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"})
+
+
 class Env(BaseModel):
     """The environment variables ingest understands, as resolved by the caller (the CLI) once."""
 
@@ -209,7 +212,9 @@ class Env(BaseModel):
         validation_alias="INGEST_ARXIV_DELAY",
         description="overrides delay_seconds",
     )
-
+    # The proxy variables as set (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, either case): the openai
+    # backend's own transport would otherwise ignore them, since httpx reads them only for its default one.
+    proxies: dict[str, str] = Field(default_factory=dict)
 
     _urls = field_validator("openai_base_url", "arxiv_url", "arxiv_pdf_url")(service_url)
 
@@ -218,7 +223,14 @@ class Env(BaseModel):
         """The settings named in `environ` (e.g. os.environ); a bad value is a UsageError naming it."""
         # A workflow that maps an unset repository variable gives an empty string: treat it as not set.
         names = {field.validation_alias for field in cls.model_fields.values()}
-        data = {k: v for k, v in environ.items() if k in names and v}
+        data: dict[str, Any] = {k: v for k, v in environ.items() if k in names and v}
+        # The lower-case spelling wins over the upper-case one, as in curl and urllib.
+        spelled = sorted(
+            (k.islower(), k.upper(), v) for k, v in environ.items() if k.upper() in PROXY_VARIABLES
+        )
+        proxies = {name: value for _, name, value in spelled if value}
+        if proxies:
+            data["proxies"] = proxies
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

@@ -8,12 +8,16 @@ deadline, and fails at once when it has passed. instructor's re-asks and our ret
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 import typing
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+
+from ingest.errors import UsageError
 
 
 def _left(local: threading.local, timeout: float | None, error: type[Exception]) -> float | None:
@@ -83,20 +87,32 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
 class DeadlineTransport(httpx.HTTPTransport):
     """httpx's transport over connections that honour the calling thread's deadline (`local.deadline`, a
-    time.monotonic() value, or None for no deadline); a request made after it passed fails at once."""
+    time.monotonic() value, or None for no deadline); a request made after it passed fails at once. With
+    `proxy` (an http:// or https:// proxy URL), requests go through that proxy, on the same terms."""
 
-    def __init__(self, local: threading.local) -> None:
+    def __init__(self, local: threading.local, *, proxy: str | None = None) -> None:
         super().__init__()
         self._local = local
         # httpx takes no network backend, so its pool is built again with ours and httpx's own defaults
         # (TLS context from the environment, HTTP/1.1, its connection limits).
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_DeadlineBackend(local),
+        pool: dict[str, typing.Any] = {
+            "ssl_context": httpx.create_ssl_context(),
+            "max_connections": 100,
+            "max_keepalive_connections": 20,
+            "keepalive_expiry": 5.0,
+            "network_backend": _DeadlineBackend(local),
+        }
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(**pool)
+            return
+        via = httpx.Proxy(proxy)
+        url = via.url
+        self._pool = httpcore.HTTPProxy(
+            proxy_url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            proxy_auth=via.raw_auth,
+            **pool,
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -105,3 +121,37 @@ class DeadlineTransport(httpx.HTTPTransport):
         except httpcore.ReadTimeout as exc:
             raise httpx.ReadTimeout(str(exc), request=request) from None
         return super().handle_request(request)
+
+
+def deadline_client(local: threading.local, proxies: typing.Mapping[str, str]) -> httpx.Client:
+    """An httpx client whose every connection honours the thread's deadline, routed through the proxies of
+    `proxies` (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY as the environment set them) as httpx routes its
+    default client: httpx ignores them once a transport of one's own is given, so they are mounted here."""
+    mounts: dict[str, httpx.BaseTransport | None] = {}
+    for scheme in ("all", "http", "https"):  # the more specific scheme wins: mounted last
+        url = proxies.get(f"{scheme.upper()}_PROXY")
+        if url:
+            url = url if "://" in url else f"http://{url}"
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise UsageError(
+                    f"{scheme.upper()}_PROXY {url!r}: only http:// and https:// proxies are supported",
+                    hint="use an HTTP proxy, or unset it",
+                )
+            mounts[f"{scheme}://"] = DeadlineTransport(local, proxy=url)
+    for host in (h.strip() for h in proxies.get("NO_PROXY", "").split(",")):
+        if host == "*":
+            return httpx.Client(transport=DeadlineTransport(local))
+        if host:
+            mounts[_bypass_pattern(host)] = None  # None: reached directly, by the client's own transport
+    return httpx.Client(transport=DeadlineTransport(local), mounts=mounts)
+
+
+def _bypass_pattern(host: str) -> str:
+    """A NO_PROXY entry as the URL pattern httpx makes of it (a domain covers its subdomains)."""
+    if "://" in host:
+        return host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "all://localhost" if host.lower() == "localhost" else f"all://*{host}"
+    return f"all://[{host}]" if address.version == 6 else f"all://{host}"

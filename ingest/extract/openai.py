@@ -43,7 +43,7 @@ from ingest.errors import (
     UsageError,
 )
 from ingest.extract.cache import LLMCache, cache_key
-from ingest.extract.deadline import DeadlineTransport
+from ingest.extract.deadline import deadline_client
 from ingest.extract.prompts import Prompt, extraction_prompt, root_prompts_dir, screen_prompt
 from ingest.extract.response import build_response_model, to_extraction
 from ingest.models import Candidate, Entry, Extraction, PaperText, Scope, Usage
@@ -145,7 +145,7 @@ class OpenAIBackend:
             # openai takes an httpx client (its stubs name httpx2's); the transport enforces the deadline.
             timeout=cast(Any, httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS))),
             max_retries=0,
-            http_client=cast(Any, httpx.Client(transport=DeadlineTransport(self._local))),
+            http_client=cast(Any, deadline_client(self._local, env.proxies)),
         )
         self.client = instructor.from_openai(raw, mode=parse_mode(self.config.mode))
         # The circuit breaker: set once (an endpoint that is down or refuses the key), for every thread.
