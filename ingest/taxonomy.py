@@ -140,6 +140,10 @@ class Cues(_Strict):
     fallback_axes: list[str] = Field(
         default_factory=list, description="axes the heuristic fills from sentences naming one value alone"
     )
+    genre_sections: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="section id -> title phrases: the section a paper joins for the kind of document it is",
+    )
 
 class Implication(_Strict):
     """A fact of the list that implies axis values: the section an entry sits in, the heading above its row
@@ -227,6 +231,9 @@ class Taxonomy(_Strict):
         missing = [r for r in REQUIRED_ROLES if r not in self.columns]
         if missing:
             raise ValueError(f"columns: no entry for main-table roles {missing}")
+        unknown = [g for g in self.cues.genre_sections if g not in ids]
+        if unknown:
+            raise ValueError(f"cues.genre_sections: {unknown} are not section ids")
         axis_ids = [a.id for a in self.axes]
         if len(set(axis_ids)) != len(axis_ids):
             raise ValueError("an axis id is listed twice")
