@@ -133,6 +133,9 @@ class Cues(_Strict):
     own_samples: list[str] = Field(
         default_factory=list, description="words that say the student generates its training samples (C1)"
     )
+    not_done: list[str] = Field(
+        default_factory=list, description="words of a sentence about what the paper does not do (future work)"
+    )
     citation: list[str] = Field(
         default_factory=list, description="regexes of a sentence about another paper (a citation)"
     )

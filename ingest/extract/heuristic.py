@@ -19,7 +19,7 @@ from ingest.extract.naming import guess_name
 from ingest.extract.placement import place
 from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
-from ingest.extract.scope import opd_evidence, scope_call
+from ingest.extract.scope import opd_evidence, own_sentence, scope_call
 from ingest.extract.sentences import Doc, Sentence, phrase_pattern, sentences
 from ingest.extract.support import SupportCheck
 from ingest.models import (
@@ -144,7 +144,9 @@ class HeuristicBackend:
         scope = scope_call(opd)
         evidence["scope"] = _plain([], scope.confidence, note=scope.reason)
         if scope.verdict == "in":
-            self._fallback_axes(doc, axes, evidence)
+            # The value a paper's own sentences name: not the teacher of a paper it cites or reviews.
+            own = Doc([s for i, s in enumerate(doc.sents) if own_sentence(doc, i)], doc.cites)
+            self._fallback_axes(own, axes, evidence)
         details = self._details(doc, sections[0], evidence)
         code = [link.url for link in links if link.kind == LinkKind.code]
         entry = Entry(

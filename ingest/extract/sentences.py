@@ -59,8 +59,9 @@ def phrase_pattern(*keywords: str) -> re.Pattern[str]:
 
 @cache
 def cue_group(cues: tuple[str, ...]) -> re.Pattern[str]:
-    """The support check's cue patterns as one regex: a group of cues is one scan of the text."""
-    return re.compile("|".join(cue_pattern(c).pattern for c in cues) or "(?!)")
+    """The support check's cue patterns as one regex: a group of cues is one scan of the text. An apostrophe
+    matches the typographic one too (U+2019, as PDFs print "student's")."""
+    return re.compile("|".join(cue_pattern(c).pattern.replace("'", "['\u2019]") for c in cues) or "(?!)")
 
 
 class Doc:
