@@ -133,6 +133,9 @@ class Cues(_Strict):
     own_samples: list[str] = Field(
         default_factory=list, description="words that say the student generates its training samples (C1)"
     )
+    learner: list[str] = Field(
+        default_factory=list, description="words for the model that distils its own samples (the student)"
+    )
     not_done: list[str] = Field(
         default_factory=list, description="words of a sentence about what the paper does not do (future work)"
     )

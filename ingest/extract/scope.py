@@ -65,8 +65,13 @@ def opd_evidence(doc: Doc, taxonomy: Taxonomy) -> OpdEvidence:
     supervises = cue_group(tuple(sorted(c for c in cues.distillation if c.strip())))
     c2 = {i for i in doc.with_cues(cues.distillation) if supervises.search(_without_names(doc.sents[i].text))}
     same = [i for i in c1 if i in c2]
+    # C2 beside C1 only when the C1 sentence names the student: "the policy samples its own rollouts" next
+    # to "we distill on the teacher's answers" is RL after off-policy distillation, not OPD.
+    learner = set(doc.with_cues(cues.learner))
     neighbour = [
-        i for i in c1 if i not in c2 and any(_beside(doc.sents, i, j) and j in c2 for j in (i - 1, i + 1))
+        i
+        for i in c1
+        if i not in c2 and i in learner and any(_beside(doc.sents, i, j) and j in c2 for j in (i - 1, i + 1))
     ]
     done_here = any(
         doc.sents[i].kind in OWN_PARTS or _FIRST_PERSON.search(doc.sents[i].text) for i in same + neighbour
