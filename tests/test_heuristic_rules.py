@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from ingest.extract.facts import affiliation
 from ingest.extract.placement import place
 from ingest.extract.scope import opd_evidence, scope_call
 from ingest.extract.sentences import Doc, Sentence
 from ingest.extract.support import SupportCheck
+from ingest.models import PaperText
 from ingest.taxonomy import Taxonomy, load_taxonomy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,3 +138,20 @@ def test_a_second_section_only_on_a_near_tie(taxonomy):
     doc = doc_of(taxonomy, tied)
     placed = place(doc, opd_evidence(doc, taxonomy), "A Method", taxonomy)
     assert set(placed.sections) == {"white-box", "agent"}
+
+
+@pytest.mark.parametrize(
+    ("page", "org"),
+    [
+        (
+            "Model-Z Technical Report Core-Lab Acme research@acme.example Abstract We present a model.",
+            "Core-Lab Acme",
+        ),
+        # an author list is no organisation
+        ("Model-Z Technical Report Ann Lee1, Bo Chen2 and Cy Dee Abstract We present a model.", None),
+    ],
+    ids=["team-line", "author-list"],
+)
+def test_a_reports_team_line_is_its_organisation(page, org):
+    paper = PaperText(source="test", pages=[page], title="Model-Z Technical Report")
+    assert affiliation(paper, "Model-Z Technical Report") == org

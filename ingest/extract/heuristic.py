@@ -43,7 +43,7 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "6"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+VERSION = "7"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MAX_QUOTES = 2
 # The sentence helpers moved to extract/sentences.py; callers still import them from here.
 __all__ = ["HEURISTIC_CAP", "HeuristicBackend", "Sentence", "sentences"]
