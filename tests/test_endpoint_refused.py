@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers_queue import catalog_entry, new_root, root_files
-from helpers_run import NEW, invoke
+from helpers_queue import new_root, root_files
+from helpers_run import NEW, catalog_knows_v1, invoke
 from llm_server import error
 
 from ingest.catalog.store import CatalogRoot
-from ingest.models import Link, LinkKind
 
 PAPERS = list(NEW)[:3]
 RUN = ("run", "--backend", "openai", "--model", "test-model", "--concurrency", "2")
@@ -52,19 +51,7 @@ def test_a_refused_key_during_extraction_records_no_failure_and_asks_once_per_th
     root: CatalogRoot, arxiv_mirror, llm_server
 ) -> None:
     # Updates skip screening, so the refusal comes inside the extraction pool (2 threads, 3 papers).
-    for arxiv_id in PAPERS:
-        link = Link(
-            kind=LinkKind.arxiv, url=f"https://arxiv.org/abs/{arxiv_id}", arxiv_id=arxiv_id, version=1
-        )
-        root.write_entry(
-            catalog_entry(
-                root.taxonomy,
-                id=f"e{arxiv_id.replace('.', '-')}",
-                name=NEW[arxiv_id],
-                title=NEW[arxiv_id],
-                links=[link],
-            )
-        )
+    catalog_knows_v1(root, PAPERS)
     newer = dict.fromkeys(PAPERS, 9)  # the catalog knows v1 of each
     arxiv_mirror.route_search(arxiv_mirror.feed(PAPERS, versions=newer), match="on-policy distillation")
     llm_server.default = error(403, message="model not allowed for this key")
