@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from fpdf import FPDF
+from hypothesis import given
+from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from rapidfuzz import fuzz
 
@@ -123,6 +125,19 @@ def test_count_tokens_follows_its_rule() -> None:
     assert count_tokens("distillation") == 2  # 12 letters: two 6-character pieces
     assert count_tokens("p(y|x) = 0.5") == 10  # every symbol and digit run counts
     assert 15 <= count_tokens("Knowledge distillation is widely used for compressing a teacher model.") <= 20
+    assert count_tokens("a_b\x1f c") == 4  # an underscore is a symbol, \x1f whitespace (free)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_text_counts_as_the_general_rule_does(text: str) -> None:
+    # The ASCII shortcut against the general rule: a non-ASCII symbol, set apart, costs one token more.
+    assert count_tokens(text) == count_tokens(f"{text} \u00a9") - 1
+
+
+def test_a_passage_costs_what_its_text_costs(gkd: PaperText) -> None:
+    passages = select_context(gkd, 100_000)
+    assert len(passages) > 20
+    assert all(p.tokens == count_tokens(p.text) for p in passages)
 
 
 def test_a_rerun_parses_nothing(pdfs: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ingest.extract.support import holds_cue
+from ingest.extract.support import mentions
 from ingest.models import FieldEvidence, Flag, PaperText, Quote
 from ingest.taxonomy import Taxonomy
 
@@ -73,7 +73,7 @@ def detail_columns(
             continue
         best: tuple[str, list[Sentence]] | None = None
         for value, cues in group.values.items():
-            hits = [s for s in sents if holds_cue(s.text, cues)]
+            hits = [s for s in sents if mentions(s.low, cues)]
             if hits and (best is None or len(hits) > len(best[1])):
                 best = (value, hits)
         if best is not None:
@@ -99,10 +99,13 @@ def exclusive_value(
     checkpoint or several teachers), when at least EXCLUSIVE_SENTENCES do; ("", []) when none does."""
     axis = taxonomy.axis(axis_id)
     cues = {v.id: taxonomy.value_cues(f"axes.{axis_id}", v.id) for v in axis.values}
+    # Which sentences name each value, found once: a sentence names a value alone when no other value's
+    # set holds it.
+    naming = {value: {i for i, s in enumerate(sents) if mentions(s.low, own)} for value, own in cues.items()}
     best: tuple[str, list[Sentence]] = ("", [])
-    for value, own in cues.items():
-        others = [c for v, cs in cues.items() if v != value for c in cs]
-        hits = [s for s in sents if holds_cue(s.text, own) and holds_cue(s.text, others) is None]
+    for value in cues:
+        others = set().union(*(found for v, found in naming.items() if v != value))
+        hits = [sents[i] for i in sorted(naming[value] - others)]
         if len(hits) >= EXCLUSIVE_SENTENCES and len(hits) > len(best[1]):
             best = (value, hits)
     return best

@@ -13,7 +13,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from ingest.catalog.store import CatalogRoot
@@ -21,7 +21,7 @@ from ingest.extract.facts import affiliation, detail_columns, detail_evidence, e
 from ingest.extract.naming import guess_name
 from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
-from ingest.extract.support import SupportCheck, holds_cue
+from ingest.extract.support import SupportCheck, mentions
 from ingest.models import (
     UNKNOWN,
     Candidate,
@@ -61,6 +61,11 @@ class Sentence:
     text: str
     front: bool  # title, abstract or first page: weighs more
 
+    @cached_property
+    def low(self) -> str:
+        """The text in lower case, made once: every rule matches cue words against it."""
+        return self.text.lower()
+
 
 def sentences(paper: PaperText) -> list[Sentence]:
     """The paper's sentences outside the references, each a verbatim slice of its page's text."""
@@ -95,8 +100,9 @@ class Doc:
 
     def __init__(self, sents: list[Sentence], cites: Callable[[str], bool] = lambda text: False) -> None:
         self.sents = sents
-        self.cites = cites  # whether a sentence is about another paper: quoted last
-        lowered = [s.text.lower() for s in sents]
+        self._cites_rule = cites  # whether a sentence is about another paper: quoted last
+        self._cited: dict[str, bool] = {}
+        lowered = [s.low for s in sents]
         self.starts: list[int] = []
         pos = 0
         for text in lowered:
@@ -105,6 +111,13 @@ class Doc:
         self.low = "\n".join(lowered)
 
         self._seen: dict[str, set[int]] = {}
+
+    def cites(self, text: str) -> bool:
+        """The citation rule, asked once a sentence (every keyword group sorts its sentences by it)."""
+        found = self._cited.get(text)
+        if found is None:
+            found = self._cited[text] = self._cites_rule(text)
+        return found
 
     def _sentences_with(self, keyword: str) -> set[int]:
         """Indices of the sentences holding `keyword` as whole words (str.find: far faster than a regex)."""
@@ -360,7 +373,7 @@ class HeuristicBackend:
     def _opd_sentences(self, doc: Doc) -> list[Sentence]:
         """Sentences that say C1 and C2 together: the student's own samples, and a teacher or distillation."""
         cues = self.taxonomy.cues
-        return [s for s in doc.hits(cues.own_samples) if holds_cue(s.text, cues.distillation)]
+        return [s for s in doc.hits(cues.own_samples) if mentions(s.low, cues.distillation)]
 
     def _scope(self, candidate: Candidate, doc: Doc) -> Scope:
         """C1 and C2 in one sentence: the student generates its own samples and a teacher supervises them.

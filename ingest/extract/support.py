@@ -32,17 +32,33 @@ _FIRST_PERSON = re.compile(r"\b(we|our|us|this (paper|work|report|study))\b", re
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
+def _cue_regex(cue: str) -> str:
+    parts = [re.escape(p) for p in re.split(r"[\s-]+", cue.strip().lower()) if p]
+    return r"[\s-]*".join(parts)
+
+
 @cache
 def cue_pattern(cue: str) -> re.Pattern[str]:
     """A cue matched at the start of a word, case-insensitively; a hyphen or space in it matches either."""
-    parts = [re.escape(p) for p in re.split(r"[\s-]+", cue.strip().lower()) if p]
-    return re.compile(r"(?<![a-z0-9])" + r"[\s-]*".join(parts))
+    return re.compile(r"(?<![a-z0-9])" + _cue_regex(cue))
 
 
 def holds_cue(text: str, cues: list[str]) -> str | None:
     """The first cue found in `text`, or None."""
     low = text.lower()
     return next((c for c in cues if c.strip() and cue_pattern(c).search(low)), None)
+
+
+@cache
+def _any_cue(cues: tuple[str, ...]) -> re.Pattern[str]:
+    parts = [_cue_regex(cue) for cue in cues if cue.strip()]
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(parts) + ")") if parts else re.compile("(?!)")
+
+
+def mentions(low: str, cues: list[str] | tuple[str, ...]) -> bool:
+    """Whether lowered text holds any of the cues: `holds_cue(text, cues) is not None`, in one regex scan
+    (the heuristic asks it of every sentence for every value)."""
+    return _any_cue(tuple(cues)).search(low) is not None
 
 
 def _norm(text: str) -> str:
