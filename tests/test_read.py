@@ -18,6 +18,7 @@ from ingest.errors import ReadError
 from ingest.models import PaperText
 from ingest.paper.read import (
     count_tokens,
+    find_spaceless,
     first_page,
     locate,
     normalise,
@@ -132,6 +133,22 @@ def test_count_tokens_follows_its_rule() -> None:
 def test_ascii_text_counts_as_the_general_rule_does(text: str) -> None:
     # The ASCII shortcut against the general rule: a non-ASCII symbol, set apart, costs one token more.
     assert count_tokens(text) == count_tokens(f"{text} \u00a9") - 1
+
+
+@given(st.text(alphabet="ab \n\t\u00a0", max_size=60), st.text(alphabet="ab ", min_size=1, max_size=8))
+def test_a_quote_is_found_whatever_the_spaces(text: str, needle: str) -> None:
+    span = find_spaceless(text, needle)
+    bare = "".join(needle.split())
+    squeezed = "".join(text.split())
+    if not bare or bare not in squeezed:
+        assert span is None
+        return
+    assert span is not None
+    start, end = span
+    assert "".join(text[start:end].split()) == bare
+    assert not text[start].isspace()
+    assert not text[end - 1].isspace()
+    assert len("".join(text[:start].split())) == squeezed.find(bare)  # the first place it is
 
 
 def test_a_passage_costs_what_its_text_costs(gkd: PaperText) -> None:

@@ -97,8 +97,8 @@ def _passages(paper: PaperText) -> Iterable[tuple[int, str, str, int]]:
             yield page, kind, " ".join(chunk), size
 
 
-def _score(kind: str, text: str, tokens: int, needles: list[str]) -> float:
-    low = f" {text.lower()} "
+def _score(kind: str, low: str, tokens: int, needles: list[str]) -> float:
+    """A passage's weight: its section's, plus the density of keywords in its lowered, space-padded text."""
     hits = sum(low.count(n) for n in needles)
     density = hits / max(1, tokens) * 100
     return SECTION_WEIGHT.get(kind, 1.0) + min(density, 12.0)
@@ -107,15 +107,19 @@ def _score(kind: str, text: str, tokens: int, needles: list[str]) -> float:
 def select_context(paper: PaperText, budget_tokens: int, *, keywords: Iterable[str] = ()) -> list[Passage]:
     """The passages that matter most for the schema, within budget_tokens, in reading order; no references."""
     words = [k.lower() for k in (*DEFAULT_KEYWORDS, *keywords)]
-    needles = [k if len(k) > 3 else f" {k} " for k in words]  # a short keyword counts as a whole word
     candidates = [
         Passage(page=page, section=kind, text=text, tokens=tokens)
         for page, kind, text, tokens in _passages(paper)
         if kind not in EXCLUDED
     ]
+    lows = [f" {c.text.lower()} " for c in candidates]
+    # Only the keywords the paper uses are counted passage by passage (each padded passage is a piece of
+    # `everything`, so a keyword absent there is absent from every passage). A short one counts whole.
+    everything = "".join(lows)
+    needles = [n for n in (k if len(k) > 3 else f" {k} " for k in words) if n in everything]
     order = sorted(
         range(len(candidates)),
-        key=lambda i: (-_score(candidates[i].section, candidates[i].text, candidates[i].tokens, needles), i),
+        key=lambda i: (-_score(candidates[i].section, lows[i], candidates[i].tokens, needles), i),
     )
     chosen: set[int] = set()
     used = 0
