@@ -10,10 +10,8 @@ of supporting sentences but never passes HEURISTIC_CAP (0.5), and every field ca
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from functools import cache, cached_property
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 
 from ingest.catalog.store import CatalogRoot
@@ -21,6 +19,7 @@ from ingest.extract.facts import affiliation, detail_columns, detail_evidence, e
 from ingest.extract.naming import guess_name
 from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
+from ingest.extract.sentences import Doc, Sentence, sentences
 from ingest.extract.support import SupportCheck, mentions
 from ingest.models import (
     UNKNOWN,
@@ -44,48 +43,12 @@ from ingest.taxonomy import Taxonomy
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
 VERSION = "5"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
-MIN_SENTENCE, MAX_SENTENCE = 30, 400
 MAX_QUOTES = 2
 TITLE_WEIGHT = 10.0
 TITLE_SHARE = 0.2
 # A section keyword in a sentence about the distillation itself counts this many extra times.
 CORE_WEIGHT = 3.0
 IN_SCOPE_SENTENCES = 3  # sentences that say C1 and C2 together, for an `in` scope
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
-_WORD = re.compile(r"\w").match
-
-
-@dataclass(frozen=True)
-class Sentence:
-    page: int
-    text: str
-    front: bool  # title, abstract or first page: weighs more
-
-    @cached_property
-    def low(self) -> str:
-        """The text in lower case, made once: every rule matches cue words against it."""
-        return self.text.lower()
-
-
-def sentences(paper: PaperText) -> list[Sentence]:
-    """The paper's sentences outside the references, each a verbatim slice of its page's text."""
-    refs = [(s.start, s.end) for s in paper.sections if s.kind == "references"]
-    front_end = min((s.start for s in paper.sections if s.kind == "introduction"), default=0)
-    out = []
-    for number, page in enumerate(paper.pages, start=1):
-        base = paper.page_starts[number - 1]
-        pos = 0
-        for piece in _SPLIT.split(page):
-            at = page.find(piece, pos)
-            pos = at + len(piece)
-            offset = base + at
-            if any(a <= offset < b for a, b in refs):
-                continue
-            if MIN_SENTENCE <= len(piece) <= MAX_SENTENCE:
-                out.append(Sentence(number, piece, number == 1 or offset < front_end))
-    return out
-
-
 @cache
 def _pattern(*keywords: str) -> re.Pattern[str]:
     """One regex for a group of phrases, each matched as whole words, case-insensitively (on lowered text)."""
@@ -93,50 +56,6 @@ def _pattern(*keywords: str) -> re.Pattern[str]:
         re.escape(k.lower()) for k in sorted(keywords, key=len, reverse=True) if k.strip()
     )
     return re.compile(rf"(?<!\w)(?:{alternatives or '(?!)'})(?!\w)")
-
-
-class Doc:
-    """The sentences and their lowered text joined once: a keyword group is one regex scan."""
-
-    def __init__(self, sents: list[Sentence], cites: Callable[[str], bool] = lambda text: False) -> None:
-        self.sents = sents
-        self._cites_rule = cites  # whether a sentence is about another paper: quoted last
-        self._cited: dict[str, bool] = {}
-        lowered = [s.low for s in sents]
-        self.starts: list[int] = []
-        pos = 0
-        for text in lowered:
-            self.starts.append(pos)
-            pos += len(text) + 1
-        self.low = "\n".join(lowered)
-
-        self._seen: dict[str, set[int]] = {}
-
-    def cites(self, text: str) -> bool:
-        """The citation rule, asked once a sentence (every keyword group sorts its sentences by it)."""
-        found = self._cited.get(text)
-        if found is None:
-            found = self._cited[text] = self._cites_rule(text)
-        return found
-
-    def _sentences_with(self, keyword: str) -> set[int]:
-        """Indices of the sentences holding `keyword` as whole words (str.find: far faster than a regex)."""
-        if keyword not in self._seen:
-            found, low, at = set(), self.low, self.low.find(keyword)
-            while at >= 0:
-                end = at + len(keyword)
-                if (at == 0 or not _WORD(low[at - 1])) and (end == len(low) or not _WORD(low[end])):
-                    found.add(bisect_right(self.starts, at) - 1)
-                at = low.find(keyword, at + 1)
-            self._seen[keyword] = found
-        return self._seen[keyword]
-
-    def hits(self, keywords: Iterable[str]) -> list[Sentence]:
-        found: set[int] = set()
-        for k in keywords:
-            if k.strip():
-                found |= self._sentences_with(k.lower())
-        return [self.sents[i] for i in sorted(found)]
 
 
 def _support(keywords: Iterable[str], doc: Doc) -> tuple[float, list[Sentence]]:
@@ -291,7 +210,7 @@ class HeuristicBackend:
         for axis_id in self.taxonomy.cues.fallback_axes:
             if axes.get(axis_id) != [UNKNOWN]:
                 continue
-            value, hits = exclusive_value(doc.sents, self.taxonomy, axis_id)
+            value, hits = exclusive_value(doc, self.taxonomy, axis_id)
             if value:
                 axes[axis_id] = [value]
                 note = f"heuristic: {len(hits)} sentences name {value} and no other value"
@@ -302,7 +221,7 @@ class HeuristicBackend:
     ) -> dict[str, dict[str, str]]:
         """The primary section's detail columns that the text states (taxonomy cues.details)."""
         section = self.taxonomy.section(section_id)
-        found = detail_columns(doc.sents, section.detail_names(keep_prose=False), self.taxonomy)
+        found = detail_columns(doc, section.detail_names(keep_prose=False), self.taxonomy)
         for column, (_, hits) in found.items():
             evidence[f"details.{section_id}.{column}"] = detail_evidence(hits)
         return {section_id: {c: v for c, (v, _) in found.items()}} if found else {}

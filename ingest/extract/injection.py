@@ -51,7 +51,9 @@ _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k
 
 
 def _may_hit(text: str) -> bool:
-    low = text.translate(_FOLD).lower() if not text.isascii() else text.lower()
+    if not text.isascii() and any(c in text for c in "\u0130\u0131\u017f\u212a"):
+        text = text.translate(_FOLD)  # before lower(): it would turn the dotted I into two characters
+    low = text.lower()
     return any(p.search(low) for p in _EACH)
 
 

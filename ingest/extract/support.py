@@ -50,7 +50,8 @@ def holds_cue(text: str, cues: list[str]) -> str | None:
 
 
 @cache
-def _any_cue(cues: tuple[str, ...]) -> re.Pattern[str]:
+def any_cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex that matches where any of the cues does (cue_pattern's rule), on lowered text."""
     parts = [_cue_regex(cue) for cue in cues if cue.strip()]
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(parts) + ")") if parts else re.compile("(?!)")
 
@@ -58,7 +59,7 @@ def _any_cue(cues: tuple[str, ...]) -> re.Pattern[str]:
 def mentions(low: str, cues: list[str] | tuple[str, ...]) -> bool:
     """Whether lowered text holds any of the cues: `holds_cue(text, cues) is not None`, in one regex scan
     (the heuristic asks it of every sentence for every value)."""
-    return _any_cue(tuple(cues)).search(low) is not None
+    return any_cue_pattern(tuple(cues)).search(low) is not None
 
 
 def _norm(text: str) -> str:
