@@ -51,9 +51,21 @@ def holds_cue(text: str, cues: list[str]) -> str | None:
 
 @cache
 def any_cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex that matches where any of the cues does (cue_pattern's rule), on lowered text."""
-    parts = [_cue_regex(cue) for cue in cues if cue.strip()]
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(parts) + ")") if parts else re.compile("(?!)")
+    """One regex that matches where any of the cues does (cue_pattern's rule), on lowered text.
+
+    Each alternative starts with its first letter and checks the word start after it (`(?<![a-z0-9].)`: the
+    character before that letter is no letter or digit), so the regex engine skips ahead to those letters
+    instead of trying the lookbehind at every position of a paper (about twice as fast, same matches)."""
+    alternatives = []
+    for cue in cues:
+        words = [w for w in re.split(r"[\s-]+", cue.strip().lower()) if w]
+        if not words:
+            if cue.strip():  # all hyphens: cue_pattern matches at any word start; so does this
+                alternatives.append(r"(?<![a-z0-9])")
+            continue
+        head = re.escape(words[0][0]) + r"(?<![a-z0-9].)" + re.escape(words[0][1:])
+        alternatives.append(r"[\s-]*".join([head, *(re.escape(w) for w in words[1:])]))
+    return re.compile("(?:" + "|".join(alternatives) + ")") if alternatives else re.compile("(?!)")
 
 
 def mentions(low: str, cues: list[str] | tuple[str, ...]) -> bool:
