@@ -2,7 +2,7 @@
 
 The imported catalog has names, links and sections but no design axes; backfill reads each such entry's arXiv
 PDF and proposes the missing values through the same review queue as the weekly run. Only unknown fields are
-filled (propose.update_changes); an entry that already has a pending or rejected update for the same arXiv
+filled (review/changes.update_changes); an entry that already has a pending or rejected update for the same arXiv
 version is skipped.
 """
 
