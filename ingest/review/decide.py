@@ -19,9 +19,10 @@ from ingest.errors import CatalogError, UsageError
 from ingest.models import Decision, Entry, Proposal, Provenance
 from ingest.review.changes import apply_changes
 from ingest.review.commit import JOURNAL as JOURNAL
-from ingest.review.commit import check_render_target, commit, finish, recover
+from ingest.review.commit import check_render_target, commit, finish
 from ingest.review.commit import journal_dir as journal_dir
 from ingest.review.commit import pending as pending
+from ingest.review.commit import recover as recover
 from ingest.review.commit import render_catalog as render_catalog
 from ingest.review.commit import try_recover as try_recover
 from ingest.review.edit import EDITS as EDITS
