@@ -129,10 +129,12 @@ def test_count_tokens_follows_its_rule() -> None:
     assert count_tokens("a_b\x1f c") == 4  # an underscore is a symbol, \x1f whitespace (free)
 
 
-@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
-def test_ascii_text_counts_as_the_general_rule_does(text: str) -> None:
-    # The ASCII shortcut against the general rule: a non-ASCII symbol, set apart, costs one token more.
-    assert count_tokens(text) == count_tokens(f"{text} \u00a9") - 1
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFF), max_size=200))
+def test_every_shortcut_counts_as_the_general_rule_does(text: str) -> None:
+    # The shortcuts (ASCII, no CJK) against the general rule: a symbol or a CJK character set apart costs
+    # one token more, and takes the text down the next path.
+    assert count_tokens(text) == count_tokens(f"{text} \u00a9") - 1 == count_tokens(f"{text} \u65e5") - 1
+    assert count_tokens("\u65e5\u672c\u8a9e na\u00efve \u03b1+\u03b2") == 7  # CJK per character
 
 
 @given(st.text(alphabet="ab \n\t\u00a0", max_size=60), st.text(alphabet="ab ", min_size=1, max_size=8))
