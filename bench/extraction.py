@@ -85,7 +85,7 @@ def _serve(papers: dict[str, Any], taxonomy: Any, urls: Any) -> None:
     paper_id = re.compile(r'<paper id="([^"]+)">')
 
     def answer(request: dict[str, Any]) -> Any:
-        if "ScreenAnswer" in json.dumps(request):
+        if "ScreenAnswer" in json.dumps(request.get("tools") or request):  # the tool's name, else anywhere
             return completion(request, json.dumps(screen_arguments()))
         found = paper_id.search(user_text(request))
         known = answers.get(found.group(1)) if found else None
