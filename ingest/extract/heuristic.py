@@ -206,7 +206,7 @@ class HeuristicBackend:
         for axis_id in self.taxonomy.cues.fallback_axes:
             if axes.get(axis_id) != [UNKNOWN]:
                 continue
-            value, hits = exclusive_value(doc.sents, self.taxonomy, axis_id)
+            value, hits = exclusive_value(doc, self.taxonomy, axis_id)
             if value:
                 axes[axis_id] = [value]
                 note = f"heuristic: {len(hits)} sentences name {value} and no other value"
@@ -217,7 +217,7 @@ class HeuristicBackend:
     ) -> dict[str, dict[str, str]]:
         """The primary section's detail columns that the text states (taxonomy cues.details)."""
         section = self.taxonomy.section(section_id)
-        found = detail_columns(doc.sents, section.detail_names(keep_prose=False), self.taxonomy)
+        found = detail_columns(doc, section.detail_names(keep_prose=False), self.taxonomy)
         for column, (_, hits) in found.items():
             evidence[f"details.{section_id}.{column}"] = detail_evidence(hits)
         return {section_id: {c: v for c, (v, _) in found.items()}} if found else {}

@@ -153,7 +153,10 @@ class OpenAIBackend:
         self._down_lock = threading.Lock()
         self._timed_out: set[str] = set()  # papers whose calls timed out for good
         self.client.on("completion:kwargs", self._count_call)
-        self.response_model = build_response_model(self.taxonomy)
+        # Wrapped for instructor once here: instructor wraps a plain model anew on every call, which makes a
+        # new class each time and so defeats its cache of the JSON schema (tens of ms of CPU a request).
+        self.response_model = instructor.response_schema(build_response_model(self.taxonomy))
+        self.screen_model = instructor.response_schema(ScreenAnswer)
         self.cache = LLMCache(root.cache_dir)
 
     # -- the two questions ------------------------------------------------------------------------------
@@ -206,7 +209,7 @@ class OpenAIBackend:
 
     def screen(self, candidate: Candidate) -> Scope:
         prompt = screen_prompt(self.taxonomy, candidate, self.prompts_dir)
-        answer, _ = self._ask(prompt, ScreenAnswer, candidate.key, kind="screen")
+        answer, _ = self._ask(prompt, self.screen_model, candidate.key, kind="screen")
         return Scope(verdict=answer.verdict, reason=answer.reason, confidence=answer.confidence)
 
     def _count_call(self, *args: Any, **kwargs: Any) -> None:

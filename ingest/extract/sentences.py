@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
-from ingest.extract.support import cue_pattern
+from ingest.extract.support import any_cue_pattern
 from ingest.models import PaperText
 
 MIN_SENTENCE, MAX_SENTENCE = 30, 400
@@ -23,6 +23,11 @@ class Sentence:
     text: str
     front: bool  # title, abstract or first page: weighs more
     kind: str = ""  # the reader's section kind it stands in ("method", "related_work", ...); "" before any
+
+    @cached_property
+    def low(self) -> str:
+        """The text in lower case, made once: every rule matches cue words against it."""
+        return self.text.lower()
 
 
 def sentences(paper: PaperText) -> list[Sentence]:
@@ -57,28 +62,36 @@ def phrase_pattern(*keywords: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternatives or '(?!)'})(?!\w)")
 
 
-@cache
 def cue_group(cues: tuple[str, ...]) -> re.Pattern[str]:
-    """The support check's cue patterns as one regex: a group of cues is one scan of the text. An apostrophe
-    matches the typographic one too (U+2019, as PDFs print "student's")."""
-    return re.compile("|".join(cue_pattern(c).pattern.replace("'", "['\u2019]") for c in cues) or "(?!)")
+    """The support check's cue rule for a group of cues as one regex: a group is one scan of the text."""
+    return any_cue_pattern(cues)
 
 
 class Doc:
-    """The sentences and their lowered text joined once: a keyword group is one regex scan."""
+    """The sentences and their lowered text joined once: a keyword group or a set of cues is one scan."""
 
     def __init__(self, sents: list[Sentence], cites: Callable[[str], bool] = lambda text: False) -> None:
         self.sents = sents
-        self.cites = cites  # whether a sentence is about another paper: quoted last
-        lowered = [s.text.lower() for s in sents]
+        self._cites_rule = cites  # whether a sentence is about another paper: quoted last
+        self._cited: dict[str, bool] = {}
+        lowered = [s.low for s in sents]
         self.starts: list[int] = []
         pos = 0
         for text in lowered:
             self.starts.append(pos)
             pos += len(text) + 1
         self.low = "\n".join(lowered)
+        # The same text with a separator no cue can match across (a cue's words may be split by any space).
+        self._sealed = "\x00".join(lowered)
 
         self._seen: dict[str, set[int]] = {}
+
+    def cites(self, text: str) -> bool:
+        """The citation rule, asked once a sentence (every keyword group sorts its sentences by it)."""
+        found = self._cited.get(text)
+        if found is None:
+            found = self._cited[text] = self._cites_rule(text)
+        return found
 
     def _sentences_with(self, keyword: str) -> set[int]:
         """Indices of the sentences holding `keyword` as whole words (str.find: far faster than a regex)."""
@@ -99,13 +112,17 @@ class Doc:
                 found |= self._sentences_with(k.lower())
         return sorted(found)
 
-    def with_cues(self, cues: Iterable[str]) -> list[int]:
-        """Indices of the sentences holding a cue (matched at a word's start, as the support check does)."""
+    def naming(self, cues: Sequence[str]) -> set[int]:
+        """Indices of the sentences holding a cue (matched at a word's start, as the support check does),
+        found in one scan of the paper."""
         key = "\x00cue:" + "\x00".join(sorted(c for c in cues if c.strip()))
         if key not in self._seen:
             group = cue_group(tuple(sorted(c for c in cues if c.strip())))
-            self._seen[key] = {bisect_right(self.starts, m.start()) - 1 for m in group.finditer(self.low)}
-        return sorted(self._seen[key])
+            self._seen[key] = {bisect_right(self.starts, m.start()) - 1 for m in group.finditer(self._sealed)}
+        return self._seen[key]
+
+    def with_cues(self, cues: Iterable[str]) -> list[int]:
+        return sorted(self.naming(list(cues)))
 
     def hits(self, keywords: Iterable[str]) -> list[Sentence]:
         return [self.sents[i] for i in self.indices(keywords)]

@@ -25,7 +25,7 @@ from ingest.errors import (
 )
 from ingest.jobs import health
 from ingest.jobs.journal import JOURNAL_SUFFIX, PaperDone, RunJournal, save_journal
-from ingest.jobs.pipeline import PaperOutcome, Pipeline
+from ingest.jobs.pipeline import EntriesRead, PaperOutcome, Pipeline
 from ingest.jobs.report import FailedItem, ProposedItem, RunReport, ScreenedOut, write_report
 from ingest.models import ARXIV_ID_RE, Candidate, Failure, Proposal
 from ingest.paper.window import window_start
@@ -103,7 +103,10 @@ class Session:
         self.journal = journal
         self.path = path
         self.progress = progress or (lambda stage, item: None)
+        read_at = time.time_ns()
         self.known = KnownPapers.from_root(root)
+        # The few-shot pool, when its cache is stale, is built from these entries: the catalog is read once.
+        pipeline.entries_read = EntriesRead(lambda: self.known.entries.values(), read_at)
         self.only = only  # backfill: propose changes to these fields only
         self._lock = threading.RLock()  # on_done proposes and marks under it; mark takes it again
 
