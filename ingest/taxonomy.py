@@ -22,7 +22,8 @@ DEFAULT_COLUMNS = {"repo": {"header": "Repo"}}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built when a taxonomy is first loaded, not when a command imports this.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class AxisValue(_Strict):

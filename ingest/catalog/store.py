@@ -15,18 +15,22 @@ from contextlib import AbstractContextManager
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from ingest.catalog.lock import root_lock
 from ingest.catalog.records import read_entry, read_model, read_record, read_records, read_text, record_files
 from ingest.catalog.yaml12 import parse
-from ingest.config import Config, Env, load_config
+from ingest.env import Env
 from ingest.errors import CatalogError, InvalidFile, UsageError
-from ingest.models import Decision, Entry, Exclusion, Proposal, RunState, check_id
-from ingest.taxonomy import Taxonomy, load_taxonomy
+from ingest.models import check_id
 from ingest.yamlio import atomic_write_text, write_yaml
+
+if TYPE_CHECKING:  # the config, the taxonomy and the models load on first use: `review list` needs none
+    from pydantic import BaseModel
+
+    from ingest.config import Config
+    from ingest.models import Decision, Entry, Exclusion, Proposal, RunState
+    from ingest.taxonomy import Taxonomy
 
 __all__ = ["CatalogRoot", "InvalidFile", "bundled", "model_to_yaml_data", "prune", "read_model"]
 
@@ -161,6 +165,8 @@ class CatalogRoot:
     def taxonomy(self) -> Taxonomy:
         """The taxonomy, read with the fast loader (ruamel takes about 1 s on the bundled file, libyaml a few
         ms); on any doubt ruamel reads it again, which reports the problem with its line."""
+        from ingest.taxonomy import Taxonomy, load_taxonomy
+
         if self.taxonomy_path.is_file():
             try:
                 return Taxonomy.model_validate(parse(read_text(self.taxonomy_path, self.path)))
@@ -170,6 +176,8 @@ class CatalogRoot:
 
     @cached_property
     def config(self) -> Config:
+        from ingest.config import load_config
+
         return load_config(self.config_path, self.env)
 
     # -- paths of records ---------------------------------------------------------------------------------
@@ -224,6 +232,8 @@ class CatalogRoot:
             raise UsageError(
                 f"no proposal {proposal_id!r} in {self.queue_dir.name}/", hint="see `ingest review list`"
             )
+        from ingest.models import Proposal
+
         return read_model(path, Proposal)
 
     def write_proposal(self, proposal: Proposal) -> Path:
@@ -237,6 +247,8 @@ class CatalogRoot:
         return path
 
     def decisions(self) -> list[Decision]:
+        from ingest.models import Decision
+
         return [read_model(p, Decision) for p in self.files(self.decisions_dir)]
 
     def write_exclusion(self, exclusion: Exclusion) -> Path:
@@ -245,10 +257,14 @@ class CatalogRoot:
         return path
 
     def exclusions(self) -> list[Exclusion]:
+        from ingest.models import Exclusion
+
         return [read_model(p, Exclusion) for p in self.files(self.exclusions_dir)]
 
     # -- state ----------------------------------------------------------------------------------------------
     def read_state(self) -> RunState:
+        from ingest.models import RunState
+
         if not self.state_path.exists():
             return RunState()
         return read_model(self.state_path, RunState, within=self.path)

@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ingest.models.base import ARXIV_ID_RE, DATE_RE, Strict, check_id
+from ingest.models.base import Strict
+from ingest.models.ids import ARXIV_ID_RE, DATE_RE, check_id
 
 # --- evidence -------------------------------------------------------------------------------------------
 
