@@ -145,10 +145,11 @@ class ExtractConfig(_Section):
     )
     prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: {
-            "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.60),
-            "gpt-4o": ModelPrice(input_per_mtok=2.50, output_per_mtok=10.00),
-            "gpt-4.1-mini": ModelPrice(input_per_mtok=0.40, output_per_mtok=1.60),
+            "gpt-4o-mini": {"input_per_mtok": 0.15, "output_per_mtok": 0.60},
+            "gpt-4o": {"input_per_mtok": 2.50, "output_per_mtok": 10.00},
+            "gpt-4.1-mini": {"input_per_mtok": 0.40, "output_per_mtok": 1.60},
         },
+        validate_default=True,
         description="price table for cost reports; unknown models cost 0",
     )
 
@@ -168,13 +169,15 @@ class EvaluateConfig(_Section):
 class Config(_Section):
     """ingest.yaml in the catalog root."""
 
-    render: RenderConfig = Field(default_factory=RenderConfig)
-    arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
-    download: DownloadConfig = Field(default_factory=DownloadConfig)
-    read: ReadConfig = Field(default_factory=ReadConfig)
-    extract: ExtractConfig = Field(default_factory=ExtractConfig)
-    check: CheckConfig = Field(default_factory=CheckConfig)
-    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    # Missing sections are validated from {} inside Config's own validator: a default_factory of the section
+    # class would build that class's validator too, once per section, on every command.
+    render: RenderConfig = Field(default_factory=dict, validate_default=True)
+    arxiv: ArxivConfig = Field(default_factory=dict, validate_default=True)
+    download: DownloadConfig = Field(default_factory=dict, validate_default=True)
+    read: ReadConfig = Field(default_factory=dict, validate_default=True)
+    extract: ExtractConfig = Field(default_factory=dict, validate_default=True)
+    check: CheckConfig = Field(default_factory=dict, validate_default=True)
+    evaluate: EvaluateConfig = Field(default_factory=dict, validate_default=True)
 
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -221,6 +224,11 @@ def load_config(path: Path, env: Env | None = None) -> Config:
             config = Config.model_validate(data)
         except ValidationError as exc:
             raise config_error(path, data, exc, Config) from exc
+    return with_env(config, env)
+
+
+def with_env(config: Config, env: Env | None) -> Config:
+    """`config` with the overrides of `env` applied (in place; returned for chaining)."""
     env = env or Env()
     if env.arxiv_url:
         config.arxiv.url = env.arxiv_url

@@ -176,8 +176,17 @@ class CatalogRoot:
 
     @cached_property
     def config(self) -> Config:
-        from ingest.config import load_config
+        """ingest.yaml, read with the fast loader like the taxonomy (ruamel's import and parse cost more than
+        the rest of `check` on the bundled catalog); on any doubt load_config reads it again, with lines."""
+        from ingest.config import Config, load_config, with_env
 
+        if self.config_path.is_file():
+            try:
+                data = parse(read_text(self.config_path, self.path))
+                if isinstance(data, dict):
+                    return with_env(Config.model_validate(data), self.env)
+            except (CatalogError, ValueError):
+                pass
         return load_config(self.config_path, self.env)
 
     # -- paths of records ---------------------------------------------------------------------------------

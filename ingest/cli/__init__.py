@@ -124,6 +124,9 @@ def cli(ctx: click.Context, root: Path) -> None:
 
 
 def main() -> None:
+    # ingest uses no pydantic plugin; looking for one reads every installed distribution's entry points when
+    # the first model is validated (tens of ms a command). A user who wants plugins sets the variable.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     cli(prog_name="ingest")
 
 
