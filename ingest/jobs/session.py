@@ -95,13 +95,14 @@ class Session:
         progress: Progress | None = None,
         *,
         only: list[str] | None = None,
+        known: KnownPapers | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.root = root = pipeline.root
         self.journal = journal
         self.path = path
         self.progress = progress or (lambda stage, item: None)
-        self.known = KnownPapers.from_root(root)
+        self.known = known or KnownPapers.from_root(root)  # `known`: the index of a snapshot read already
         self.only = only  # backfill: propose changes to these fields only
         self._lock = threading.RLock()  # on_done proposes and marks under it; mark takes it again
 
@@ -157,6 +158,8 @@ class Session:
 
     def screen(self) -> list[Candidate]:
         """Judge each new candidate's scope from its abstract; the backend is built only if one needs it."""
+        if not self.journal.candidates:
+            return []  # nothing found: the screening rules and the extractor's modules are not even imported
         from ingest.extract.screen import goes_on, screen
 
         keep = []
