@@ -5,8 +5,7 @@ library never reads the process environment: the CLI (or a script) builds an `En
 once (`Env.from_mapping(os.environ)`) and hands it to the CatalogRoot, which applies it to the config.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 from pathlib import Path
 from typing import Any, Literal
 

@@ -1,7 +1,6 @@
 """Shared pieces of the data model: the strict base model and the entry id type (ids themselves: ids.py)."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field

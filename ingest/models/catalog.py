@@ -1,7 +1,6 @@
 """The catalog's records: evidence, entries, exclusions and decisions."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal

@@ -1,7 +1,6 @@
 """A paper on its way in: the candidate, its text and passages, and what the extractor made of it."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 from bisect import bisect_right
 from datetime import datetime
 from pathlib import Path

@@ -1,7 +1,6 @@
 """Proposals for the review queue, and the run's state (failures, watermark, history)."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -21,7 +20,7 @@ class Usage(Model):
     cost_usd: float = 0.0
     cached: bool = False
 
-    def __add__(self, other: Usage) -> Usage:
+    def __add__(self, other: "Usage") -> "Usage":
         return Usage(
             calls=self.calls + other.calls,
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
@@ -143,7 +142,7 @@ class Proposal(Strict):
         return check_id(v)
 
     @model_validator(mode="after")
-    def _kind_payload(self) -> Proposal:
+    def _kind_payload(self) -> "Proposal":
         if self.kind == "new" and self.entry is None:
             raise ValueError("a 'new' proposal needs an entry")
         if self.kind == "update" and (self.target is None or not self.changes):
