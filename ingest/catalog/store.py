@@ -17,7 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.catalog.lock import root_lock
 from ingest.catalog.records import read_entry, read_model, read_record, read_records, read_text, record_files
 from ingest.catalog.yaml12 import parse
 from ingest.env import Env
@@ -120,6 +119,8 @@ class CatalogRoot:
 
     def lock(self, command: str) -> AbstractContextManager[None]:
         """The root's one lock for a command that writes (catalog/lock.py: one waiting rule, holder named)."""
+        from ingest.catalog.lock import root_lock  # here: readers (check, review list) never lock
+
         return root_lock(self.lock_path, command)
 
     @property

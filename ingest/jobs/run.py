@@ -34,7 +34,6 @@ from ingest.jobs.journal import RunJournal, journal_path, load_journal, pending_
 from ingest.jobs.pipeline import Pipeline, PipelineOptions
 from ingest.jobs.report import RunReport
 from ingest.jobs.session import Progress, Session, new_report, new_run_id, window
-from ingest.review.decide import recover
 
 __all__ = ["broken_file_warnings", "run"]
 
@@ -88,7 +87,10 @@ def run(
     extract builds no backend at all."""
     options = options or PipelineOptions()
     with root.lock("ingest run"):
-        recover(root)
+        if root.review_journals():  # a review decision a crash left half-done (decide.recover's own test)
+            from ingest.review.decide import recover
+
+            recover(root)
         snapshot = Snapshot.read(root)  # the root read once: the warnings and the known-papers index share it
         # before anything is written: an unknowable entry stops here
         warnings = broken_file_warnings(root, snapshot)

@@ -27,7 +27,6 @@ from ingest.jobs.pipeline import PaperOutcome, Pipeline
 from ingest.jobs.report import FailedItem, ProposedItem, RunReport, ScreenedOut, write_report
 from ingest.models import ARXIV_ID_RE, Candidate, Failure, Proposal
 from ingest.paper.window import window_start
-from ingest.review.propose import propose, propose_exclusion
 
 Progress = Callable[[str, str], None]
 
@@ -161,6 +160,7 @@ class Session:
         if not self.journal.candidates:
             return []  # nothing found: the screening rules and the extractor's modules are not even imported
         from ingest.extract.screen import goes_on, screen
+        from ingest.review.propose import propose_exclusion
 
         keep = []
         for candidate in self.journal.candidates or []:
@@ -238,6 +238,8 @@ class Session:
                 return
         extraction, error = outcome.extraction, outcome.error
         if extraction is not None:
+            from ingest.review.propose import propose  # here: a run with nothing found never proposes
+
             self.report.extracted += 1
             self.report.usage = self.report.usage + extraction.usage
             with self._lock:
