@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from ingest.errors import UsageError
 
+PROXY_VARIABLES = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"})
+
 
 def service_url(value: str | None) -> str | None:
     """A service URL must be http(s) with a host: `not-a-url` or `file:///…` is bad configuration (exit 2)
@@ -52,11 +54,14 @@ class Env:
     arxiv_pdf_url: str | None = field(default=None, metadata={"variable": "INGEST_ARXIV_PDF_URL"})
     cache_dir: Path | None = field(default=None, metadata={"variable": "INGEST_CACHE_DIR"})
     arxiv_delay: float | None = field(default=None, metadata={"variable": "INGEST_ARXIV_DELAY"})
+    # The proxy variables as set (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, either case): the openai
+    # backend's own transport would otherwise ignore them, since httpx reads them only for its default one.
+    proxies: dict[str, str] = field(default_factory=dict, metadata={"variable": None})
 
     @classmethod
     def variables(cls) -> dict[str, str]:
-        """Field name -> the environment variable it reads."""
-        return {f.name: f.metadata["variable"] for f in fields(cls)}
+        """Field name -> the environment variable it reads (the proxies are read by their own names)."""
+        return {f.name: f.metadata["variable"] for f in fields(cls) if f.metadata["variable"]}
 
     @classmethod
     def from_mapping(cls, environ: Mapping[str, str]) -> Env:
@@ -77,4 +82,11 @@ class Env:
                     values[name] = raw
             except ValueError as exc:
                 raise UsageError(f"environment variable {variable}: {exc}", hint="fix or unset it") from exc
+        # The lower-case spelling wins over the upper-case one, as in curl and urllib.
+        spelled = sorted(
+            (k.islower(), k.upper(), v) for k, v in environ.items() if k.upper() in PROXY_VARIABLES
+        )
+        proxies = {name: value for _, name, value in spelled if value}
+        if proxies:
+            values["proxies"] = proxies
         return cls(**values)

@@ -133,12 +133,22 @@ class Cues(_Strict):
     own_samples: list[str] = Field(
         default_factory=list, description="words that say the student generates its training samples (C1)"
     )
+    learner: list[str] = Field(
+        default_factory=list, description="words for the model that distils its own samples (the student)"
+    )
+    not_done: list[str] = Field(
+        default_factory=list, description="words of a sentence about what the paper does not do (future work)"
+    )
     citation: list[str] = Field(
         default_factory=list, description="regexes of a sentence about another paper (a citation)"
     )
     details: list[DetailCues] = Field(default_factory=list, description="detail columns the heuristic fills")
     fallback_axes: list[str] = Field(
         default_factory=list, description="axes the heuristic fills from sentences naming one value alone"
+    )
+    genre_sections: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="section id -> title phrases: the section a paper joins for the kind of document it is",
     )
 
 class Implication(_Strict):
@@ -227,6 +237,9 @@ class Taxonomy(_Strict):
         missing = [r for r in REQUIRED_ROLES if r not in self.columns]
         if missing:
             raise ValueError(f"columns: no entry for main-table roles {missing}")
+        unknown = [g for g in self.cues.genre_sections if g not in ids]
+        if unknown:
+            raise ValueError(f"cues.genre_sections: {unknown} are not section ids")
         axis_ids = [a.id for a in self.axes]
         if len(set(axis_ids)) != len(axis_ids):
             raise ValueError("an axis id is listed twice")

@@ -128,6 +128,55 @@ def silent_server() -> Iterator[str]:
     listener.close()
 
 
+TRICKLE_SECONDS = 40  # how long the trickling server goes on: far past the 3 s deadline of the tests
+
+
+@pytest.fixture(params=["headers", "body"])
+def trickling_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A loopback server that answers every request one byte at a time, 0.2 s apart, for TRICKLE_SECONDS:
+    inside its headers, or inside a long body after whole headers. No read ever waits long enough to time
+    out, so only a deadline on the whole call ends it."""
+    where = request.param
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    stop = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                conn.recv(65536)  # the request (its length does not matter: the answer never ends)
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                if where == "body":
+                    head += b"Content-Length: 100000\r\n\r\n{"
+                else:
+                    head += b"X-Slow: "
+                conn.sendall(head)
+                end = time.monotonic() + TRICKLE_SECONDS
+                while not stop.is_set() and time.monotonic() < end:
+                    conn.sendall(b" ")
+                    time.sleep(0.2)
+            except OSError:
+                return  # the client hung up: what a deadline does
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    stop.set()
+    thread.join(timeout=2)
+    listener.close()
+
+
 # --- the LLM endpoint ---------------------------------------------------------------------------------------
 
 
@@ -146,6 +195,22 @@ def test_add_against_an_endpoint_that_never_answers_ends_within_its_deadline(
     assert "asking" in done.stderr
     assert "paper.pdf" in done.stderr
     assert took < 3 + 25, f"took {took:.1f} s for a 3 s deadline"  # 25 s: the interpreter's start on 2 cores
+    assert tree_hash(root) == before
+
+
+def test_add_against_an_endpoint_that_trickles_bytes_ends_within_its_deadline(
+    tmp_path: Path, trickling_server: str
+) -> None:
+    # Each byte comes well inside the read timeout: per-read timeouts alone would wait TRICKLE_SECONDS.
+    pdf = small_pdf(tmp_path / "paper.pdf")
+    root = new_root(tmp_path / "root", "extract:\n  deadline_seconds: 3\n  backend: openai\n").path
+    before = tree_hash(root)
+    done, took = ingest(root, "add", str(pdf), OPENAI_BASE_URL=trickling_server, OPENAI_API_KEY="k")
+
+    assert done.returncode == 3, done.stderr
+    [line] = error_lines(done)
+    assert "did not answer within the deadline of 3 s" in line
+    assert took < TRICKLE_SECONDS - 10, f"took {took:.1f} s for a 3 s deadline"
     assert tree_hash(root) == before
 
 

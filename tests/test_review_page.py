@@ -422,6 +422,39 @@ def test_in_chromium_a_proposal_without_a_pdf_shows_the_arxiv_link(server: Revie
         playwright.stop()
 
 
+def test_in_chromium_a_broken_proposal_is_listed_and_can_be_rejected(server: ReviewServer) -> None:
+    root = server.root
+    broken = root.queue_dir / "broken-2401.00001v1.yaml"
+    broken.write_text("id: broken-2401.00001v1\narxiv_id: '2401.00001'\n  title: misindented\n", "utf-8")
+    with _client(server) as client:
+        listed = client.get("/api/queue").json()["broken"]
+    assert [item["id"] for item in listed] == ["broken-2401.00001v1"]
+    assert listed[0]["problem"].startswith("review_queue/broken-2401.00001v1.yaml")
+
+    sync_api = need_browser()
+    playwright, browser = _browser(sync_api)
+    try:
+        page = browser.new_page(bypass_csp=True)
+        page.goto(server.url)
+        page.wait_for_function("document.body.dataset.shown")
+        page.locator("button.reject-broken[data-id='broken-2401.00001v1']").click()
+        assert page.locator("#reject-id").inner_text() == "broken-2401.00001v1"
+        page.locator("#reject-reason").fill("the extraction file is damaged")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "document.getElementById('status').textContent === 'rejected broken-2401.00001v1'"
+        )
+        # The status is set before the queue is reloaded: wait for the list without the broken file.
+        page.wait_for_function("!document.querySelector('button.reject-broken')")
+    finally:
+        browser.close()
+        playwright.stop()
+
+    assert not broken.exists()
+    decision = Decision.model_validate(_yaml(root.decision_path("broken-2401.00001v1")))
+    assert (decision.action, decision.reason) == ("rejected", "the extraction file is damaged")
+
+
 def _yaml(path: Path) -> Any:
     from ingest.yamlio import load_yaml
 

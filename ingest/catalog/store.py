@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -66,6 +67,14 @@ def prune(value: Any) -> Any:
 
 def model_to_yaml_data(model: BaseModel) -> Any:
     return prune(model.model_dump(mode="json"))
+
+
+@dataclass
+class NewRoot:
+    """What `CatalogRoot.created_for_command` yields: whether the command made the root, whether it failed."""
+
+    created: bool
+    failed: bool = False
 
 
 class CatalogRoot:
@@ -161,6 +170,34 @@ class CatalogRoot:
             shutil.copytree(prompts, self.prompts_dir)
         self.entries_dir.mkdir(exist_ok=True)
         return self
+
+    @contextmanager
+    def created_for_command(self) -> Iterator[NewRoot]:
+        """The root, created when missing, for a command that fills it (run, fetch, add).
+
+        When such a command fails (it raises, or sets `failed` on what this yields) before it wrote anything
+        of its own, a root it created is removed again, with any folders made above it: a failed first run
+        leaves no half-made catalog behind, and its "nothing was changed" stays true. Downloads and the lock
+        do not count as work; a run journal (work to resume), a report or a proposal does, and keeps it."""
+        made = self.path
+        while not made.parent.exists():
+            made = made.parent
+        outcome = NewRoot(created=not self.path.exists())
+        self.create()
+        scaffold = self._own_files() if outcome.created else set()
+        try:
+            yield outcome
+        except BaseException:
+            outcome.failed = True
+            raise
+        finally:
+            if outcome.created and outcome.failed and self._own_files() <= scaffold:
+                shutil.rmtree(made, ignore_errors=True)
+
+    def _own_files(self) -> set[Path]:
+        """Every file of the root but the cache and the lock: what a command has written there."""
+        cache = self.path / CACHE
+        return {p for p in self.path.rglob("*") if p.is_file() and p.name != LOCK and cache not in p.parents}
 
     @cached_property
     def taxonomy(self) -> Taxonomy:

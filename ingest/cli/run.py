@@ -136,8 +136,7 @@ def run_cmd(
     reached (nothing changed)."""
     since, until = window(since, until)
     root: CatalogRoot = ctx.obj
-    root.create()
-    with progress("ingest run") as steps:
+    with root.created_for_command(), progress("ingest run") as steps:
 
         def show(stage: str, item: str) -> None:
             if interactive():

@@ -33,6 +33,7 @@ OWN_CODE_WINDOW = 160
 # Sentences that name one value of an axis and no other, for that value when keywords decided nothing.
 EXCLUSIVE_SENTENCES = 2
 DETAIL_CONFIDENCE = 0.3
+TEAM_WORDS = 4  # a team line is short; an author list is longer
 
 
 def affiliation(paper: PaperText, title: str) -> str | None:
@@ -47,6 +48,21 @@ def affiliation(paper: PaperText, title: str) -> str | None:
             words = words[1:]
         if len(words) >= 2:
             return " ".join(words)
+    return _team_line(paper.pages[0], paper.title or title)
+
+
+def _team_line(page: str, title: str) -> str | None:
+    """A report's team line: the few words between its printed title and "Abstract" ("MiMo Report LLM-Core
+    Xiaomi Abstract ..."), when they are no author list (no comma, star, digit or "and")."""
+    at = page.find(title) if title else -1
+    end = page.find("Abstract", at + len(title)) if at >= 0 else -1
+    if end < 0:
+        return None
+    # An e-mail or URL beside the team's name is not part of it.
+    words = [w for w in page[at + len(title) : end].split() if "@" not in w and "://" not in w]
+    block = " ".join(words)
+    if 1 <= len(words) <= TEAM_WORDS and not re.search(r"[,*\d†‡]|\band\b", block) and block[:1].isupper():
+        return block
     return None
 
 

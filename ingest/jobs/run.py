@@ -29,7 +29,7 @@ from pathlib import Path
 from ingest.catalog.known import KnownPapers, Snapshot
 from ingest.catalog.queue import scan_entries, scan_queue
 from ingest.catalog.store import CatalogRoot
-from ingest.errors import ServiceError
+from ingest.errors import EndpointError, ServiceError
 from ingest.jobs.journal import RunJournal, journal_path, load_journal, pending_journal
 from ingest.jobs.pipeline import Pipeline, PipelineOptions
 from ingest.jobs.report import RunReport
@@ -118,7 +118,7 @@ def run(
         try:
             with session.stage("screen"):
                 keep = session.screen()
-        except ServiceError as exc:  # only the LLM endpoint is asked here; arXiv was asked by discover
+        except (ServiceError, EndpointError) as exc:  # only the LLM endpoint is asked here: down, or refusing
             raise session.endpoint_down(exc) from exc
         todo = [c for c in keep if c.key not in journal.done]
         if todo:
