@@ -95,14 +95,14 @@ print("loaded", sorted(m for m in watched if m in sys.modules))
 """
 
 
-def cli_imports(watched: tuple[str, ...], *args: str) -> list[str]:
+def cli_imports(cache: Path, watched: tuple[str, ...], *args: str) -> list[str]:
     done = subprocess.run(
         [sys.executable, "-c", CLI_IMPORTS, ",".join(watched), *args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": str(REPO), "INGEST_CACHE_DIR": str(cache)},
     )
     assert done.returncode == 0, done.stderr
     last = done.stdout.strip().splitlines()[-1]
@@ -112,13 +112,16 @@ def cli_imports(watched: tuple[str, ...], *args: str) -> list[str]:
 
 def test_help_and_an_empty_queue_import_no_model_and_no_heavy_library(tmp_path: Path) -> None:
     root = ingest.open_root(tmp_path / "root", create=True)
-    assert cli_imports(NEVER + NO_MODELS, "--help") == []
-    assert cli_imports(NEVER + NO_MODELS, "--root", str(root.path), "review", "list") == []
+    watched = NEVER + NO_MODELS
+    assert cli_imports(tmp_path / "cache", watched, "--help") == []
+    assert cli_imports(tmp_path / "cache", watched, "--root", str(root.path), "review", "list") == []
 
 
-def test_check_imports_only_what_validating_needs() -> None:
-    """The repository's own catalog: check validates with pydantic, and needs nothing of the list above."""
-    assert cli_imports((*NEVER, "pydantic"), "check") == ["pydantic"]
+def test_check_imports_only_what_validating_needs(tmp_path: Path) -> None:
+    """The repository's own catalog (its cache in tmp_path): check validates with pydantic, and needs nothing
+    of the list above, whether it parses the files or finds their parses cached."""
+    for _ in range(2):
+        assert cli_imports(tmp_path / "cache", (*NEVER, "pydantic"), "check") == ["pydantic"]
 
 
 def _paper(path: Path) -> Path:
