@@ -3,8 +3,7 @@
 Nothing else in ingest knows a section, axis or column name. Another catalog changes this file, not the code.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 import re
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +21,8 @@ DEFAULT_COLUMNS = {"repo": {"header": "Repo"}}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built when a taxonomy is first loaded, not when a command imports this.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class AxisValue(_Strict):
@@ -97,7 +97,7 @@ class Section(_Strict):
     keywords: list[str] = Field(default_factory=list, description="phrases the heuristic backend looks for")
 
     @model_validator(mode="after")
-    def _roles(self) -> Section:
+    def _roles(self) -> "Section":
         unknown = [c for c in self.main_columns if c not in MAIN_ROLES]
         if unknown:
             raise ValueError(f"section {self.id}: unknown main-table roles {unknown}; use {list(MAIN_ROLES)}")
@@ -170,7 +170,7 @@ class Implication(_Strict):
     axes: dict[str, list[str]] = Field(description="axis id -> the values implied")
 
     @model_validator(mode="after")
-    def _shape(self) -> Implication:
+    def _shape(self) -> "Implication":
         if not (self.section or self.heading or self.column):
             raise ValueError(f"implication {self.id}: give a section, a heading or a column")
         if bool(self.column) != bool(self.pattern):
@@ -226,7 +226,7 @@ class Taxonomy(_Strict):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> Taxonomy:
+    def _consistent(self) -> "Taxonomy":
         ids = [s.id for s in self.sections]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:

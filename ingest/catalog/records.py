@@ -22,17 +22,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
 
 from ingest.catalog.yaml12 import compose, parse
 from ingest.errors import CatalogError, InvalidFile
-from ingest.models import Entry, Exclusion
 from ingest.yamlio import MAX_DEPTH, MAX_FILE_BYTES, atomic_write_bytes, limit_error
 
-if TYPE_CHECKING:
-    from ingest.catalog.store import CatalogRoot
+if TYPE_CHECKING:  # pydantic and the models load when a record is validated: listing files needs neither
+    from pydantic import BaseModel, ValidationError
 
-M = TypeVar("M", bound=BaseModel)
+    from ingest.catalog.store import CatalogRoot
+    from ingest.models import Entry, Exclusion
+
+M = TypeVar("M", bound="BaseModel")
 
 
 def _locate(path: Path, within: Path | None, folder_checked: bool) -> tuple[Path, os.stat_result]:
@@ -167,6 +168,8 @@ class Record:
 
     def validate(self, model: type[M]) -> M:
         """The record as `model`; raises InvalidFile with every pydantic error, each with its line."""
+        from pydantic import ValidationError
+
         if self.error is not None:
             raise self.error
         if self.data is None:
@@ -363,6 +366,8 @@ def read_model(path: Path, model: type[M], within: Path | None = None) -> M:
 
 def read_entry(record: Record) -> Entry:
     """An entry record validated, its id matching its file name."""
+    from ingest.models import Entry
+
     entry = record.validate(Entry)
     if entry.id != record.path.stem:
         raise id_mismatch(record, entry.id, "entry")
@@ -371,6 +376,8 @@ def read_entry(record: Record) -> Entry:
 
 def load_catalog(root: CatalogRoot) -> tuple[list[Entry], list[Exclusion]]:
     """Every entry and exclusion, validated; raises on the first invalid file (check reports them all)."""
+    from ingest.models import Exclusion
+
     entries = [read_entry(record) for record in read_records(root.entries_dir, root.cache_dir)]
     exclusions = [record.validate(Exclusion) for record in read_records(root.exclusions_dir, root.cache_dir)]
     return entries, exclusions

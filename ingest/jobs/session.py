@@ -29,7 +29,6 @@ from ingest.jobs.pipeline import EntriesRead, PaperOutcome, Pipeline
 from ingest.jobs.report import FailedItem, ProposedItem, RunReport, ScreenedOut, write_report
 from ingest.models import ARXIV_ID_RE, Candidate, Failure, Proposal
 from ingest.paper.window import window_start
-from ingest.review.propose import propose, propose_exclusion
 
 Progress = Callable[[str, str], None]
 
@@ -97,6 +96,7 @@ class Session:
         progress: Progress | None = None,
         *,
         only: list[str] | None = None,
+        known: KnownPapers | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.root = root = pipeline.root
@@ -104,7 +104,7 @@ class Session:
         self.path = path
         self.progress = progress or (lambda stage, item: None)
         read_at = time.time_ns()
-        self.known = KnownPapers.from_root(root)
+        self.known = known or KnownPapers.from_root(root)  # `known`: the index of a snapshot read already
         # The few-shot pool, when its cache is stale, is built from these entries: the catalog is read once.
         pipeline.entries_read = EntriesRead(lambda: self.known.entries.values(), read_at)
         self.only = only  # backfill: propose changes to these fields only
@@ -162,7 +162,10 @@ class Session:
 
     def screen(self) -> list[Candidate]:
         """Judge each new candidate's scope from its abstract; the backend is built only if one needs it."""
+        if not self.journal.candidates:
+            return []  # nothing found: the screening rules and the extractor's modules are not even imported
         from ingest.extract.screen import goes_on, screen
+        from ingest.review.propose import propose_exclusion
 
         keep = []
         for candidate in self.journal.candidates or []:
@@ -240,6 +243,8 @@ class Session:
                 return
         extraction, error = outcome.extraction, outcome.error
         if extraction is not None:
+            from ingest.review.propose import propose  # here: a run with nothing found never proposes
+
             self.report.extracted += 1
             self.report.usage = self.report.usage + extraction.usage
             with self._lock:
