@@ -132,12 +132,7 @@ def backfill(
             candidates.append(hit.model_copy(update={"status": "update", "known_entry": entry.id}))
         report.found = report.candidates = len(candidates)
         session.journal.candidates = candidates
-        if candidates:
-            with session.stage("download"):
-                candidates = session.download(candidates)
-        if candidates:
-            with session.stage("extract"):
-                session.process(candidates)
+        session.work(candidates)
         report.finished = datetime.now(UTC)
         report.downloaded = len(session.journal.downloaded)
         report.still_unknown = still_unknown(root, before, queued, fields, report)

@@ -120,12 +120,6 @@ def run(
                 keep = session.screen()
         except (ServiceError, EndpointError) as exc:  # only the LLM endpoint is asked here: down, or refusing
             raise session.endpoint_down(exc) from exc
-        todo = [c for c in keep if c.key not in journal.done]
-        if todo:
-            with session.stage("download"):
-                todo = session.download(todo)
-        if todo:
-            with session.stage("extract"):
-                session.process(todo)
+        session.work([c for c in keep if c.key not in journal.done])
         session.finish()
         return session.report

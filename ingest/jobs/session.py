@@ -263,6 +263,15 @@ class Session:
             self.mark(candidate.key, PaperDone(outcome="failed", stage=stage, reason=reason))
             self.progress("extract", f"{candidate.key} failed ({stage}): {reason}")
 
+    def work(self, candidates: list[Candidate]) -> None:
+        """The download stage, then the extract stage of those that downloaded (run and backfill alike)."""
+        if candidates:
+            with self.stage("download"):
+                candidates = self.download(candidates)
+        if candidates:
+            with self.stage("extract"):
+                self.process(candidates)
+
     def process(self, candidates: list[Candidate]) -> None:
         outcomes = self.pipeline.process(candidates, on_done=self.on_done)
         for outcome in outcomes:  # on_done is idempotent: this catches any paper it was not called for
