@@ -7,7 +7,7 @@ from pathlib import Path
 
 from helpers_queue import catalog_entry, new_root
 
-from ingest.catalog.records import clear_cache, read_records
+from ingest.catalog.records import DiskCache, clear_cache, read_records
 from ingest.check.run import check_root
 
 
@@ -62,7 +62,7 @@ def test_a_damaged_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
     records = read_records(root.entries_dir, root.cache_dir)
     assert records[0].data["name"] == "E0"
     assert not records[0].from_cache
-    assert json.loads(_cache_file(root.cache_dir).read_text())["version"] == 1
+    assert json.loads(_cache_file(root.cache_dir).read_text())["version"] == DiskCache.VERSION
 
 
 def test_two_reads_in_one_command_keep_the_cache_whole(tmp_path: Path) -> None:

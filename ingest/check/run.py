@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ingest.catalog.merge import still_reviewed
-from ingest.catalog.records import Record, id_mismatch, read_records
+from ingest.catalog.records import Record, id_mismatch, read_records, save_caches
 from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
 from ingest.check.report import CheckReport, Problem, Severity, summary_line
@@ -87,8 +87,11 @@ class _Checker:
         if record.data is None:
             self.add(record, 1, "error", "empty", "the file is empty; delete it or fill it in")
             return None
+        known = record.valid(model)
+        if known is not None:
+            return known
         try:
-            return model.model_validate(record.data)
+            return record.remember(model.model_validate(record.data))
         except ValidationError as exc:
             for err in exc.errors():
                 loc = list(err["loc"])
@@ -366,6 +369,7 @@ def check_root(root: CatalogRoot, *, min_confidence: float | None = None) -> Che
     checker.check_decisions()
     checker.check_journal()
     checker.check_rendered(entries, exclusions)
+    save_caches()  # the lines of flagged records, for the next check
     # errors first, then warnings, then info (which may refer to the errors), each by file and line
     rank = {"error": 0, "warning": 1, "info": 2}
     checker.report.problems.sort(key=lambda p: (rank[p.severity], p.file, p.line or 0))
