@@ -281,7 +281,7 @@ class DiskCache:
             self.dirty = True
 
     def save(self) -> None:
-        """Write the cache when it changed, keeping only the files of the last read (deleted files drop out)."""
+        """Write the cache when it changed, keeping only the last read's files (deleted ones drop out)."""
         stale = set(self.items) - self.seen
         if not (self.dirty or stale):
             return

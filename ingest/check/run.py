@@ -137,21 +137,26 @@ class _Checker:
     # -- evidence ------------------------------------------------------------------------------------------
     def check_evidence(self, record: Record, entry: Entry, prefix: list[str | int]) -> None:
         for path, evidence in entry.evidence.items():
+            flags = self.weak_flags(evidence)
             # a field a reviewer approved is quiet while its value is the one approved (a proposal's entry
             # has no reviewed fields: nothing in the queue has been approved)
-            if not still_reviewed(entry, path):
-                self.flag_field(record, path, evidence, prefix)
+            if flags and not (entry.reviewed and still_reviewed(entry, path)):
+                self.flag_field(record, path, evidence, prefix, flags)
 
-    def flag_field(self, record: Record, path: str, evidence: FieldEvidence, prefix: list[str | int]) -> None:
-        """One warning per weak field, at the line of the field itself (else of its evidence key)."""
+    def weak_flags(self, evidence: FieldEvidence) -> list[Flag]:
+        """The flags that make a field worth a warning, low-confidence last."""
         # The threshold given to check decides low-confidence, not the flag stored at extraction time (that
         # one used the threshold of then): recompute it from the stored confidence.
         flags: list[Flag] = [f for f in WARNING_FLAGS if f in evidence.flags and f != Flag.low_confidence]
-        low = evidence.confidence < self.min_confidence
-        if low:
+        if evidence.confidence < self.min_confidence:
             flags.append(Flag.low_confidence)
-        if not flags:
-            return
+        return flags
+
+    def flag_field(
+        self, record: Record, path: str, evidence: FieldEvidence, prefix: list[str | int], flags: list[Flag]
+    ) -> None:
+        """One warning per weak field, at the line of the field itself (else of its evidence key)."""
+        low = evidence.confidence < self.min_confidence
         parts = [f"confidence {evidence.confidence:.2f}" + (f" < {self.min_confidence:.2f}" if low else "")]
         others = [f.value for f in flags if f != Flag.low_confidence]
         if others:
