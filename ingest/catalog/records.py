@@ -409,6 +409,19 @@ def read_entry(record: Record) -> Entry:
 
 def load_catalog(root: CatalogRoot) -> tuple[list[Entry], list[Exclusion]]:
     """Every entry and exclusion, validated; raises on the first invalid file (check reports them all)."""
-    entries = [read_entry(record) for record in read_records(root.entries_dir, root.cache_dir)]
-    exclusions = [record.validate(Exclusion) for record in read_records(root.exclusions_dir, root.cache_dir)]
+    entries, exclusions, _ = load_catalog_files(root)
     return entries, exclusions
+
+
+def load_catalog_files(root: CatalogRoot) -> tuple[list[Entry], list[Exclusion], list[str | None]]:
+    """load_catalog, and the files' identities (entries/, then exclusions/) that name what was read."""
+    entry_records = read_records(root.entries_dir, root.cache_dir)
+    exclusion_records = read_records(root.exclusions_dir, root.cache_dir)
+    entries = [read_entry(record) for record in entry_records]
+    exclusions = [record.validate(Exclusion) for record in exclusion_records]
+    return entries, exclusions, catalog_files(entry_records, exclusion_records)
+
+
+def catalog_files(entries: Sequence[Record], exclusions: Sequence[Record]) -> list[str | None]:
+    """The identities of a catalog's entry and exclusion files, in order, each folder named."""
+    return ["entries/", *(r.key for r in entries), "exclusions/", *(r.key for r in exclusions)]

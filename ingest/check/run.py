@@ -19,13 +19,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ingest.catalog.merge import still_reviewed
-from ingest.catalog.records import Record, id_mismatch, read_records, save_caches
+from ingest.catalog.records import Record, catalog_files, id_mismatch, read_records, save_caches
 from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
 from ingest.check.report import CheckReport, Problem, Severity, summary_line
 from ingest.errors import CatalogError
 from ingest.markdown.escape import find_markers, safe_url
 from ingest.markdown.render import marker_span, render_catalog, render_output_path
+from ingest.markdown.rendered import block_digest, known_render, remember_render, render_inputs
 from ingest.models import ID_RE, Decision, Entry, Exclusion, FieldEvidence, Flag, Proposal
 from ingest.taxonomy import Taxonomy
 
@@ -55,6 +56,8 @@ class _Checker:
         self.entry_ids: set[str] = set()
         self.entry_arxiv: dict[str, Record] = {}
         self.entries_ok = self.exclusions_ok = True
+        self.entry_records: list[Record] = []
+        self.exclusion_records: list[Record] = []
 
     # -- plumbing ------------------------------------------------------------------------------------------
     def rel(self, path: Path) -> str:
@@ -180,7 +183,7 @@ class _Checker:
 
     # -- folders -------------------------------------------------------------------------------------------
     def check_entries(self) -> list[Entry]:
-        records = read_records(self.root.entries_dir, self.root.cache_dir)
+        records = self.entry_records = read_records(self.root.entries_dir, self.root.cache_dir)
         self.report.counts["entries"] = len(records)
         ids: dict[str, Record] = {}
         arxiv: dict[str, Record] = {}
@@ -262,7 +265,7 @@ class _Checker:
                 )
 
     def check_exclusions(self) -> list[Exclusion]:
-        records = read_records(self.root.exclusions_dir, self.root.cache_dir)
+        records = self.exclusion_records = read_records(self.root.exclusions_dir, self.root.cache_dir)
         self.report.counts["exclusions"] = len(records)
         arxiv: dict[str, Record] = {}
         valid = []
@@ -337,8 +340,14 @@ class _Checker:
         span = marker_span(text, config)
         if span is None:  # reported above
             return
-        block = render_catalog(self.taxonomy, entries, exclusions, config=config)
         current = text[span[0] : span[1]]
+        files = catalog_files(self.entry_records, self.exclusion_records)
+        inputs = render_inputs(self.taxonomy, config, files)
+        cache = self.root.cache_dir
+        if inputs is not None and known_render(cache, inputs) == block_digest(current):
+            return  # these very files rendered to this very block before: no need to render 20,000 again
+        block = render_catalog(self.taxonomy, entries, exclusions, config=config)
+        remember_render(cache, inputs, block)
         if current.strip("\n") == block.strip("\n"):
             return
         old, new = current.strip("\n").split("\n"), block.strip("\n").split("\n")
