@@ -13,8 +13,6 @@ expands to gigabytes once built; these files never need them).
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import stat
 from collections.abc import Sequence
@@ -25,11 +23,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ingest.catalog.diskcache import DiskCache, forget_disk_caches
 from ingest.catalog.lines import LineTree, exact_line, line_tree, nearest_line
 from ingest.catalog.yaml12 import compose, parse
 from ingest.errors import CatalogError, InvalidFile
 from ingest.models import Entry, Exclusion
-from ingest.yamlio import MAX_DEPTH, MAX_FILE_BYTES, atomic_write_bytes, limit_error
+from ingest.yamlio import MAX_FILE_BYTES, limit_error
 
 if TYPE_CHECKING:
     from ingest.catalog.store import CatalogRoot
@@ -146,12 +145,24 @@ class Record:
         return found if isinstance(found, model) else None
 
     def remember(self, value: M) -> M:
-        """Keep `value`, validated from this unchanged file, for the next read in this command."""
+        """Keep `value`, validated from this unchanged file, for the next read in this command; and, in the
+        disk cache, that this file's data is valid as its model."""
         if self.key is not None:
             if len(_VALID) >= _PARSED_MAX:
                 _VALID.clear()
             _VALID[(str(self.path), self.key, type(value))] = value
+            if self.disk is not None:
+                self.disk.mark_valid(self.key, type(value).__name__)
         return value
+
+    def known_valid(self, model: type[BaseModel]) -> bool:
+        """Whether this unchanged file's data validated as `model` before (this command, or a verified disk
+        cache): a reader that needs no model object can skip building one."""
+        if self.key is None or self.error is not None:
+            return False
+        if (str(self.path), self.key, model) in _VALID:
+            return True
+        return self.disk is not None and self.disk.is_valid(self.key, model.__name__)
 
     def validate(self, model: type[M]) -> M:
         """The record as `model`; raises InvalidFile with every pydantic error, each with its line."""
@@ -199,8 +210,6 @@ _PARSED_MAX = 50_000
 # (the run's broken-file warnings, then its index) validates each file once. The models are shared, as the
 # parsed data is: readers never mutate them (they copy: model_copy).
 _VALID: dict[tuple[str, str, type[BaseModel]], BaseModel] = {}
-# The disk caches this command has loaded, by file: a folder read twice loads its JSON once.
-_DISKS: dict[Path, DiskCache] = {}
 
 
 def clear_cache() -> None:
@@ -208,106 +217,7 @@ def clear_cache() -> None:
     start with it)."""
     _PARSED.clear()
     _VALID.clear()
-    _DISKS.clear()
-
-
-def save_caches() -> None:
-    """Write the disk caches that changed since their folder was read (e.g. line trees that check found)."""
-    for disk in _DISKS.values():
-        disk.save()
-
-
-class DiskCache:
-    """Parsed records kept between commands: JSON (never pickle), one file a folder, in the root's cache.
-
-    Parsing is most of what `check`, `run` and the index cost at 20,000 entries (about 1 ms a file); a file
-    whose identity (inode, mtime, size) is unchanged since it was parsed is taken from here instead, and so
-    are the line numbers a problem of it needed (lines.py). Only the parse is cached: every read still
-    checks the file (regular, inside the root, size) and validates the data; a line tree is checked as it is
-    walked. A value JSON cannot hold exactly (a non-string key, a date) is simply not cached."""
-
-    VERSION = 2
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.items: dict[str, Any] = {}
-        self.trees: dict[str, Any] = {}
-        self.seen: set[str] = set()
-        self.dirty = False
-        try:
-            loaded = json.loads(path.read_bytes())
-            if isinstance(loaded, dict) and loaded.get("version") == self.VERSION:
-                self.items = loaded.get("records", {})
-                self.trees = loaded.get("lines", {})
-        except (OSError, ValueError, RecursionError):
-            self.items = {}  # missing or damaged: parse again, and write a new one
-        if not isinstance(self.items, dict):
-            self.items = {}
-        if not isinstance(self.trees, dict):
-            self.trees = {}
-
-    @classmethod
-    def of(cls, path: Path) -> DiskCache:
-        """The folder's cache, loaded once a command; each read of the folder starts a new `seen` set."""
-        disk = _DISKS.get(path)
-        if disk is None:
-            disk = _DISKS[path] = cls(path)
-        disk.seen = set()
-        return disk
-
-    @staticmethod
-    def key(path: Path, info: os.stat_result) -> str:
-        return f"{path.name}|{info.st_ino}|{info.st_mtime_ns}|{info.st_size}"
-
-    def get(self, key: str) -> tuple[bool, Any]:
-        self.seen.add(key)
-        if key in self.items:
-            return True, self.items[key]
-        return False, None
-
-    def put(self, key: str, data: Any) -> None:
-        self.seen.add(key)
-        if key not in self.items and _jsonable(data):
-            self.items[key] = data
-            self.dirty = True
-
-    def lines(self, key: str) -> LineTree | None:
-        tree = self.trees.get(key)
-        return tree if isinstance(tree, dict) else None
-
-    def put_lines(self, key: str, tree: LineTree) -> None:
-        if key in self.items and self.trees.get(key) != tree:
-            self.trees[key] = tree
-            self.dirty = True
-
-    def save(self) -> None:
-        """Write the cache when it changed, keeping only the last read's files (deleted ones drop out)."""
-        stale = set(self.items) - self.seen
-        if not (self.dirty or stale):
-            return
-        self.items = {k: v for k, v in self.items.items() if k in self.seen}
-        self.trees = {k: v for k, v in self.trees.items() if k in self.items}
-        document = {"version": self.VERSION, "records": self.items, "lines": self.trees}
-        try:
-            atomic_write_bytes(self.path, json.dumps(document).encode())
-        except OSError:
-            pass  # a read-only cache only costs speed
-        self.dirty = False
-
-
-def _jsonable(value: Any, depth: int = 0) -> bool:
-    """Whether JSON gives `value` back exactly (str keys only; no dates, tuples or non-finite floats)."""
-    if depth > MAX_DEPTH + 1:
-        return False
-    if value is None or isinstance(value, str | bool | int):
-        return True
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, list):
-        return all(_jsonable(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _jsonable(v, depth + 1) for k, v in value.items())
-    return False
+    forget_disk_caches()
 
 
 def record_from_text(text: str, path: Path) -> Record:

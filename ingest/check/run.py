@@ -18,8 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ingest.catalog.diskcache import save_caches
 from ingest.catalog.merge import still_reviewed
-from ingest.catalog.records import Record, catalog_files, id_mismatch, read_records, save_caches
+from ingest.catalog.records import Record, catalog_files, id_mismatch, read_records
 from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
 from ingest.check.report import CheckReport, Problem, Severity, summary_line
@@ -146,6 +147,22 @@ class _Checker:
             if flags and not (entry.reviewed and still_reviewed(entry, path)):
                 self.flag_field(record, path, evidence, prefix, flags)
 
+    def check_entry_evidence(self, record: Record, entry: Entry | None) -> None:
+        """check_evidence of a valid entry file, its model built only when a weak field asks whether a
+        reviewer approved it."""
+        if entry is not None:
+            self.check_evidence(record, entry, [])
+            return
+        for path, raw in record.data["evidence"].items():
+            evidence = FieldEvidence.model_validate(raw)
+            flags = self.weak_flags(evidence)
+            if flags and record.data.get("reviewed"):
+                entry = record.validate(Entry)
+                if still_reviewed(entry, path):
+                    continue
+            if flags:
+                self.flag_field(record, path, evidence, [], flags)
+
     def weak_flags(self, evidence: FieldEvidence) -> list[Flag]:
         """The flags that make a field worth a warning, low-confidence last."""
         # The threshold given to check decides low-confidence, not the flag stored at extraction time (that
@@ -182,14 +199,18 @@ class _Checker:
         )
 
     # -- folders -------------------------------------------------------------------------------------------
-    def check_entries(self) -> list[Entry]:
+    def check_entries(self) -> list[Record]:
+        """Every entry file's problems; returns the valid ones (their models are built only if needed)."""
         records = self.entry_records = read_records(self.root.entries_dir, self.root.cache_dir)
         self.report.counts["entries"] = len(records)
         ids: dict[str, Record] = {}
         arxiv: dict[str, Record] = {}
-        valid: list[Entry] = []
+        valid: list[Record] = []
         for record in records:
-            entry = self.validate(record, Entry)
+            # A file that validated before (verified cache, unchanged file) is not validated again: what
+            # follows reads its data, and render builds the models only when it has to render.
+            known = record.known_valid(Entry)
+            entry = None if known else self.validate(record, Entry)
             data = record.data if isinstance(record.data, dict) else {}
             self.check_name(record, data.get("id"), "entry")
             if isinstance(data.get("id"), str):
@@ -206,20 +227,23 @@ class _Checker:
                         "duplicate-arxiv",
                         "arXiv id",
                     )
-            if entry is not None:
-                self.check_links(record, entry)
-                self.check_evidence(record, entry, [])
-                valid.append(entry)
+            if known or entry is not None:
+                self.check_links(record, data)
+                if data.get("evidence"):
+                    self.check_entry_evidence(record, entry)
+                valid.append(record)
         self.entry_ids, self.entry_arxiv = set(ids), arxiv
         self.entries_ok = len(valid) == len(records)
         return valid
 
-    def check_links(self, record: Record, entry: Entry) -> None:
-        """Only http(s) links reach the list: render drops any other, and this says which and where."""
-        urls: list[tuple[list[str | int], str | None]] = [(["url"], entry.url)]
-        urls += [(["links", i, "url"], link.url) for i, link in enumerate(entry.links)]
+    def check_links(self, record: Record, data: dict[str, Any]) -> None:
+        """Only http(s) links reach the list: render drops any other, and this says which and where. `data`
+        is a valid entry's (its url and links' urls are text or None)."""
+        links = data.get("links") or []
+        urls: list[tuple[list[str | int], Any]] = [(["url"], data.get("url"))]
+        urls += [(["links", i, "url"], link.get("url")) for i, link in enumerate(links)]
         for loc, url in urls:
-            if url is not None and not safe_url(url):
+            if isinstance(url, str) and not safe_url(url):
                 self.emit(
                     record, loc, "error", "unsafe-link",
                     f"{url[:80]!r} is not an http(s) URL; render leaves it out (fix or remove it)",
@@ -310,7 +334,7 @@ class _Checker:
                 "command (or `ingest run`) finishes it",
             )
 
-    def check_rendered(self, entries: list[Entry], exclusions: list[Exclusion]) -> None:
+    def check_rendered(self, entries: list[Record], exclusions: list[Exclusion]) -> None:
         """The configured output's marker block must equal a fresh render of entries/."""
         config = self.root.config.render
         path = render_output_path(self.root.path, config)
@@ -346,7 +370,8 @@ class _Checker:
         cache = self.root.cache_dir
         if inputs is not None and known_render(cache, inputs) == block_digest(current):
             return  # these very files rendered to this very block before: no need to render 20,000 again
-        block = render_catalog(self.taxonomy, entries, exclusions, config=config)
+        models = [record.validate(Entry) for record in entries]  # valid: built now, or kept from before
+        block = render_catalog(self.taxonomy, models, exclusions, config=config)
         remember_render(cache, inputs, block)
         if current.strip("\n") == block.strip("\n"):
             return
