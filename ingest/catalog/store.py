@@ -21,12 +21,12 @@ from pydantic import BaseModel
 
 from ingest.catalog.lock import root_lock
 from ingest.catalog.records import read_entry, read_model, read_record, read_records, read_text, record_files
-from ingest.catalog.yaml12 import parse
+from ingest.catalog.yaml12 import parse, write_record
 from ingest.config import Config, Env, load_config
 from ingest.errors import CatalogError, InvalidFile, UsageError
 from ingest.models import Decision, Entry, Exclusion, Proposal, RunState, check_id
 from ingest.taxonomy import Taxonomy, load_taxonomy
-from ingest.yamlio import atomic_write_text, write_yaml
+from ingest.yamlio import atomic_write_text
 
 __all__ = ["CatalogRoot", "InvalidFile", "bundled", "model_to_yaml_data", "prune", "read_model"]
 
@@ -214,7 +214,7 @@ class CatalogRoot:
 
     def write_entry(self, entry: Entry) -> Path:
         path = self.entry_path(entry.id)
-        write_yaml(path, model_to_yaml_data(entry))
+        write_record(path, model_to_yaml_data(entry))
         return path
 
     # -- proposals, decisions, exclusions -----------------------------------------------------------------
@@ -228,12 +228,12 @@ class CatalogRoot:
 
     def write_proposal(self, proposal: Proposal) -> Path:
         path = self.proposal_path(proposal.id)
-        write_yaml(path, model_to_yaml_data(proposal))
+        write_record(path, model_to_yaml_data(proposal))
         return path
 
     def write_decision(self, decision: Decision) -> Path:
         path = self.decision_path(decision.id)
-        write_yaml(path, model_to_yaml_data(decision))
+        write_record(path, model_to_yaml_data(decision))
         return path
 
     def decisions(self) -> list[Decision]:
@@ -241,7 +241,7 @@ class CatalogRoot:
 
     def write_exclusion(self, exclusion: Exclusion) -> Path:
         path = self.exclusion_path(exclusion.id)
-        write_yaml(path, model_to_yaml_data(exclusion))
+        write_record(path, model_to_yaml_data(exclusion))
         return path
 
     def exclusions(self) -> list[Exclusion]:
@@ -254,4 +254,4 @@ class CatalogRoot:
         return read_model(self.state_path, RunState, within=self.path)
 
     def write_state(self, state: RunState) -> None:
-        write_yaml(self.state_path, model_to_yaml_data(state))
+        write_record(self.state_path, model_to_yaml_data(state))
