@@ -67,12 +67,9 @@ class DiskCache:
         self.dirty = False
         loaded = self._load()
         if isinstance(loaded, dict) and loaded.get("version") == VERSION:
-            self.items, self.trees = loaded.get("records"), loaded.get("lines")
+            self.items, self.trees = _mapping(loaded.get("records")), _mapping(loaded.get("lines"))
             if loaded.get("models") == models_stamp():
-                self.valid = loaded.get("valid")
-        for name in ("items", "trees", "valid"):
-            if not isinstance(getattr(self, name), dict):
-                setattr(self, name, {})
+                self.valid = _mapping(loaded.get("valid"))
 
     def _load(self) -> Any:
         """The cache's JSON when its digest verifies under this cache's key; else None (rebuilt)."""
@@ -162,6 +159,10 @@ class DiskCache:
         except OSError:
             pass
         self.dirty = False
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _jsonable(value: Any, depth: int = 0) -> bool:
