@@ -12,10 +12,13 @@ marked valid under other model code is not: the marks carry a digest of the mode
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,20 @@ def models_stamp() -> str:
     for path in sorted(Path(ingest.models.__file__).parent.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+@contextmanager
+def bulk() -> Iterator[None]:
+    """No cyclic garbage collection while a whole folder is parsed or validated: those build millions of
+    small acyclic objects, and each collection walks all of them again (about 40% of a 20,000-entry read).
+    Collection resumes after, as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # The disk caches this command has loaded, by file: a folder read twice loads its JSON once.
@@ -85,7 +102,8 @@ class DiskCache:
         if not hmac.compare_digest(head[len(HEADER) :], mac):
             return None
         try:
-            return json.loads(body)
+            with bulk():
+                return json.loads(body)
         except (ValueError, RecursionError):
             return None
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ingest.catalog.diskcache import DiskCache, forget_disk_caches
+from ingest.catalog.diskcache import DiskCache, bulk, forget_disk_caches
 from ingest.catalog.lines import LineTree, exact_line, line_tree, nearest_line
 from ingest.catalog.yaml12 import compose, parse
 from ingest.errors import CatalogError, InvalidFile
@@ -305,8 +305,9 @@ def read_records(folder: Path, cache_dir: Path | None = None) -> list[Record]:
         return []
     root = Path(os.path.abspath(folder)).parent.resolve()
     inside = folder.resolve().is_relative_to(root)
-    disk = DiskCache.of(cache_dir / "records" / f"{folder.name}.json") if cache_dir is not None else None
-    records = [read_record(p, root, folder_checked=inside, disk=disk) for p in files]
+    with bulk():
+        disk = DiskCache.of(cache_dir / "records" / f"{folder.name}.json") if cache_dir is not None else None
+        records = [read_record(p, root, folder_checked=inside, disk=disk) for p in files]
     if disk is not None:
         disk.save()
     return records
@@ -335,8 +336,9 @@ def load_catalog_files(root: CatalogRoot) -> tuple[list[Entry], list[Exclusion],
     """load_catalog, and the files' identities (entries/, then exclusions/) that name what was read."""
     entry_records = read_records(root.entries_dir, root.cache_dir)
     exclusion_records = read_records(root.exclusions_dir, root.cache_dir)
-    entries = [read_entry(record) for record in entry_records]
-    exclusions = [record.validate(Exclusion) for record in exclusion_records]
+    with bulk():
+        entries = [read_entry(record) for record in entry_records]
+        exclusions = [record.validate(Exclusion) for record in exclusion_records]
     return entries, exclusions, catalog_files(entry_records, exclusion_records)
 
 

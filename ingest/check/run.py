@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ingest.catalog.diskcache import save_caches
+from ingest.catalog.diskcache import bulk, save_caches
 from ingest.catalog.merge import still_reviewed
 from ingest.catalog.records import Record, catalog_files, id_mismatch, read_records
 from ingest.catalog.rules import TaxonomyRules, field_loc
@@ -413,12 +413,13 @@ def check_root(root: CatalogRoot, *, min_confidence: float | None = None) -> Che
         return report
     threshold = config.check.min_confidence if min_confidence is None else min_confidence
     checker = _Checker(root, taxonomy, threshold)
-    entries = checker.check_entries()
-    checker.check_proposals()
-    exclusions = checker.check_exclusions()
-    checker.check_decisions()
-    checker.check_journal()
-    checker.check_rendered(entries, exclusions)
+    with bulk():  # every folder read, validated and rendered: millions of small objects, no cycles
+        entries = checker.check_entries()
+        checker.check_proposals()
+        exclusions = checker.check_exclusions()
+        checker.check_decisions()
+        checker.check_journal()
+        checker.check_rendered(entries, exclusions)
     save_caches()  # the lines of flagged records, for the next check
     # errors first, then warnings, then info (which may refer to the errors), each by file and line
     rank = {"error": 0, "warning": 1, "info": 2}
