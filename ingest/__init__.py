@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from ingest.catalog.store import CatalogRoot
     from ingest.check.report import CheckReport
     from ingest.check.run import check_root
-    from ingest.config import Config, Env
+    from ingest.config import Config
+    from ingest.env import Env
     from ingest.errors import (
         CatalogError,
         ConfigError,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, tuple[str, str]] = {
     "CatalogRoot": ("ingest.catalog.store", "CatalogRoot"),
     "Config": ("ingest.config", "Config"),
-    "Env": ("ingest.config", "Env"),
+    "Env": ("ingest.env", "Env"),
     "Pipeline": ("ingest.jobs.pipeline", "Pipeline"),
     "PipelineOptions": ("ingest.jobs.pipeline", "PipelineOptions"),
     "PaperOutcome": ("ingest.jobs.pipeline", "PaperOutcome"),
@@ -121,7 +122,7 @@ def open_root(
     """The catalog root at `path`, with the INGEST_*/OPENAI_* settings of `environ` (none when omitted:
     the library never reads the process environment itself). `create` makes a new root if missing."""
     from ingest.catalog.store import CatalogRoot
-    from ingest.config import Env
+    from ingest.env import Env
 
     root = CatalogRoot(path, env=Env.from_mapping(environ or {}))
     return root.create() if create else root.require()

@@ -1,40 +1,26 @@
-"""Settings: the catalog root's config file (ingest.yaml) and the INGEST_* / OPENAI_* environment.
+"""Settings: the catalog root's config file (ingest.yaml), with the INGEST_* / OPENAI_* environment applied.
 
 Every option has a default and a description; the bundled ingest.yaml is written from these defaults. The
-library never reads the process environment: the CLI (or a script) builds an `Env` from a mapping once
-(`Env.from_mapping(os.environ)`) and hands it to the CatalogRoot, which applies it to the config.
+library never reads the process environment: the CLI (or a script) builds an `Env` (env.py) from a mapping
+once (`Env.from_mapping(os.environ)`) and hands it to the CatalogRoot, which applies it to the config.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ingest.errors import CatalogError, ConfigError, UsageError
+# Env lives in env.py (no pydantic, so every command builds it cheaply); importable from here too.
+from ingest.env import Env as Env
+from ingest.env import service_url
+from ingest.errors import CatalogError, ConfigError
 from ingest.yamlio import line_of, load_yaml
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def service_url(value: str | None) -> str | None:
-    """A service URL must be http(s) with a host: `not-a-url` or `file:///…` is bad configuration (exit 2)
-    at once, not a connection that is retried until it times out."""
-    if value is None:
-        return None
-    try:
-        parts = urlsplit(value.strip())
-        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # e.g. an unclosed [ in the host
-        ok = False
-    if not ok:
-        raise ValueError(f"{value[:80]!r} is not an http(s) URL with a host (e.g. https://example.org/path)")
-    return value
+    # defer_build: validators are built on first use, not when a command imports this module.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class RenderConfig(_Section):
@@ -158,10 +144,11 @@ class ExtractConfig(_Section):
     )
     prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: {
-            "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.60),
-            "gpt-4o": ModelPrice(input_per_mtok=2.50, output_per_mtok=10.00),
-            "gpt-4.1-mini": ModelPrice(input_per_mtok=0.40, output_per_mtok=1.60),
+            "gpt-4o-mini": {"input_per_mtok": 0.15, "output_per_mtok": 0.60},
+            "gpt-4o": {"input_per_mtok": 2.50, "output_per_mtok": 10.00},
+            "gpt-4.1-mini": {"input_per_mtok": 0.40, "output_per_mtok": 1.60},
         },
+        validate_default=True,
         description="price table for cost reports; unknown models cost 0",
     )
 
@@ -181,50 +168,18 @@ class EvaluateConfig(_Section):
 class Config(_Section):
     """ingest.yaml in the catalog root."""
 
-    render: RenderConfig = Field(default_factory=RenderConfig)
-    arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
-    download: DownloadConfig = Field(default_factory=DownloadConfig)
-    read: ReadConfig = Field(default_factory=ReadConfig)
-    extract: ExtractConfig = Field(default_factory=ExtractConfig)
-    check: CheckConfig = Field(default_factory=CheckConfig)
-    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    # Missing sections are validated from {} inside Config's own validator: a default_factory of the section
+    # class would build that class's validator too, once per section, on every command.
+    render: RenderConfig = Field(default_factory=dict, validate_default=True)
+    arxiv: ArxivConfig = Field(default_factory=dict, validate_default=True)
+    download: DownloadConfig = Field(default_factory=dict, validate_default=True)
+    read: ReadConfig = Field(default_factory=dict, validate_default=True)
+    extract: ExtractConfig = Field(default_factory=dict, validate_default=True)
+    check: CheckConfig = Field(default_factory=dict, validate_default=True)
+    evaluate: EvaluateConfig = Field(default_factory=dict, validate_default=True)
 
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
-
-
-class Env(BaseModel):
-    """The environment variables ingest understands, as resolved by the caller (the CLI) once."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
-
-    openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
-    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
-    model: str | None = Field(default=None, validation_alias="INGEST_MODEL")
-    arxiv_url: str | None = Field(default=None, validation_alias="INGEST_ARXIV_URL")
-    arxiv_pdf_url: str | None = Field(default=None, validation_alias="INGEST_ARXIV_PDF_URL")
-    cache_dir: Path | None = Field(default=None, validation_alias="INGEST_CACHE_DIR")
-    arxiv_delay: float | None = Field(
-        default=None,
-        validation_alias="INGEST_ARXIV_DELAY",
-        description="overrides delay_seconds",
-    )
-
-
-    _urls = field_validator("openai_base_url", "arxiv_url", "arxiv_pdf_url")(service_url)
-
-    @classmethod
-    def from_mapping(cls, environ: Mapping[str, str]) -> Env:
-        """The settings named in `environ` (e.g. os.environ); a bad value is a UsageError naming it."""
-        # A workflow that maps an unset repository variable gives an empty string: treat it as not set.
-        names = {field.validation_alias for field in cls.model_fields.values()}
-        data = {k: v for k, v in environ.items() if k in names and v}
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            name = ".".join(map(str, err["loc"]))
-            raise UsageError(f"environment variable {name}: {err['msg']}", hint="fix or unset it") from exc
 
 
 def section_keys(model: type[BaseModel], loc: list[Any]) -> list[str] | None:
@@ -268,6 +223,11 @@ def load_config(path: Path, env: Env | None = None) -> Config:
             config = Config.model_validate(data)
         except ValidationError as exc:
             raise config_error(path, data, exc, Config) from exc
+    return with_env(config, env)
+
+
+def with_env(config: Config, env: Env | None) -> Config:
+    """`config` with the overrides of `env` applied (in place; returned for chaining)."""
     env = env or Env()
     if env.arxiv_url:
         config.arxiv.url = env.arxiv_url

@@ -12,9 +12,10 @@ IngestError                         exit 2 unless a subclass says otherwise
 │   ├── DownloadError               1  HTTP failure, not a PDF, too large
 │   ├── ReadError                   1  encrypted, corrupt, truncated, empty or image-only PDF
 │   ├── ExtractionError             1  the LLM answer stayed invalid after the re-asks
-│   │   ├── EndpointUnreachable     3  (also a ServiceError) the LLM endpoint never answered
-│   │   ├── ExtractionTimeout       3  the LLM call used up extract.deadline_seconds; nothing was written
-│   │   └── EndpointAuthError       2  HTTP 401/403 from the LLM endpoint: the key, its rights, the URL
+│   │   ├── EndpointError           -  the endpoint itself failed, no paper's fault: a run stops, papers wait
+│   │   │   ├── EndpointUnreachable 3  (also a ServiceError) the LLM endpoint never answered
+│   │   │   └── EndpointAuthError   2  HTTP 401/403 from the LLM endpoint: the key, its rights, the URL
+│   │   └── ExtractionTimeout       3  the LLM call used up extract.deadline_seconds; nothing was written
 │   └── UnexpectedError             1  a bug inside one paper's chain, recorded like any paper failure
 └── LockedError                     2  another run holds the root's lock
 """
@@ -123,7 +124,15 @@ class ExtractionError(PaperError):
         self.last_response = last_response
 
 
-class EndpointUnreachable(ExtractionError, ServiceError):
+class EndpointError(ExtractionError):
+    """The LLM endpoint itself failed, whichever paper asked: unreachable, or refusing the key.
+
+    A run that meets one stops instead of failing every paper in turn: the papers not done are left for the
+    next run, none is recorded as failed, and the watermark stays where it was.
+    """
+
+
+class EndpointUnreachable(EndpointError, ServiceError):
     """The LLM endpoint did not answer: refused or unresolvable after a paper's retries, or timing out again.
 
     A PaperError, so a paper's chain records it like any failure; a ServiceError (exit 3), so a run or an
@@ -147,7 +156,7 @@ class ExtractionTimeout(ExtractionError):
     exit_code = ServiceError.exit_code
 
 
-class EndpointAuthError(ExtractionError):
+class EndpointAuthError(EndpointError):
     """HTTP 401 or 403 from the LLM endpoint: bad configuration (the key, its rights, the URL), exit 2."""
 
     exit_code = UsageError.exit_code

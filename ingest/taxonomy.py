@@ -3,8 +3,7 @@
 Nothing else in ingest knows a section, axis or column name. Another catalog changes this file, not the code.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 import re
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +21,8 @@ DEFAULT_COLUMNS = {"repo": {"header": "Repo"}}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built when a taxonomy is first loaded, not when a command imports this.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class AxisValue(_Strict):
@@ -97,7 +97,7 @@ class Section(_Strict):
     keywords: list[str] = Field(default_factory=list, description="phrases the heuristic backend looks for")
 
     @model_validator(mode="after")
-    def _roles(self) -> Section:
+    def _roles(self) -> "Section":
         unknown = [c for c in self.main_columns if c not in MAIN_ROLES]
         if unknown:
             raise ValueError(f"section {self.id}: unknown main-table roles {unknown}; use {list(MAIN_ROLES)}")
@@ -133,12 +133,22 @@ class Cues(_Strict):
     own_samples: list[str] = Field(
         default_factory=list, description="words that say the student generates its training samples (C1)"
     )
+    learner: list[str] = Field(
+        default_factory=list, description="words for the model that distils its own samples (the student)"
+    )
+    not_done: list[str] = Field(
+        default_factory=list, description="words of a sentence about what the paper does not do (future work)"
+    )
     citation: list[str] = Field(
         default_factory=list, description="regexes of a sentence about another paper (a citation)"
     )
     details: list[DetailCues] = Field(default_factory=list, description="detail columns the heuristic fills")
     fallback_axes: list[str] = Field(
         default_factory=list, description="axes the heuristic fills from sentences naming one value alone"
+    )
+    genre_sections: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="section id -> title phrases: the section a paper joins for the kind of document it is",
     )
 
 class Implication(_Strict):
@@ -160,7 +170,7 @@ class Implication(_Strict):
     axes: dict[str, list[str]] = Field(description="axis id -> the values implied")
 
     @model_validator(mode="after")
-    def _shape(self) -> Implication:
+    def _shape(self) -> "Implication":
         if not (self.section or self.heading or self.column):
             raise ValueError(f"implication {self.id}: give a section, a heading or a column")
         if bool(self.column) != bool(self.pattern):
@@ -216,7 +226,7 @@ class Taxonomy(_Strict):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> Taxonomy:
+    def _consistent(self) -> "Taxonomy":
         ids = [s.id for s in self.sections]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
@@ -227,6 +237,9 @@ class Taxonomy(_Strict):
         missing = [r for r in REQUIRED_ROLES if r not in self.columns]
         if missing:
             raise ValueError(f"columns: no entry for main-table roles {missing}")
+        unknown = [g for g in self.cues.genre_sections if g not in ids]
+        if unknown:
+            raise ValueError(f"cues.genre_sections: {unknown} are not section ids")
         axis_ids = [a.id for a in self.axes]
         if len(set(axis_ids)) != len(axis_ids):
             raise ValueError("an axis id is listed twice")

@@ -10,16 +10,15 @@ import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml as libyaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.reader import ReaderError
 
 from ingest.errors import CatalogError
+
+if TYPE_CHECKING:  # ruamel loads when a file is written or ruamel-read: reading records needs libyaml only
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
 
 # Limits of every YAML file ingest reads, checked before anything is built (records.py and the loaders here).
 # The largest real record is a proposal quoting a paper's evidence (tens of KB); a megabyte bounds the memory
@@ -60,12 +59,16 @@ def scan_limits(text: str, source: Path | str) -> None:
 def _loader() -> YAML:
     # The round-trip loader keeps each key's line for error messages; it never builds Python objects
     # from tags (unknown tags stay tagged scalars), so it is as safe as typ="safe".
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     return yaml
 
 
 def _dumper() -> YAML:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.default_flow_style = False
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -112,6 +115,10 @@ def _duplicate_key(text: str, path: Path | str, exc: DuplicateKeyError) -> Catal
 
 def loads_yaml(text: str, path: Path | str = "<string>") -> Any:
     """YAML text through ruamel's round-trip loader (lines kept), within the limits above."""
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.reader import ReaderError
+
     if len(text) > MAX_FILE_BYTES:
         raise limit_error(path, f"larger than {MAX_FILE_BYTES} bytes")
     scan_limits(text, path)
@@ -151,6 +158,8 @@ def _constructing_line(exc: BaseException) -> int | None:
 
 def line_of(data: Any, loc: Sequence[str | int]) -> int | None:
     """The 1-based line of the value at `loc` (a pydantic error location), or of its nearest parent."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     node = data
     best: int | None = None
     for key in loc:

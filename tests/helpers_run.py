@@ -13,10 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from helpers_queue import catalog_entry
 from llm_server import completion, screen_arguments, user_text, valid_arguments
 
 from ingest.catalog.store import CatalogRoot
-from ingest.models import PaperText
+from ingest.models import Link, LinkKind, PaperText
 from ingest.paper.read import read_pdf
 from ingest.taxonomy import Taxonomy
 
@@ -131,3 +132,19 @@ def queue_ids(root: CatalogRoot) -> list[str]:
 
 def arxiv_ids_in_queue(root: CatalogRoot) -> list[str]:
     return sorted(root.read_proposal(i).arxiv_id or "" for i in queue_ids(root))
+
+
+def catalog_knows_v1(root: CatalogRoot, arxiv_ids: list[str]) -> None:
+    """An entry for each paper, linked to its v1: a run that finds a later version proposes an update."""
+    for arxiv_id in arxiv_ids:
+        url = f"https://arxiv.org/abs/{arxiv_id}"
+        link = Link(kind=LinkKind.arxiv, url=url, arxiv_id=arxiv_id, version=1)
+        root.write_entry(
+            catalog_entry(
+                root.taxonomy,
+                id=f"e{arxiv_id.replace('.', '-')}",
+                name=NEW[arxiv_id],
+                title=NEW[arxiv_id],
+                links=[link],
+            )
+        )

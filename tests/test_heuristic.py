@@ -112,3 +112,20 @@ def test_a_local_pdf_is_titled_and_named_from_its_first_page(root, corpus_paper:
     assert [(q.text, q.page) for q in ex.entry.evidence["title"].quotes] == [(candidate.title, 1)]
     assert ex.entry.name == "DPO"  # the paper's own "(DPO)" for "Direct Preference Optimization"
     assert ex.entry.evidence["name"].quotes
+
+
+def test_a_set_of_cues_is_found_in_one_scan_exactly_where_each_sentence_holds_one(root, corpus_paper: Any):
+    from ingest.extract.sentences import Doc
+    from ingest.extract.support import mentions
+
+    tax = root.taxonomy
+    sets = [cues for group in tax.cues.details for cues in group.values.values()]
+    sets += [tax.value_cues(f"axes.{a.id}", v.id) for a in tax.axes for v in a.values]
+    for pdf, arxiv_id, _, _ in CATALOG_PAPERS[:2]:
+        doc = Doc(sentences(corpus_paper(pdf, source=arxiv_id)))
+        found = 0
+        for cues in sets:
+            expected = {i for i, s in enumerate(doc.sents) if mentions(s.low, cues)}
+            assert doc.naming(cues) == expected, cues
+            found += len(expected)
+        assert found > 50  # the cue words are there to be found in these papers

@@ -76,6 +76,54 @@ def test_import_ingest_loads_no_heavy_library() -> None:
     assert done.stdout.strip() == "[]"
 
 
+# What a command must not import (start-up, issue 10), each for the reason that it is not needed there.
+NEVER = ("openai", "instructor", "pypdf", "pypdfium2", "httpx", "rapidfuzz", "ruamel", "rich", "markdown_it")
+# `--help` and `review list` on an empty queue read no record: no validation library, no model, no taxonomy.
+NO_MODELS = ("pydantic", "ingest.models.catalog", "ingest.taxonomy", "ingest.config")
+
+# Runs the CLI's own entry point with the arguments given, then names the modules above that got imported.
+CLI_IMPORTS = """
+import sys
+from ingest.cli import main
+watched = sys.argv[1].split(",")
+sys.argv = ["ingest", *sys.argv[2:]]
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, f"exit {exc.code}"
+print("loaded", sorted(m for m in watched if m in sys.modules))
+"""
+
+
+def cli_imports(cache: Path, watched: tuple[str, ...], *args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_IMPORTS, ",".join(watched), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "INGEST_CACHE_DIR": str(cache)},
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("loaded "), done.stdout
+    return [name.strip("'") for name in last.removeprefix("loaded [").removesuffix("]").split(", ") if name]
+
+
+def test_help_and_an_empty_queue_import_no_model_and_no_heavy_library(tmp_path: Path) -> None:
+    root = ingest.open_root(tmp_path / "root", create=True)
+    watched = NEVER + NO_MODELS
+    assert cli_imports(tmp_path / "cache", watched, "--help") == []
+    assert cli_imports(tmp_path / "cache", watched, "--root", str(root.path), "review", "list") == []
+
+
+def test_check_imports_only_what_validating_needs(tmp_path: Path) -> None:
+    """The repository's own catalog (its cache in tmp_path): check validates with pydantic, and needs nothing
+    of the list above, whether it parses the files or finds their parses cached."""
+    for _ in range(2):
+        assert cli_imports(tmp_path / "cache", (*NEVER, "pydantic"), "check") == ["pydantic"]
+
+
 def _paper(path: Path) -> Path:
     pdf = FPDF()
     pdf.add_page()
@@ -146,7 +194,9 @@ for _ in range(2):  # a first run that finds nothing, then its rerun
     report = ingest.run(root, options)
     assert report.candidates == 0 and not report.proposed, report
     assert report.backend == "openai" and report.model == "m"
-loaded = sorted(m for m in ("openai", "instructor", "pypdf") if m in sys.modules)
+# nothing found: no LLM client, no PDF reader, no fuzzy matching, not even the screening rules
+watched = ("openai", "instructor", "pypdf", "pypdfium2", "rapidfuzz", "ingest.extract.screen")
+loaded = sorted(m for m in watched if m in sys.modules)
 print("loaded", loaded)
 """
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from fpdf import FPDF
+from hypothesis import given
+from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from rapidfuzz import fuzz
 
@@ -16,6 +18,7 @@ from ingest.errors import ReadError
 from ingest.models import PaperText
 from ingest.paper.read import (
     count_tokens,
+    find_spaceless,
     first_page,
     locate,
     normalise,
@@ -123,6 +126,37 @@ def test_count_tokens_follows_its_rule() -> None:
     assert count_tokens("distillation") == 2  # 12 letters: two 6-character pieces
     assert count_tokens("p(y|x) = 0.5") == 10  # every symbol and digit run counts
     assert 15 <= count_tokens("Knowledge distillation is widely used for compressing a teacher model.") <= 20
+    assert count_tokens("a_b\x1f c") == 4  # an underscore is a symbol, \x1f whitespace (free)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFF), max_size=200))
+def test_every_shortcut_counts_as_the_general_rule_does(text: str) -> None:
+    # The shortcuts (ASCII, no CJK) against the general rule: a symbol or a CJK character set apart costs
+    # one token more, and takes the text down the next path.
+    assert count_tokens(text) == count_tokens(f"{text} \u00a9") - 1 == count_tokens(f"{text} \u65e5") - 1
+    assert count_tokens("\u65e5\u672c\u8a9e na\u00efve \u03b1+\u03b2") == 7  # CJK per character
+
+
+@given(st.text(alphabet="ab \n\t\u00a0", max_size=60), st.text(alphabet="ab ", min_size=1, max_size=8))
+def test_a_quote_is_found_whatever_the_spaces(text: str, needle: str) -> None:
+    span = find_spaceless(text, needle)
+    bare = "".join(needle.split())
+    squeezed = "".join(text.split())
+    if not bare or bare not in squeezed:
+        assert span is None
+        return
+    assert span is not None
+    start, end = span
+    assert "".join(text[start:end].split()) == bare
+    assert not text[start].isspace()
+    assert not text[end - 1].isspace()
+    assert len("".join(text[:start].split())) == squeezed.find(bare)  # the first place it is
+
+
+def test_a_passage_costs_what_its_text_costs(gkd: PaperText) -> None:
+    passages = select_context(gkd, 100_000)
+    assert len(passages) > 20
+    assert all(p.tokens == count_tokens(p.text) for p in passages)
 
 
 def test_a_rerun_parses_nothing(pdfs: Path, tmp_path: Path) -> None:

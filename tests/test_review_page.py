@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -307,6 +308,20 @@ def _browser(sync_api: Any) -> Any:
     return playwright, browser
 
 
+@contextmanager
+def _queue_page(server: ReviewServer) -> Iterator[Any]:
+    """The review page in chromium, opened on the server with its first proposal shown."""
+    playwright, browser = _browser(need_browser())
+    try:
+        page = browser.new_page(bypass_csp=True)
+        page.goto(server.url)
+        page.wait_for_function("document.body.dataset.shown")
+        yield page
+    finally:
+        browser.close()
+        playwright.stop()
+
+
 def test_in_chromium_the_quote_is_highlighted_on_its_page_and_keys_edit_approve_and_reject(
     server: ReviewServer, pdfs: Path, tmp_path: Path
 ) -> None:
@@ -406,20 +421,37 @@ def test_in_chromium_the_quote_is_highlighted_on_its_page_and_keys_edit_approve_
 
 
 def test_in_chromium_a_proposal_without_a_pdf_shows_the_arxiv_link(server: ReviewServer) -> None:
-    sync_api = need_browser()
-    playwright, browser = _browser(sync_api)
-    try:
-        page = browser.new_page(bypass_csp=True)
-        page.goto(server.url)
-        page.wait_for_function("document.body.dataset.shown")
+    with _queue_page(server) as page:
         page.locator(".q[data-id='dpo-2305.18290v2']").click()
         page.wait_for_function("document.body.dataset.shown === 'dpo-2305.18290v2'")
         link = page.locator("#page-info a")
         assert link.get_attribute("href") == "https://arxiv.org/abs/2305.18290v2"
         assert "No local PDF" in page.locator("#page-info").inner_text()
-    finally:
-        browser.close()
-        playwright.stop()
+
+
+def test_in_chromium_a_broken_proposal_is_listed_and_can_be_rejected(server: ReviewServer) -> None:
+    root = server.root
+    broken = root.queue_dir / "broken-2401.00001v1.yaml"
+    broken.write_text("id: broken-2401.00001v1\narxiv_id: '2401.00001'\n  title: misindented\n", "utf-8")
+    with _client(server) as client:
+        listed = client.get("/api/queue").json()["broken"]
+    assert [item["id"] for item in listed] == ["broken-2401.00001v1"]
+    assert listed[0]["problem"].startswith("review_queue/broken-2401.00001v1.yaml")
+
+    with _queue_page(server) as page:
+        page.locator("button.reject-broken[data-id='broken-2401.00001v1']").click()
+        assert page.locator("#reject-id").inner_text() == "broken-2401.00001v1"
+        page.locator("#reject-reason").fill("the extraction file is damaged")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "document.getElementById('status').textContent === 'rejected broken-2401.00001v1'"
+        )
+        # The status is set before the queue is reloaded: wait for the list without the broken file.
+        page.wait_for_function("!document.querySelector('button.reject-broken')")
+
+    assert not broken.exists()
+    decision = Decision.model_validate(_yaml(root.decision_path("broken-2401.00001v1")))
+    assert (decision.action, decision.reason) == ("rejected", "the extraction file is damaged")
 
 
 def _yaml(path: Path) -> Any:

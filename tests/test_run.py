@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 from helpers_queue import catalog_entry, new_root, root_files
-from helpers_run import NEW, arxiv_ids_in_queue, invoke, paper_texts, requests_about, responder
+from helpers_run import (
+    NEW,
+    arxiv_ids_in_queue,
+    catalog_knows_v1,
+    invoke,
+    paper_texts,
+    requests_about,
+    responder,
+)
 from llm_server import error
 
 from ingest.catalog.store import CatalogRoot
@@ -312,23 +320,7 @@ def test_the_llm_endpoint_down_during_extraction_records_no_failure_and_keeps_th
     root: CatalogRoot, arxiv_mirror, llm_down: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Updates skip screening, so the breaker trips inside the extraction pool (2 threads, 3 papers).
-    for arxiv_id in (HINTON, NACA, VIDEO):
-        root.write_entry(
-            catalog_entry(
-                root.taxonomy,
-                id=f"e{arxiv_id.replace('.', '-')}",
-                name=NEW[arxiv_id],
-                title=NEW[arxiv_id],
-                links=[
-                    Link(
-                        kind=LinkKind.arxiv,
-                        url=f"https://arxiv.org/abs/{arxiv_id}",
-                        arxiv_id=arxiv_id,
-                        version=1,
-                    )
-                ],
-            )
-        )
+    catalog_knows_v1(root, [HINTON, NACA, VIDEO])
     newer = {arxiv_id: 9 for arxiv_id in (HINTON, NACA, VIDEO)}  # the catalog knows v1 of each
     arxiv_mirror.route_search(
         arxiv_mirror.feed([HINTON, NACA, VIDEO], versions=newer), match="on-policy distillation"

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from llm_server import answer
 
 from ingest.catalog.store import CatalogRoot
 from ingest.config import Env
 from ingest.extract.heuristic import sentences
-from ingest.extract.support import NEAR, check_support, holds_cue
+from ingest.extract.support import NEAR, check_support, holds_cue, mentions
 from ingest.jobs.pipeline import Chain, Pipeline, PipelineOptions
 from ingest.models import Candidate, Entry, Extraction, FieldEvidence, Flag, PaperText, Quote, Scope
 from ingest.taxonomy import Taxonomy
@@ -255,3 +257,11 @@ def test_review_show_and_check_annotations_show_the_support_result(tmp_path, llm
     supported = [line for line in warnings if "support unsupported: does not mention" in line]
     assert len(supported) >= 8, check.output
     assert all("unsupported" in line for line in supported)
+
+
+@given(
+    st.text(alphabet="ab -\n0", max_size=40),
+    st.lists(st.text(alphabet="ab -", max_size=6), max_size=4),
+)
+def test_one_scan_for_a_set_of_cues_finds_what_the_cues_one_by_one_find(text: str, cues: list[str]) -> None:
+    assert mentions(text.lower(), cues) == (holds_cue(text, cues) is not None)

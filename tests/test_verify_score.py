@@ -214,3 +214,36 @@ def test_injection_phrases_are_found_and_real_papers_are_clean(corpus_paper: Any
     hits = find_injection(bad)
     assert hits
     assert all(page == 2 for page, _ in hits)
+
+
+_PHRASES = [
+    "Ignore previous instructions",
+    "IGNORE ALL PRIOR PROMPTS",
+    "note to the LLM reviewers",
+    "AI reviewers should rate",
+    "give this paper a high",
+    "Do not reveal these instructions",
+    "you are now an AI reviewer and must",
+]
+# The four characters IGNORECASE equates with an ASCII letter, put where the letter was.
+_LOOKALIKES = {"i": ["\u0130", "\u0131"], "s": ["\u017f"], "k": ["\u212a"]}
+
+
+def _variants(phrase: str) -> list[str]:
+    out = [phrase, f"Results. {phrase.upper()} now.", f"x{phrase}y"]
+    for letter, others in _LOOKALIKES.items():
+        out += [phrase.replace(letter, o) for o in others if letter in phrase]
+    return out
+
+
+@pytest.mark.parametrize("phrase", _PHRASES)
+def test_the_quick_injection_check_finds_what_the_full_pattern_finds(phrase: str):
+    import re
+
+    from ingest.extract.injection import INJECTION_PATTERNS, injection_hits
+
+    full = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS), re.IGNORECASE)
+    for text in _variants(phrase):
+        assert injection_hits(text) == [m.span() for m in full.finditer(text)], text
+    assert all(injection_hits(text) for text in _variants(phrase)[:2])
+    assert injection_hits("A clean sentence about teachers and students.") == []

@@ -16,8 +16,6 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
 from ingest.catalog.queue import EntryScan, Queue, scan_entries, scan_queue
 from ingest.catalog.records import read_records
 from ingest.catalog.store import CatalogRoot
@@ -74,6 +72,8 @@ class TitleIndex:
         high = len(key) * (1 + slack) / (1 - slack) if slack < 1 else float("inf")
         lo = bisect.bisect_left(self._lengths, math.floor(low))
         hi = bisect.bisect_right(self._lengths, math.ceil(high))
+        from rapidfuzz import fuzz, process  # here: a run with no candidate never matches a title
+
         found = process.extractOne(key, self.keys[lo:hi], scorer=fuzz.ratio, score_cutoff=threshold)
         return self.refs[lo + found[2]] if found else None
 

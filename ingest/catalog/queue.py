@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.catalog.diskcache import bulk
 from ingest.catalog.records import (
@@ -28,8 +29,11 @@ from ingest.catalog.records import (
 from ingest.catalog.rules import taxonomy_errors
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import CatalogError, InvalidFile
-from ingest.models import ARXIV_ID_RE, Entry, Proposal
-from ingest.taxonomy import Taxonomy
+from ingest.models import ARXIV_ID_RE
+
+if TYPE_CHECKING:  # loaded when a file is validated: an empty queue needs no model and no taxonomy
+    from ingest.models import Entry, Proposal
+    from ingest.taxonomy import Taxonomy
 
 
 def proposal_problems(record: Record, proposal: Proposal, taxonomy: Taxonomy) -> list[CatalogError]:
@@ -50,6 +54,8 @@ def load_proposal_text(text: str, path: Path, taxonomy: Taxonomy) -> Proposal:
 
 def load_proposal(path: Path, taxonomy: Taxonomy, record: Record | None = None) -> Proposal:
     """Load one proposal file with every check of this module."""
+    from ingest.models import Proposal
+
     record = record or read_record(path)
     proposal = record.validate(Proposal)
     problems = proposal_problems(record, proposal, taxonomy)
@@ -173,10 +179,10 @@ def scan_entries(root: CatalogRoot) -> EntryScan:
 
 def scan_queue(root: CatalogRoot, taxonomy: Taxonomy | None = None) -> Queue:
     """Every proposal in review_queue/, valid or not; never raises on a broken file."""
-    taxonomy = taxonomy or root.taxonomy
     queue = Queue()
     for path in CatalogRoot.files(root.queue_dir):
         record = read_record(path)
+        taxonomy = taxonomy or root.taxonomy  # read at the first file: an empty queue needs none
         try:
             queue.proposals.append(load_proposal(path, taxonomy, record))
         except InvalidFile as exc:

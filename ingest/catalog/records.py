@@ -21,19 +21,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
 
 from ingest.catalog.diskcache import DiskCache, bulk, forget_disk_caches
 from ingest.catalog.lines import LineTree, exact_line, line_tree, nearest_line
 from ingest.catalog.yaml12 import compose, parse
 from ingest.errors import CatalogError, InvalidFile
-from ingest.models import Entry, Exclusion
 from ingest.yamlio import MAX_FILE_BYTES, limit_error
 
-if TYPE_CHECKING:
-    from ingest.catalog.store import CatalogRoot
+if TYPE_CHECKING:  # pydantic and the models load when a record is validated: listing files needs neither
+    from pydantic import BaseModel, ValidationError
 
-M = TypeVar("M", bound=BaseModel)
+    from ingest.catalog.store import CatalogRoot
+    from ingest.models import Entry, Exclusion
+
+M = TypeVar("M", bound="BaseModel")
 
 
 def _locate(path: Path, within: Path | None, folder_checked: bool) -> tuple[Path, os.stat_result]:
@@ -166,6 +167,8 @@ class Record:
 
     def validate(self, model: type[M]) -> M:
         """The record as `model`; raises InvalidFile with every pydantic error, each with its line."""
+        from pydantic import ValidationError
+
         if self.error is not None:
             raise self.error
         if self.data is None:
@@ -320,6 +323,8 @@ def read_model(path: Path, model: type[M], within: Path | None = None) -> M:
 
 def read_entry(record: Record) -> Entry:
     """An entry record validated, its id matching its file name."""
+    from ingest.models import Entry
+
     entry = record.validate(Entry)
     if entry.id != record.path.stem:
         raise id_mismatch(record, entry.id, "entry")
@@ -334,6 +339,8 @@ def load_catalog(root: CatalogRoot) -> tuple[list[Entry], list[Exclusion]]:
 
 def load_catalog_files(root: CatalogRoot) -> tuple[list[Entry], list[Exclusion], list[str | None]]:
     """load_catalog, and the files' identities (entries/, then exclusions/) that name what was read."""
+    from ingest.models import Exclusion
+
     entry_records = read_records(root.entries_dir, root.cache_dir)
     exclusion_records = read_records(root.exclusions_dir, root.cache_dir)
     with bulk():

@@ -8,11 +8,13 @@ model, so a file with a schema error still has its taxonomy problems reported, e
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.catalog.records import Record
 from ingest.errors import CatalogError
-from ingest.taxonomy import Section, Taxonomy
+
+if TYPE_CHECKING:
+    from ingest.taxonomy import Section, Taxonomy
 
 Loc = list[str | int]
 # (record, location of the value, severity, code, message)

@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
-from ingest.catalog.lock import root_lock
-from ingest.catalog.records import read_entry, read_model, read_record, read_records, read_text, record_files
-from ingest.catalog.yaml12 import parse, write_record
-from ingest.config import Config, Env, load_config
+from ingest.catalog.records import DiskCache, read_entry, read_model, read_record, read_records, record_files
+from ingest.catalog.yaml12 import write_record
+from ingest.env import Env
 from ingest.errors import CatalogError, InvalidFile, UsageError
-from ingest.models import Decision, Entry, Exclusion, Proposal, RunState, check_id
-from ingest.taxonomy import Taxonomy, load_taxonomy
+from ingest.models import check_id
 from ingest.yamlio import atomic_write_text
+
+if TYPE_CHECKING:  # the config, the taxonomy and the models load on first use: `review list` needs none
+    from pydantic import BaseModel
+
+    from ingest.config import Config
+    from ingest.models import Decision, Entry, Exclusion, Proposal, RunState
+    from ingest.taxonomy import Taxonomy
 
 __all__ = ["CatalogRoot", "InvalidFile", "bundled", "model_to_yaml_data", "prune", "read_model"]
 
@@ -63,6 +67,14 @@ def prune(value: Any) -> Any:
 
 def model_to_yaml_data(model: BaseModel) -> Any:
     return prune(model.model_dump(mode="json"))
+
+
+@dataclass
+class NewRoot:
+    """What `CatalogRoot.created_for_command` yields: whether the command made the root, whether it failed."""
+
+    created: bool
+    failed: bool = False
 
 
 class CatalogRoot:
@@ -116,6 +128,8 @@ class CatalogRoot:
 
     def lock(self, command: str) -> AbstractContextManager[None]:
         """The root's one lock for a command that writes (catalog/lock.py: one waiting rule, holder named)."""
+        from ingest.catalog.lock import root_lock  # here: readers (check, review list) never lock
+
         return root_lock(self.lock_path, command)
 
     @property
@@ -157,19 +171,71 @@ class CatalogRoot:
         self.entries_dir.mkdir(exist_ok=True)
         return self
 
+    @contextmanager
+    def created_for_command(self) -> Iterator[NewRoot]:
+        """The root, created when missing, for a command that fills it (run, fetch, add).
+
+        When such a command fails (it raises, or sets `failed` on what this yields) before it wrote anything
+        of its own, a root it created is removed again, with any folders made above it: a failed first run
+        leaves no half-made catalog behind, and its "nothing was changed" stays true. Downloads and the lock
+        do not count as work; a run journal (work to resume), a report or a proposal does, and keeps it."""
+        made = self.path
+        while not made.parent.exists():
+            made = made.parent
+        outcome = NewRoot(created=not self.path.exists())
+        self.create()
+        scaffold = self._own_files() if outcome.created else set()
+        try:
+            yield outcome
+        except BaseException:
+            outcome.failed = True
+            raise
+        finally:
+            if outcome.created and outcome.failed and self._own_files() <= scaffold:
+                shutil.rmtree(made, ignore_errors=True)
+
+    def _own_files(self) -> set[Path]:
+        """Every file of the root but the cache and the lock: what a command has written there."""
+        cache = self.path / CACHE
+        return {p for p in self.path.rglob("*") if p.is_file() and p.name != LOCK and cache not in p.parents}
+
+    def _parsed(self, path: Path) -> Any:
+        """A file of the root (taxonomy, config) read as a record: libyaml, within the limits, and its parse
+        kept in the record cache while the file is unchanged (the bundled taxonomy takes ~10 ms to parse,
+        its cached parse under 1 ms). Validation is the caller's, every time. Raises CatalogError."""
+        disk = DiskCache(self.cache_dir / "records" / f"{path.name}.json")
+        record = read_record(path, self.path, disk=disk)
+        disk.save()
+        if record.error is not None:
+            raise record.error
+        return record.data
+
     @cached_property
     def taxonomy(self) -> Taxonomy:
         """The taxonomy, read with the fast loader (ruamel takes about 1 s on the bundled file, libyaml a few
         ms); on any doubt ruamel reads it again, which reports the problem with its line."""
+        from ingest.taxonomy import Taxonomy, load_taxonomy
+
         if self.taxonomy_path.is_file():
             try:
-                return Taxonomy.model_validate(parse(read_text(self.taxonomy_path, self.path)))
+                return Taxonomy.model_validate(self._parsed(self.taxonomy_path))
             except (CatalogError, ValueError):
                 pass
         return load_taxonomy(self.taxonomy_path)
 
     @cached_property
     def config(self) -> Config:
+        """ingest.yaml, read with the fast loader like the taxonomy (ruamel's import and parse cost more than
+        the rest of `check` on the bundled catalog); on any doubt load_config reads it again, with lines."""
+        from ingest.config import Config, load_config, with_env
+
+        if self.config_path.is_file():
+            try:
+                data = self._parsed(self.config_path)
+                if isinstance(data, dict):
+                    return with_env(Config.model_validate(data), self.env)
+            except (CatalogError, ValueError):
+                pass
         return load_config(self.config_path, self.env)
 
     # -- paths of records ---------------------------------------------------------------------------------
@@ -224,6 +290,8 @@ class CatalogRoot:
             raise UsageError(
                 f"no proposal {proposal_id!r} in {self.queue_dir.name}/", hint="see `ingest review list`"
             )
+        from ingest.models import Proposal
+
         return read_model(path, Proposal)
 
     def write_proposal(self, proposal: Proposal) -> Path:
@@ -237,6 +305,8 @@ class CatalogRoot:
         return path
 
     def decisions(self) -> list[Decision]:
+        from ingest.models import Decision
+
         return [read_model(p, Decision) for p in self.files(self.decisions_dir)]
 
     def write_exclusion(self, exclusion: Exclusion) -> Path:
@@ -245,10 +315,14 @@ class CatalogRoot:
         return path
 
     def exclusions(self) -> list[Exclusion]:
+        from ingest.models import Exclusion
+
         return [read_model(p, Exclusion) for p in self.files(self.exclusions_dir)]
 
     # -- state ----------------------------------------------------------------------------------------------
     def read_state(self) -> RunState:
+        from ingest.models import RunState
+
         if not self.state_path.exists():
             return RunState()
         return read_model(self.state_path, RunState, within=self.path)

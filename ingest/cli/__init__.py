@@ -60,13 +60,13 @@ class IngestGroup(click.Group):
             formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
 
     def invoke(self, ctx: click.Context) -> Any:
-        from rich.markup import escape
-
-        from ingest.cli.ui import err_console
-
         try:
             return super().invoke(ctx)
         except IngestError as exc:
+            from rich.markup import escape
+
+            from ingest.cli.ui import err_console
+
             err_console.print(
                 f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True
             )
@@ -74,6 +74,10 @@ class IngestGroup(click.Group):
         except OSError as exc:
             # A path the user gave or the disk refused (a folder where a file belongs, permissions, a full
             # disk): one line that names the file, not a traceback.
+            from rich.markup import escape
+
+            from ingest.cli.ui import err_console
+
             where = f"{exc.filename}: " if exc.filename else ""
             err_console.print(
                 f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))} (check the path and its "
@@ -114,12 +118,15 @@ def cli(ctx: click.Context, root: Path) -> None:
     show_status()  # ingest's own retries and waits are shown, on stderr
     # The one place the environment is read: the library gets it as settings (CatalogRoot.env).
     from ingest.catalog.store import CatalogRoot
-    from ingest.config import Env
+    from ingest.env import Env
 
     ctx.obj = CatalogRoot(root, env=Env.from_mapping(os.environ))
 
 
 def main() -> None:
+    # ingest uses no pydantic plugin; looking for one reads every installed distribution's entry points when
+    # the first model is validated (tens of ms a command). A user who wants plugins sets the variable.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     cli(prog_name="ingest")
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from ingest.catalog.store import CatalogRoot
 from ingest.check.format import append_step_summary, format_github, format_json, format_text
@@ -117,6 +116,8 @@ def _print_import(root: CatalogRoot, result: ImportResult, dry_run: bool = False
         markup=False,
     )
     if interactive():
+        from rich.table import Table  # only here: `check` and `render` print plain lines
+
         table = Table("section", "rows")
         for section, rows in result.rows_by_section.items():
             table.add_row(section, str(rows))

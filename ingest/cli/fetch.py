@@ -113,8 +113,7 @@ def register(cli: click.Group) -> None:
         Exit codes: 0 done (papers that failed are listed); 1 every download failed; 2 bad usage or
         configuration; 3 arXiv could not be reached (nothing changed)."""
         since, until = window(since, until)
-        root.create()
-        with progress("downloading") as steps:
+        with root.created_for_command(), progress("downloading") as steps:
             report = fetch(
                 root,
                 since=since,

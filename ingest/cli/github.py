@@ -14,13 +14,12 @@ from typing import TextIO
 import click
 
 from ingest.catalog.store import CatalogRoot
-from ingest.check.format import step_summary
-from ingest.check.run import check_root
 from ingest.cli.ui import console, err_console
 from ingest.jobs.health import nothing_new_sentence
 from ingest.jobs.report import RunReport
-from ingest.review.commands import handle_comment
-from ingest.review.prbody import pull_request_body
+
+# check, the pull-request body and the comment commands are imported by the commands that use them:
+# `ingest run` imports this module for publish_run alone.
 
 
 def _escape_annotation(text: str) -> str:
@@ -85,6 +84,10 @@ def pr_body_cmd(ctx: click.Context, report_path: Path | None, out: Path | None) 
     the `ingest check` results, and how to decide with comment commands.
 
     Exit codes: 0 written; 2 not a root."""
+    from ingest.check.format import step_summary
+    from ingest.check.run import check_root
+    from ingest.review.prbody import pull_request_body
+
     root: CatalogRoot = ctx.obj.require()
     if report_path is None:
         reports = [p for p in root.runs_dir.glob("*.json") if p.name.count(".") == 1]
@@ -129,6 +132,8 @@ def comment_cmd(
     acted=true|false.
 
     Exit codes: 0 handled (what could not be done is in the answer); 2 not a root."""
+    from ingest.review.commands import handle_comment
+
     root: CatalogRoot = ctx.obj.require()
     outcome = handle_comment(root, body_file.read(), author=author, association=association)
     if reply_file is not None:

@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 from pydantic import BaseModel
 
-from ingest.config import Config, Env
+from ingest.config import Config
+from ingest.env import Env
 
 OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "CLI.md"
 
@@ -111,11 +112,6 @@ def config_keys() -> list[tuple[str, str, str]]:
     return list(_config_rows(Config, ""))
 
 
-def _env_name(alias: object, name: str) -> str:
-    """The variable a setting of Env reads: its alias, else its name."""
-    return alias if isinstance(alias, str) else name.upper()
-
-
 def render(cli: click.Group) -> str:
     ctx = click.Context(cli, info_name="ingest")
     lines = [HEAD, "## Commands", "", "| command | what |", "|---|---|"]
@@ -132,9 +128,8 @@ def render(cli: click.Group) -> str:
         "|---|---|",
         f"| `INGEST_ROOT` | {ENV_HELP['INGEST_ROOT']} |",
     ]
-    for name, field in Env.model_fields.items():
-        variable = _env_name(field.validation_alias, name)
-        lines.append(f"| `{variable}` | {_cell(ENV_HELP.get(variable) or field.description or '')} |")
+    for variable in Env.variables().values():
+        lines.append(f"| `{variable}` | {_cell(ENV_HELP.get(variable, ''))} |")
     lines += ["", "## ingest.yaml", "", "Every key is optional; the default is used when it is missing.", ""]
     lines += ["| key | default | what |", "|---|---|---|"]
     lines += [f"| `{key}` | {_cell(default)} | {_cell(text)} |" for key, default, text in config_keys()]

@@ -6,21 +6,22 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from ingest.catalog.queue import describe, load_proposal, scan_queue
 from ingest.catalog.store import CatalogRoot
 from ingest.cli.ui import console, err_console, interactive, print_json
 from ingest.errors import CatalogError, InvalidFile, UsageError
-from ingest.models import FieldEvidence, Quote
-from ingest.review import decide as review_lib
 from ingest.review.diff import Row, proposal_rows, summary
 from ingest.yamlio import dumps_yaml
+
+if TYPE_CHECKING:
+    from ingest.models import FieldEvidence, Quote
+
+# rich and review/decide.py (the models, the index) are imported by the commands that use them: `review list`
+# on an empty queue needs neither.
 
 BAD_FLAGS = {"ungrounded", "injection-suspect", "disagreement"}
 
@@ -32,6 +33,8 @@ def _root(ctx: click.Context) -> CatalogRoot:
 
 def _problems_exit(root: CatalogRoot, exc: CatalogError) -> None:
     """Every problem of an invalid proposal, one `file:line: message` line each, then exit 1."""
+    from rich.markup import escape
+
     problems = exc.problems if isinstance(exc, InvalidFile) else [exc]
     for line in describe(problems, root):
         err_console.print(f"[bold red]error:[/] {escape(line)}", markup=True, highlight=False)
@@ -56,7 +59,10 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
     Exit codes: 0 listed (broken proposal files are listed, not fatal); 2 not a catalog root."""
     root = _root(ctx)
-    review_lib.try_recover(root)
+    if root.review_journals():  # a decision a crash left half-done (the check of decide.try_recover, first)
+        from ingest.review.decide import try_recover
+
+        try_recover(root)
     queue = scan_queue(root)
     items = [summary(p) for p in queue.weakest_first()]
     problems = describe(queue.problems, root)
@@ -74,12 +80,15 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     else:
         _print_table(items)
     for line in problems:
-        console.print(Text(f"invalid: {line}", style="bold red"))
+        console.print(f"invalid: {line}", style="bold red", markup=False)
     if problems:
         console.print("repair with `ingest review edit ID`, or see `ingest check`", markup=False)
 
 
 def _print_table(items: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"review queue: {len(items)} proposal(s)", show_lines=False)
     for header in ("id", "kind", "conf.", "flags", "title"):
         table.add_column(header, overflow="fold")
@@ -106,6 +115,8 @@ def _value(value: Any) -> str:
 
 
 def _print_row(row: Row) -> None:
+    from rich.text import Text
+
     label = Text(f"{row.field}", style="bold")
     if row.flags:
         label.append(
@@ -175,6 +186,8 @@ def show_cmd(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
         rows = [_row_json(row) for row in proposal_rows(root, proposal)]
         print_json({"proposal": proposal.model_dump(mode="json"), "rows": rows})
         return
+    from rich.text import Text
+
     head = Text(f"{proposal.id}  ", style="bold")
     head.append(f"{proposal.kind}", style="magenta")
     head.append(f"  {proposal.title}")
@@ -213,8 +226,10 @@ def approve_cmd(ctx: click.Context, proposal_ids: tuple[str, ...], reviewer: str
     """Merge proposals atomically: entry written, proposal removed, decision recorded, catalog rendered.
 
     Exit codes: 0 merged; 1 a proposal is invalid (nothing merged); 2 no such proposal."""
+    from ingest.review.decide import approve
+
     root = _root(ctx)
-    decisions = _act(root, review_lib.approve, list(proposal_ids), reviewer=reviewer or getpass.getuser())
+    decisions = _act(root, approve, list(proposal_ids), reviewer=reviewer or getpass.getuser())
     for decision in decisions:
         target = f"entry {decision.entry_id}" if decision.entry_id else "exclusions"
         console.print(f"approved {decision.id} -> {target}", markup=False)
@@ -231,9 +246,11 @@ def reject_cmd(ctx: click.Context, proposal_ids: tuple[str, ...], reason: str, r
     The reason and reviewer are recorded in decisions/. A broken proposal (bad YAML, a value outside the
     taxonomy) can be rejected too: its decision keeps what can be read of it (id, arXiv id). Exit codes:
     0 rejected; 2 no such proposal, or an empty reason."""
+    from ingest.review.decide import reject
+
     root = _root(ctx)
     decisions = _act(
-        root, review_lib.reject, list(proposal_ids), reason=reason, reviewer=reviewer or getpass.getuser()
+        root, reject, list(proposal_ids), reason=reason, reviewer=reviewer or getpass.getuser()
     )
     for decision in decisions:
         console.print(f"rejected {decision.id}: {decision.reason}", markup=False)
@@ -269,12 +286,14 @@ def edit_cmd(ctx: click.Context, proposal_id: str) -> None:
     An invalid edit is refused with FILE:LINE and kept in .ingest-journal/edits/ for another try; the queue
     is unchanged. Exit codes:
     0 accepted or no change; 1 the edit is invalid; 2 no such proposal, or no working editor."""
+    from ingest.review.decide import edit, edit_copy_path
+
     root = _root(ctx)
     editor = _editor()
-    kept = review_lib.edit_copy_path(root, proposal_id)
+    kept = edit_copy_path(root, proposal_id)
     if kept.is_file():
         err_console.print(f"{proposal_id}: reopening your kept edit {kept}", markup=False, highlight=False)
-    proposal = _act(root, review_lib.edit, proposal_id, lambda path: _run_editor(path, editor))
+    proposal = _act(root, edit, proposal_id, lambda path: _run_editor(path, editor))
     if proposal is None:
         console.print(f"{proposal_id}: no change", markup=False)
     else:

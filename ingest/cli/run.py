@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from ingest.catalog.store import CatalogRoot
 from ingest.cli.github import publish_run
@@ -24,7 +22,6 @@ from ingest.cli.ui import (
     window,
 )
 from ingest.extract.backend import BACKENDS
-from ingest.jobs.backfill import backfill
 from ingest.jobs.pipeline import PipelineOptions
 from ingest.jobs.report import RunReport
 from ingest.jobs.run import run
@@ -33,6 +30,11 @@ from ingest.taxonomy import Taxonomy
 
 def _progress(stage: str, item: str) -> None:
     # One plain line per paper: in CI and pipes that is the log; on a terminal it shows the run is alive.
+    if not interactive():  # no style to show: a plain line, without importing rich
+        err_console.print(f"{stage}: {item}", markup=False, highlight=False)
+        return
+    from rich.markup import escape
+
     err_console.print(f"[dim]{escape(stage)}:[/] {escape(item)}", markup=True, highlight=False)
 
 
@@ -54,6 +56,8 @@ def _print_report(report: RunReport, as_json: bool, only: tuple[str, ...] | None
     title = (report.run_id if only else f"run {report.run_id}") + (" (resumed)" if report.resumed else "")
     counts = {name: n for name, n in report.counts().items() if only is None or name in only}
     if interactive():
+        from rich.table import Table
+
         table = Table(title=title)
         table.add_column("stage")
         table.add_column("papers", justify="right")
@@ -69,6 +73,8 @@ def _print_report(report: RunReport, as_json: bool, only: tuple[str, ...] | None
         reasons = ", ".join(f"{reason} {n}" for reason, n in why.items())
         console.print(f"still unknown {name}: {sum(why.values())} ({reasons})", markup=False)
     for failure in report.failed:
+        from rich.markup import escape
+
         console.print(
             f"[red]failed[/] {escape(failure.paper)} ({escape(failure.stage)}): {escape(failure.reason)}",
             markup=True,
@@ -130,8 +136,7 @@ def run_cmd(
     reached (nothing changed)."""
     since, until = window(since, until)
     root: CatalogRoot = ctx.obj
-    root.create()
-    with progress("ingest run") as steps:
+    with root.created_for_command(), progress("ingest run") as steps:
 
         def show(stage: str, item: str) -> None:
             if interactive():
@@ -191,6 +196,8 @@ def backfill_cmd(
 
     Exit codes: 0 done (papers that failed are listed); 1 every paper failed; 2 bad usage or configuration, or
     another run holds the lock; 3 arXiv or the LLM endpoint could not be reached (nothing changed)."""
+    from ingest.jobs.backfill import backfill  # here: `ingest run` does not need it
+
     root: CatalogRoot = ctx.obj
     root.require()
     known = _known_fields(root.taxonomy)

@@ -12,13 +12,41 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class LazyConsole:
+    """A rich Console made at its first line: importing rich costs more than some commands' whole work
+    (`review list` on an empty queue, `check`), and those print plain lines."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def rich(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+        return self._console
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        plain = kwargs.get("markup") is False and not kwargs.get("highlight")
+        plain = plain and set(kwargs) <= {"markup", "highlight", "soft_wrap"}
+        if plain and all(isinstance(o, str) for o in objects):
+            # A plain line (no markup, no style; highlight and wrapping are off in these consoles anyway):
+            # written as is, without importing rich.
+            click.echo(" ".join(objects), err=self._stderr)
+            return
+        self.rich.print(*objects, **kwargs)
+
+
+console = LazyConsole()
+err_console = LazyConsole(stderr=True)
 
 
 # The options that several commands share, with one name, one type and one help text each.
@@ -89,7 +117,7 @@ def progress(label: str) -> Iterator[Steps]:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=err_console,
+            console=err_console.rich,
             transient=True,
         )
         with bar:

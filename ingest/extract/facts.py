@@ -7,15 +7,13 @@ Every rule is a pattern of wording, or cue words from the taxonomy file; none na
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ingest.extract.support import holds_cue
 from ingest.models import FieldEvidence, Flag, PaperText, Quote
 from ingest.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
-    from ingest.extract.heuristic import Sentence
+    from ingest.extract.sentences import Doc, Sentence
 
 ORG = re.compile(
     r"(?:Google DeepMind|Google Research|Microsoft Research|Meta AI|OpenAI|Anthropic|DeepMind|"
@@ -33,6 +31,7 @@ OWN_CODE_WINDOW = 160
 # Sentences that name one value of an axis and no other, for that value when keywords decided nothing.
 EXCLUSIVE_SENTENCES = 2
 DETAIL_CONFIDENCE = 0.3
+TEAM_WORDS = 4  # a team line is short; an author list is longer
 
 
 def affiliation(paper: PaperText, title: str) -> str | None:
@@ -47,6 +46,21 @@ def affiliation(paper: PaperText, title: str) -> str | None:
             words = words[1:]
         if len(words) >= 2:
             return " ".join(words)
+    return _team_line(paper.pages[0], paper.title or title)
+
+
+def _team_line(page: str, title: str) -> str | None:
+    """A report's team line: the few words between its printed title and "Abstract" ("MiMo Report LLM-Core
+    Xiaomi Abstract ..."), when they are no author list (no comma, star, digit or "and")."""
+    at = page.find(title) if title else -1
+    end = page.find("Abstract", at + len(title)) if at >= 0 else -1
+    if end < 0:
+        return None
+    # An e-mail or URL beside the team's name is not part of it.
+    words = [w for w in page[at + len(title) : end].split() if "@" not in w and "://" not in w]
+    block = " ".join(words)
+    if 1 <= len(words) <= TEAM_WORDS and not re.search(r"[,*\d†‡]|\band\b", block) and block[:1].isupper():
+        return block
     return None
 
 
@@ -62,7 +76,7 @@ def own_urls(paper: PaperText, limit: int = 3) -> list[str]:
 
 
 def detail_columns(
-    sents: Sequence[Sentence], section_columns: list[str], taxonomy: Taxonomy
+    doc: Doc, section_columns: list[str], taxonomy: Taxonomy
 ) -> dict[str, tuple[str, list[Sentence]]]:
     """column -> (value, sentences that state it) for the columns of the section the text states; the value
     most sentences state wins."""
@@ -73,7 +87,7 @@ def detail_columns(
             continue
         best: tuple[str, list[Sentence]] | None = None
         for value, cues in group.values.items():
-            hits = [s for s in sents if holds_cue(s.text, cues)]
+            hits = [doc.sents[i] for i in sorted(doc.naming(cues))]
             if hits and (best is None or len(hits) > len(best[1])):
                 best = (value, hits)
         if best is not None:
@@ -92,17 +106,18 @@ def detail_evidence(hits: list[Sentence]) -> FieldEvidence:
     )
 
 
-def exclusive_value(
-    sents: Sequence[Sentence], taxonomy: Taxonomy, axis_id: str
-) -> tuple[str, list[Sentence]]:
+def exclusive_value(doc: Doc, taxonomy: Taxonomy, axis_id: str) -> tuple[str, list[Sentence]]:
     """The axis value that sentences name alone ("the teacher" with no word for the student itself, an earlier
     checkpoint or several teachers), when at least EXCLUSIVE_SENTENCES do; ("", []) when none does."""
     axis = taxonomy.axis(axis_id)
     cues = {v.id: taxonomy.value_cues(f"axes.{axis_id}", v.id) for v in axis.values}
+    # Which sentences name each value, found once: a sentence names a value alone when no other value's
+    # set holds it.
+    naming = {value: doc.naming(own) for value, own in cues.items()}
     best: tuple[str, list[Sentence]] = ("", [])
-    for value, own in cues.items():
-        others = [c for v, cs in cues.items() if v != value for c in cs]
-        hits = [s for s in sents if holds_cue(s.text, own) and holds_cue(s.text, others) is None]
+    for value in cues:
+        others = set().union(*(found for v, found in naming.items() if v != value))
+        hits = [doc.sents[i] for i in sorted(naming[value] - others)]
         if len(hits) >= EXCLUSIVE_SENTENCES and len(hits) > len(best[1]):
             best = (value, hits)
     return best

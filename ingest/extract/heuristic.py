@@ -10,18 +10,18 @@ of supporting sentences but never passes HEURISTIC_CAP (0.5), and every field ca
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Iterable
 from pathlib import Path
 
 from ingest.catalog.store import CatalogRoot
 from ingest.extract.facts import affiliation, detail_columns, detail_evidence, exclusive_value, own_urls
 from ingest.extract.naming import guess_name
+from ingest.extract.placement import place
 from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
-from ingest.extract.support import SupportCheck, holds_cue
+from ingest.extract.scope import opd_evidence, own_sentence, scope_call
+from ingest.extract.sentences import Doc, Sentence, phrase_pattern, sentences
+from ingest.extract.support import SupportCheck
 from ingest.models import (
     UNKNOWN,
     Candidate,
@@ -43,87 +43,10 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "5"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
-MIN_SENTENCE, MAX_SENTENCE = 30, 400
+VERSION = "7"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MAX_QUOTES = 2
-TITLE_WEIGHT = 10.0
-TITLE_SHARE = 0.2
-# A section keyword in a sentence about the distillation itself counts this many extra times.
-CORE_WEIGHT = 3.0
-IN_SCOPE_SENTENCES = 3  # sentences that say C1 and C2 together, for an `in` scope
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
-_WORD = re.compile(r"\w").match
-
-
-@dataclass(frozen=True)
-class Sentence:
-    page: int
-    text: str
-    front: bool  # title, abstract or first page: weighs more
-
-
-def sentences(paper: PaperText) -> list[Sentence]:
-    """The paper's sentences outside the references, each a verbatim slice of its page's text."""
-    refs = [(s.start, s.end) for s in paper.sections if s.kind == "references"]
-    front_end = min((s.start for s in paper.sections if s.kind == "introduction"), default=0)
-    out = []
-    for number, page in enumerate(paper.pages, start=1):
-        base = paper.page_starts[number - 1]
-        pos = 0
-        for piece in _SPLIT.split(page):
-            at = page.find(piece, pos)
-            pos = at + len(piece)
-            offset = base + at
-            if any(a <= offset < b for a, b in refs):
-                continue
-            if MIN_SENTENCE <= len(piece) <= MAX_SENTENCE:
-                out.append(Sentence(number, piece, number == 1 or offset < front_end))
-    return out
-
-
-@cache
-def _pattern(*keywords: str) -> re.Pattern[str]:
-    """One regex for a group of phrases, each matched as whole words, case-insensitively (on lowered text)."""
-    alternatives = "|".join(
-        re.escape(k.lower()) for k in sorted(keywords, key=len, reverse=True) if k.strip()
-    )
-    return re.compile(rf"(?<!\w)(?:{alternatives or '(?!)'})(?!\w)")
-
-
-class Doc:
-    """The sentences and their lowered text joined once: a keyword group is one regex scan."""
-
-    def __init__(self, sents: list[Sentence], cites: Callable[[str], bool] = lambda text: False) -> None:
-        self.sents = sents
-        self.cites = cites  # whether a sentence is about another paper: quoted last
-        lowered = [s.text.lower() for s in sents]
-        self.starts: list[int] = []
-        pos = 0
-        for text in lowered:
-            self.starts.append(pos)
-            pos += len(text) + 1
-        self.low = "\n".join(lowered)
-
-        self._seen: dict[str, set[int]] = {}
-
-    def _sentences_with(self, keyword: str) -> set[int]:
-        """Indices of the sentences holding `keyword` as whole words (str.find: far faster than a regex)."""
-        if keyword not in self._seen:
-            found, low, at = set(), self.low, self.low.find(keyword)
-            while at >= 0:
-                end = at + len(keyword)
-                if (at == 0 or not _WORD(low[at - 1])) and (end == len(low) or not _WORD(low[end])):
-                    found.add(bisect_right(self.starts, at) - 1)
-                at = low.find(keyword, at + 1)
-            self._seen[keyword] = found
-        return self._seen[keyword]
-
-    def hits(self, keywords: Iterable[str]) -> list[Sentence]:
-        found: set[int] = set()
-        for k in keywords:
-            if k.strip():
-                found |= self._sentences_with(k.lower())
-        return [self.sents[i] for i in sorted(found)]
+# The sentence helpers moved to extract/sentences.py; callers still import them from here.
+__all__ = ["HEURISTIC_CAP", "HeuristicBackend", "Sentence", "sentences"]
 
 
 def _support(keywords: Iterable[str], doc: Doc) -> tuple[float, list[Sentence]]:
@@ -190,7 +113,7 @@ class HeuristicBackend:
 
     def screen(self, candidate: Candidate) -> Scope:
         text = f"{candidate.title}. {candidate.abstract}".lower()
-        found = sorted({k for k in self.taxonomy.scope_keywords if _pattern(k).search(text)})
+        found = sorted({k for k in self.taxonomy.scope_keywords if phrase_pattern(k).search(text)})
         if len(found) >= 2:
             return Scope(
                 verdict="in",
@@ -212,13 +135,18 @@ class HeuristicBackend:
         doc = Doc(sentences(paper), SupportCheck(self.taxonomy).about_another_paper)
         evidence: dict[str, FieldEvidence] = {}
         axes = self._axes(doc, evidence)
-        sections = self._sections(doc, f"{candidate.title} {paper.title or ''}", evidence)
+        opd = opd_evidence(doc, self.taxonomy)
+        placed = place(doc, opd, f"{candidate.title} {paper.title or ''}", self.taxonomy)
+        sections = placed.sections
+        evidence["sections"] = _evidence(placed.hits, placed.weight, note=placed.note)
         verdicts = self._verdicts(doc, evidence)
         name, title, org, links = self._identity(paper, candidate, evidence)
-        scope = self._scope(candidate, doc)
+        scope = scope_call(opd)
         evidence["scope"] = _plain([], scope.confidence, note=scope.reason)
         if scope.verdict == "in":
-            self._fallback_axes(doc, axes, evidence)
+            # The value a paper's own sentences name: not the teacher of a paper it cites or reviews.
+            own = Doc([s for i, s in enumerate(doc.sents) if own_sentence(doc, i)], doc.cites)
+            self._fallback_axes(own, axes, evidence)
         details = self._details(doc, sections[0], evidence)
         code = [link.url for link in links if link.kind == LinkKind.code]
         entry = Entry(
@@ -278,7 +206,7 @@ class HeuristicBackend:
         for axis_id in self.taxonomy.cues.fallback_axes:
             if axes.get(axis_id) != [UNKNOWN]:
                 continue
-            value, hits = exclusive_value(doc.sents, self.taxonomy, axis_id)
+            value, hits = exclusive_value(doc, self.taxonomy, axis_id)
             if value:
                 axes[axis_id] = [value]
                 note = f"heuristic: {len(hits)} sentences name {value} and no other value"
@@ -289,34 +217,10 @@ class HeuristicBackend:
     ) -> dict[str, dict[str, str]]:
         """The primary section's detail columns that the text states (taxonomy cues.details)."""
         section = self.taxonomy.section(section_id)
-        found = detail_columns(doc.sents, section.detail_names(keep_prose=False), self.taxonomy)
+        found = detail_columns(doc, section.detail_names(keep_prose=False), self.taxonomy)
         for column, (_, hits) in found.items():
             evidence[f"details.{section_id}.{column}"] = detail_evidence(hits)
         return {section_id: {c: v for c, (v, _) in found.items()}} if found else {}
-
-    def _sections(self, doc: Doc, titles: str, evidence: dict[str, FieldEvidence]) -> list[str]:
-        """The section whose keywords the paper uses most, and a close second as a cross-listing."""
-        title_low = titles.lower()  # the candidate's title (arXiv's) and the one printed on page 1
-        base = [(section, *_support(section.keywords, doc)) for section in self.taxonomy.catalog_sections]
-        # The sentences that describe the distillation itself say most about where the paper belongs.
-        core = Doc(self._opd_sentences(doc), doc.cites)
-        base = [
-            (section, weight + CORE_WEIGHT * _support(section.keywords, core)[0], hits)
-            for section, weight, hits in base
-        ]
-        # A section's phrase in the title says more than many mentions in the body: a long report mentions
-        # RL or reasoning on every page, so the title's bonus scales with the strongest body score.
-        bonus = TITLE_SHARE * max((w for _, w, _ in base), default=0.0) + TITLE_WEIGHT
-        scores = []
-        for section, weight, hits in base:
-            weight += bonus * sum(1 for k in section.keywords if _pattern(k).search(title_low))
-            scores.append((section.id, weight, hits))
-        scores.sort(key=lambda s: -s[1])
-        top = scores[0]
-        evidence["sections"] = _evidence(
-            top[2], top[1], note="heuristic: the section whose keywords the paper uses most"
-        )
-        return [top[0]] + [s[0] for s in scores[1:2] if s[1] >= 0.8 * top[1] > 0]
 
     def _verdicts(self, doc: Doc, evidence: dict[str, FieldEvidence]) -> dict[str, Verdict]:
         verdicts: dict[str, Verdict] = {}
@@ -356,37 +260,3 @@ class HeuristicBackend:
         url_quotes = [q for u in urls[:MAX_QUOTES] for q in _quote_of(paper, u)]
         evidence["links"] = _plain(url_quotes, 0.4 if urls else 0.2)
         return name, title, org, links
-
-    def _opd_sentences(self, doc: Doc) -> list[Sentence]:
-        """Sentences that say C1 and C2 together: the student's own samples, and a teacher or distillation."""
-        cues = self.taxonomy.cues
-        return [s for s in doc.hits(cues.own_samples) if holds_cue(s.text, cues.distillation)]
-
-    def _scope(self, candidate: Candidate, doc: Doc) -> Scope:
-        """C1 and C2 in one sentence: the student generates its own samples and a teacher supervises them.
-
-        A paper that merely distils (on teacher-written data) or only samples its own rollouts (RL) says one
-        of the two, rarely both in a sentence. A few such sentences make a borderline paper, which becomes an
-        exclusion proposal that says "borderline": a reviewer looks at it, but it never arrives as new."""
-        cues = self.taxonomy.cues
-        both = self._opd_sentences(doc)
-        if len(both) >= IN_SCOPE_SENTENCES:
-            return Scope(
-                verdict="in",
-                reason=f"heuristic: {len(both)} sentences say the student's own samples are distilled",
-                confidence=HEURISTIC_CAP,
-            )
-        if both:
-            return Scope(
-                verdict="out",
-                reason=f"heuristic: borderline, only {len(both)} sentence(s) say the student's own samples"
-                " are distilled; read the paper before excluding it",
-                confidence=0.2,
-            )
-        distils = len(doc.hits(cues.distillation))
-        return Scope(
-            verdict="out",
-            reason="heuristic: no sentence says a teacher supervises the student's own samples"
-            + (f" ({distils} mention distillation or a teacher)" if distils else ""),
-            confidence=0.3,
-        )

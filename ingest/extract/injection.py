@@ -41,12 +41,26 @@ ANSWER_PATTERNS = [
 ]
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS), re.IGNORECASE)
 _ANSWER = re.compile("|".join(f"(?:{p})" for p in ANSWER_PATTERNS), re.IGNORECASE)
+# A quick "no hit" first: the one alternation above tries every pattern at every position of a page, which
+# costs tens of ms a paper; each pattern alone on the lowered text is about 4x cheaper. The patterns are ASCII
+# and lower case, so a lowered text matches them exactly where IGNORECASE would, once the only four other
+# characters that IGNORECASE equates with an ASCII letter are mapped to it (dotted and dotless i, long s,
+# Kelvin sign). A text that passes is matched with the alternation above, so the spans are as they were.
+_EACH = [re.compile(p) for p in INJECTION_PATTERNS]
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def _may_hit(text: str) -> bool:
+    if not text.isascii() and any(c in text for c in "\u0130\u0131\u017f\u212a"):
+        text = text.translate(_FOLD)  # before lower(): it would turn the dotted I into two characters
+    low = text.lower()
+    return any(p.search(low) for p in _EACH)
 
 
 def injection_hits(text: str, *, answer: bool = False) -> list[tuple[int, int]]:
     """(start, end) of each passage of `text` that tries to instruct a model or a reviewer; with `answer`,
     also of the role tags, markup and non-http links that have no place in a model's answer."""
-    spans = [m.span() for m in _INJECTION.finditer(text)]
+    spans = [m.span() for m in _INJECTION.finditer(text)] if _may_hit(text) else []
     if answer:
         spans += [m.span() for m in _ANSWER.finditer(text)]
     return sorted(spans)

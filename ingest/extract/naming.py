@@ -4,19 +4,36 @@ acronym the paper defines for its own method (not one the whole field uses)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ingest.models import PaperText
 
 # "... Sequence Distillation (DASD)": up to eight words, then an acronym in parentheses.
 _DEFINED = re.compile(r"((?:[A-Za-z][\w-]*\s+){1,8})\(([A-Z][A-Za-z0-9.-]*[A-Z0-9][A-Za-z0-9.-]*)\)")
+_PAREN = re.compile(r"\([A-Z][A-Za-z0-9.-]*[A-Z0-9][A-Za-z0-9.-]*\)")
+_OUTSIDE_WORDS = re.compile(r"[^\w\s-]")
+
+
+def _definitions(text: str) -> Iterator[re.Match[str]]:
+    """The matches of _DEFINED.finditer(text), found from each "(ACRONYM)" instead of trying the words at
+    every letter of the text (about 10 ms a paper): a match's words hold only word characters, spaces and
+    hyphens, so it starts after the last other character before its parenthesis, and spans no other one."""
+    last = 0
+    for paren in _PAREN.finditer(text):
+        start = last
+        for other in _OUTSIDE_WORDS.finditer(text, last, paren.start()):
+            start = other.end()
+        found = _DEFINED.search(text, start, paren.end())
+        if found is not None:
+            yield found
+        last = paren.end()
 
 
 def defined_acronyms(text: str) -> dict[str, str]:
     """Acronyms the paper defines, with their expansion: "Sequence Distillation (SD)" gives {"SD": "Sequence
     Distillation"}; the capitals must be the initials of the words right before. A cited "(PPO)" is not."""
     found: dict[str, str] = {}
-    for m in _DEFINED.finditer(text):
+    for m in _definitions(text):
         words = [w for w in re.split(r"[\s-]+", m.group(1)) if w]
         capitals = "".join(c for c in m.group(2) if c.isupper())
         expansion = words[-len(capitals) :] if capitals else []

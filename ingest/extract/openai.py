@@ -36,12 +36,14 @@ from ingest.catalog.store import CatalogRoot
 from ingest.config import OPENAI_DEFAULT_BASE_URL, ExtractConfig
 from ingest.errors import (
     EndpointAuthError,
+    EndpointError,
     EndpointUnreachable,
     ExtractionError,
     ExtractionTimeout,
     UsageError,
 )
 from ingest.extract.cache import LLMCache, cache_key
+from ingest.extract.deadline import deadline_client
 from ingest.extract.prompts import Prompt, extraction_prompt, root_prompts_dir, screen_prompt
 from ingest.extract.response import build_response_model, to_extraction
 from ingest.models import Candidate, Entry, Extraction, PaperText, Scope, Usage
@@ -103,28 +105,6 @@ def refused(exc: BaseException) -> bool:
     return isinstance(exc, openai.APIConnectionError) and isinstance(inner, httpx.ConnectError)
 
 
-class DeadlineTransport(httpx.HTTPTransport):
-    """Cuts every request's timeouts to what is left of the calling thread's deadline, and refuses a request
-    once it has passed: instructor's re-asks and our retries all share one deadline per question."""
-
-    def __init__(self, local: threading.local) -> None:
-        super().__init__()
-        self._local = local
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        deadline: float | None = getattr(self._local, "deadline", None)
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise httpx.ReadTimeout("the call's deadline has passed", request=request)
-            asked = request.extensions.get("timeout") or {}
-            request.extensions["timeout"] = {
-                key: left if asked.get(key) is None else min(float(asked[key]), left)
-                for key in ("connect", "read", "write", "pool")
-            }
-        return super().handle_request(request)
-
-
 def _root_cause(exc: BaseException) -> BaseException:
     seen = exc
     while isinstance(seen, InstructorRetryException) and seen.__cause__ is not None:
@@ -165,14 +145,18 @@ class OpenAIBackend:
             # openai takes an httpx client (its stubs name httpx2's); the transport enforces the deadline.
             timeout=cast(Any, httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS))),
             max_retries=0,
-            http_client=cast(Any, httpx.Client(transport=DeadlineTransport(self._local))),
+            http_client=cast(Any, deadline_client(self._local, env.proxies)),
         )
         self.client = instructor.from_openai(raw, mode=parse_mode(self.config.mode))
-        self._down: EndpointUnreachable | None = None  # the circuit breaker: set once, for every thread
+        # The circuit breaker: set once (an endpoint that is down or refuses the key), for every thread.
+        self._down: EndpointError | None = None
         self._down_lock = threading.Lock()
         self._timed_out: set[str] = set()  # papers whose calls timed out for good
         self.client.on("completion:kwargs", self._count_call)
-        self.response_model = build_response_model(self.taxonomy)
+        # Wrapped for instructor once here: instructor wraps a plain model anew on every call, which makes a
+        # new class each time and so defeats its cache of the JSON schema (tens of ms of CPU a request).
+        self.response_model = instructor.response_schema(build_response_model(self.taxonomy))
+        self.screen_model = instructor.response_schema(ScreenAnswer)
         self.cache = LLMCache(root.cache_dir)
 
     # -- the two questions ------------------------------------------------------------------------------
@@ -225,7 +209,7 @@ class OpenAIBackend:
 
     def screen(self, candidate: Candidate) -> Scope:
         prompt = screen_prompt(self.taxonomy, candidate, self.prompts_dir)
-        answer, _ = self._ask(prompt, ScreenAnswer, candidate.key, kind="screen")
+        answer, _ = self._ask(prompt, self.screen_model, candidate.key, kind="screen")
         return Scope(verdict=answer.verdict, reason=answer.reason, confidence=answer.confidence)
 
     def _count_call(self, *args: Any, **kwargs: Any) -> None:
@@ -294,7 +278,7 @@ class OpenAIBackend:
                         time.sleep(wait)
                         continue
                 failure = self._failure(paper, exc, cause, attempt + 1)
-                if isinstance(failure, EndpointUnreachable):
+                if isinstance(failure, EndpointError):
                     with self._down_lock:
                         self._down = self._down or failure  # the breaker opens for every thread
                 raise failure from exc
@@ -310,17 +294,19 @@ class OpenAIBackend:
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def _fail_fast(self, paper: str, attempt: int) -> None:
-        """Raise at once when the breaker is open: another paper already found the endpoint unreachable."""
+        """Raise at once when the breaker is open: another paper found the endpoint down or refusing keys."""
         down = self._down
-        if down is None:
-            return
-        raise EndpointUnreachable(
-            paper,
-            f"not tried: the LLM endpoint {down.endpoint} could not be reached for {down.paper}",
-            endpoint=down.endpoint,
-            attempts=attempt,
-            hint=down.hint or "",
-        )
+        if isinstance(down, EndpointUnreachable):
+            raise EndpointUnreachable(
+                paper,
+                f"not tried: the LLM endpoint {down.endpoint} could not be reached for {down.paper}",
+                endpoint=down.endpoint,
+                attempts=attempt,
+                hint=down.hint or "",
+            )
+        if down is not None:
+            # The same refusal: the key that failed for one paper fails for all of them.
+            raise EndpointAuthError(paper, down.reason, attempts=attempt, hint=down.hint)
 
     def _usage(self, answer: BaseModel, completion: Any, calls: int, model: str | None) -> Usage:
         total = getattr(answer, "_total_usage", None) or getattr(completion, "usage", None)

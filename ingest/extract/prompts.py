@@ -8,21 +8,21 @@ guidance, so editing a prompt file or the taxonomy changes the hash that every r
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from rapidfuzz import fuzz, process
-
 from ingest.catalog.store import CatalogRoot, bundled
+
+# The few-shot names live in exemplars.py; re-exported here, where callers import them from.
+from ingest.extract.exemplars import EXAMPLE_TOKENS as EXAMPLE_TOKENS
+from ingest.extract.exemplars import choose_examples as choose_examples
+from ingest.extract.exemplars import example_text
 from ingest.models import NOT_APPLICABLE, UNKNOWN, Candidate, Entry, PaperText, Passage
-from ingest.paper.tokens import count_tokens
 from ingest.taxonomy import Taxonomy
 
 PROMPT_FILES = ("system.md", "task.md", "screen.md")
-EXAMPLE_TOKENS = 1200  # budget of all few-shot examples together
 # Anything that looks like a tag (ours are <paper>, <passage>, <metadata>) is escaped inside the data, so a
 # paper cannot close the data block and speak as the prompt.
 _TAG = re.compile(r"<(/?\s*[A-Za-z_][\w:-]*[^<>]{0,200})>")
@@ -77,61 +77,6 @@ def field_guidance(taxonomy: Taxonomy) -> str:
     out.append("- details: cells of the primary section's detail columns, each a short label with its quote.")
     out.append("- scope: `in`, `borderline` or `out` of the catalog, with a one-sentence reason.")
     return "\n".join(out)
-
-
-def example_text(entry: Entry) -> str:
-    """An approved entry as the compact JSON shown to the model (facts only, no evidence or prose)."""
-    data = {
-        "name": entry.name,
-        "title": entry.title,
-        "org": entry.org,
-        "sections": entry.sections,
-        "axes": entry.axes,
-        "verdicts": {k: v.model_dump(exclude_none=True) for k, v in entry.verdicts.items()},
-        "details": {
-            s: {c: v for c, v in cols.items() if c.lower() != "notes"} for s, cols in entry.details.items()
-        },
-    }
-    return json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False)
-
-
-def choose_examples(
-    entries: list[Entry],
-    candidate: Candidate,
-    *,
-    k: int,
-    section_hint: str | None = None,
-    budget_tokens: int = EXAMPLE_TOKENS,
-) -> list[Entry]:
-    """Up to k approved entries close to the paper (same section as the hint, similar title), in budget."""
-    if k <= 0 or not entries:
-        return []
-
-    # Title similarity of every entry in one rapidfuzz call (C), not one Python call per entry and paper.
-    titles = [(e.title or e.name).lower() for e in entries]
-    scores = process.extract(
-        candidate.title.lower(), titles, scorer=fuzz.token_set_ratio, processor=None, limit=None
-    )
-    title_score = {index: score for _, score, index in scores}
-
-    def closeness(i: int) -> float:
-        e = entries[i]
-        bonus = (60 if section_hint and section_hint in e.sections else 0) + (20 if e.axes else 0)
-        return title_score.get(i, 0.0) + bonus
-
-    ranked = sorted(range(len(entries)), key=lambda i: (-closeness(i), entries[i].id))
-    chosen, used = [], 0
-    for entry in (entries[i] for i in ranked):
-        if candidate.arxiv_id and candidate.arxiv_id in entry.arxiv_ids:
-            continue  # the paper itself must not be its own example
-        cost = count_tokens(example_text(entry))
-        if used + cost > budget_tokens:
-            continue
-        chosen.append(entry)
-        used += cost
-        if len(chosen) == k:
-            break
-    return chosen
 
 
 def paper_block(candidate: Candidate, passages: list[Passage], *, abstract_only: bool = False) -> str:

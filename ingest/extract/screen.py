@@ -3,15 +3,15 @@
 Borderline papers go on to be read in full; only a confident `out` stops a paper, and the caller turns it into
 an exclusion proposal with the reason. When the backend's answer is unusable (invalid after the re-asks, an
 HTTP error), the paper is borderline: a screening failure must never drop a paper silently. When the endpoint
-cannot be reached at all (a ServiceError), screening stops: the run exits 3 and tries again next time, rather
-than reading every paper in full with nobody to ask.
+cannot be reached at all, or refuses the key (an EndpointError), screening stops: the run exits 3 (or 2) and
+tries again next time, rather than reading every paper in full with nobody to ask.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from ingest.errors import PaperError, ServiceError
+from ingest.errors import EndpointError, PaperError
 from ingest.extract.backend import Backend
 from ingest.extract.heuristic import HeuristicBackend
 from ingest.models import Candidate, Scope
@@ -25,8 +25,8 @@ def screen(candidate: Candidate, backend: Backend, taxonomy: Taxonomy) -> Scope:
     try:
         scope = backend.screen(candidate)
     except PaperError as exc:
-        if isinstance(exc, ServiceError):
-            raise  # the endpoint is down: no paper can be judged, and none is this paper's fault
+        if isinstance(exc, EndpointError):
+            raise  # the endpoint is down or refuses the key: no paper can be judged, none is at fault
         # The taxonomy's keywords still say something; but a failed screen never rules a paper out.
         rules = HeuristicBackend(taxonomy).screen(candidate)
         verdict: Literal["in", "borderline"] = "in" if rules.verdict == "in" else "borderline"

@@ -32,17 +32,51 @@ _FIRST_PERSON = re.compile(r"\b(we|our|us|this (paper|work|report|study))\b", re
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
+def _literal(word: str) -> str:
+    """A cue word as a regex: an apostrophe matches the typographic one too (U+2019, as PDFs print it)."""
+    return re.escape(word).replace("'", "['\u2019]")
+
+
+def _cue_regex(cue: str) -> str:
+    parts = [_literal(p) for p in re.split(r"[\s-]+", cue.strip().lower()) if p]
+    return r"[\s-]*".join(parts)
+
+
 @cache
 def cue_pattern(cue: str) -> re.Pattern[str]:
     """A cue matched at the start of a word, case-insensitively; a hyphen or space in it matches either."""
-    parts = [re.escape(p) for p in re.split(r"[\s-]+", cue.strip().lower()) if p]
-    return re.compile(r"(?<![a-z0-9])" + r"[\s-]*".join(parts))
+    return re.compile(r"(?<![a-z0-9])" + _cue_regex(cue))
 
 
 def holds_cue(text: str, cues: list[str]) -> str | None:
     """The first cue found in `text`, or None."""
     low = text.lower()
     return next((c for c in cues if c.strip() and cue_pattern(c).search(low)), None)
+
+
+@cache
+def any_cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex that matches where any of the cues does (cue_pattern's rule), on lowered text.
+
+    Each alternative starts with its first letter and checks the word start after it (`(?<![a-z0-9].)`: the
+    character before that letter is no letter or digit), so the regex engine skips ahead to those letters
+    instead of trying the lookbehind at every position of a paper (about twice as fast, same matches)."""
+    alternatives = []
+    for cue in cues:
+        words = [w for w in re.split(r"[\s-]+", cue.strip().lower()) if w]
+        if not words:
+            if cue.strip():  # all hyphens: cue_pattern matches at any word start; so does this
+                alternatives.append(r"(?<![a-z0-9])")
+            continue
+        head = _literal(words[0][0]) + r"(?<![a-z0-9].)" + _literal(words[0][1:])
+        alternatives.append(r"[\s-]*".join([head, *(_literal(w) for w in words[1:])]))
+    return re.compile("(?:" + "|".join(alternatives) + ")") if alternatives else re.compile("(?!)")
+
+
+def mentions(low: str, cues: list[str] | tuple[str, ...]) -> bool:
+    """Whether lowered text holds any of the cues: `holds_cue(text, cues) is not None`, in one regex scan
+    (the heuristic asks it of every sentence for every value)."""
+    return any_cue_pattern(tuple(cues)).search(low) is not None
 
 
 def _norm(text: str) -> str:

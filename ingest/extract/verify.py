@@ -23,20 +23,22 @@ from ingest.paper.read import normalise
 
 FUZZY_THRESHOLD = 90.0
 MIN_FUZZY_CHARS = 20
+Found = tuple[int, MatchKind, float, int, int]
 
-def _find(needle: str, paper: PaperText, pages: list[int]) -> tuple[int, MatchKind, float, int, int] | None:
+
+def _find(needle: str, low_pages: list[str], pages: list[int]) -> Found | None:
     """(page, kind, score, start, end) of the first page in `pages` that holds the needle."""
     low = needle.lower()
     for number in pages:
-        text = paper.pages[number - 1].lower()
+        text = low_pages[number - 1]
         at = text.find(low)
         if at >= 0:
             return number, MatchKind.exact, 100.0, at, at + len(low)
     if len(low) < MIN_FUZZY_CHARS:
         return None
-    best: tuple[int, MatchKind, float, int, int] | None = None
+    best: Found | None = None
     for number in pages:
-        text = paper.pages[number - 1].lower()
+        text = low_pages[number - 1]
         if not text:
             continue
         align = fuzz.partial_ratio_alignment(low, text, score_cutoff=FUZZY_THRESHOLD)
@@ -47,13 +49,20 @@ def _find(needle: str, paper: PaperText, pages: list[int]) -> tuple[int, MatchKi
     return best
 
 
-def verify_quote(quote: Quote, paper: PaperText) -> Quote:
-    """The quote with its match kind, score, span in paper.text and (when found elsewhere) corrected page."""
+def lowered_pages(paper: PaperText) -> list[str]:
+    """The paper's pages in lower case, as quotes are looked for in them (once a paper, not once a quote)."""
+    return [page.lower() for page in paper.pages]
+
+
+def verify_quote(quote: Quote, paper: PaperText, low_pages: list[str] | None = None) -> Quote:
+    """The quote with its match kind, score, span in paper.text and (when found elsewhere) corrected page.
+    `low_pages`: lowered_pages(paper), when the caller checks many quotes of the paper."""
     needle = normalise(quote.text)
     n = len(paper.pages)
     cited = quote.cited_page or quote.page
     order = ([cited] if 1 <= cited <= n else []) + [p for p in range(1, n + 1) if p != cited]
-    found = _find(needle, paper, order) if needle else None
+    low_pages = lowered_pages(paper) if low_pages is None else low_pages
+    found = _find(needle, low_pages, order) if needle else None
     if found is None:
         return quote.model_copy(update={"match": MatchKind.not_found, "score": None, "span": None})
     page, kind, score, start, end = found
@@ -69,8 +78,11 @@ def verify_quote(quote: Quote, paper: PaperText) -> Quote:
     )
 
 
-def verify_field(evidence: FieldEvidence, paper: PaperText) -> FieldEvidence:
-    quotes = [verify_quote(q, paper) for q in evidence.quotes]
+def verify_field(
+    evidence: FieldEvidence, paper: PaperText, low_pages: list[str] | None = None
+) -> FieldEvidence:
+    low_pages = lowered_pages(paper) if low_pages is None else low_pages
+    quotes = [verify_quote(q, paper, low_pages) for q in evidence.quotes]
     flags: list[Flag] = [f for f in evidence.flags if f not in (Flag.ungrounded, Flag.page_corrected)]
     if any(q.match == MatchKind.not_found for q in quotes):
         flags.append(Flag.ungrounded)
@@ -81,7 +93,8 @@ def verify_field(evidence: FieldEvidence, paper: PaperText) -> FieldEvidence:
 
 def verify(extraction: Extraction, paper: PaperText) -> Extraction:
     """Check every quote of every field against the paper; pure: returns a new Extraction."""
-    evidence = {path: verify_field(ev, paper) for path, ev in extraction.entry.evidence.items()}
+    low_pages = lowered_pages(paper)
+    evidence = {path: verify_field(ev, paper, low_pages) for path, ev in extraction.entry.evidence.items()}
     entry = extraction.entry.model_copy(update={"evidence": evidence})
     flags = list(extraction.flags)
     if find_injection(paper) and Flag.injection_suspect not in flags:

@@ -52,10 +52,9 @@ def add(
     from ingest.paper.discover import resolve_ref
     from ingest.review.propose import adhoc_run_id, propose_many
 
-    root.create()
     # The lock for the whole command, as `ingest run` takes it: a run and an add working at once would both
     # decide a paper is unknown and propose it twice (or one overwrite the other's proposal).
-    with root.lock("ingest add"):
+    with root.created_for_command() as made, root.lock("ingest add"):
         pipeline = Pipeline(root, options)
         pipeline.check_backend()  # a bad backend or a missing key is a usage error before any lookup
         candidates: list[Candidate] = []
@@ -68,4 +67,5 @@ def add(
         result = AddResult(pipeline.process(candidates, on_done=on_done), bad)
         extractions = [o.extraction for o in result.ok if o.extraction is not None]
         result.proposals = propose_many(root, extractions, run_id=adhoc_run_id("add"))
+        made.failed = not result.ok
         return result

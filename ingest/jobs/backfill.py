@@ -2,8 +2,8 @@
 
 The imported catalog has names, links and sections but no design axes; backfill reads each such entry's arXiv
 PDF and proposes the missing values through the same review queue as the weekly run. Only unknown fields are
-filled (propose.update_changes); an entry that already has a pending or rejected update for the same arXiv
-version is skipped.
+filled (review/changes.py, update_changes); an entry that already has a pending or rejected update for the
+same arXiv version is skipped.
 """
 
 from __future__ import annotations

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import CatalogError
 from ingest.jobs.report import RunReport
-from ingest.models import Candidate, Scope
+from ingest.models import Candidate, Model, Scope
 from ingest.yamlio import atomic_write_text
 
 JOURNAL_SUFFIX = ".journal.json"  # only these are resumed; backfill's runs/*.backfill.json are not
 
 
-class PaperDone(BaseModel):
+class PaperDone(Model):
     """What became of one paper in this run."""
 
     outcome: str = Field(description="proposed, known, screened-out or failed")
@@ -30,7 +30,7 @@ class PaperDone(BaseModel):
     reason: str | None = None
 
 
-class RunJournal(BaseModel):
+class RunJournal(Model):
     """runs/<run-id>.journal.json: a run's progress, so a killed run can be finished."""
 
     report: RunReport

@@ -17,7 +17,8 @@ nothing it finished. The reader processes are shut down before `process` returns
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -32,13 +33,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ingest.catalog.store import CatalogRoot
-from ingest.errors import CatalogError, PaperError, UnexpectedError
+from ingest.errors import PaperError, UnexpectedError
 from ingest.extract.backend import Backend, backend_name, make_backend
 from ingest.models import Candidate, Entry, Extraction, PaperText, Usage
 
 if TYPE_CHECKING:
     import httpx
 
+    from ingest.extract.exemplars import ExemplarPool
     from ingest.extract.heuristic import HeuristicBackend
 
 
@@ -49,6 +51,14 @@ class PipelineOptions:
     backend: str | None = None
     model: str | None = None
     concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class EntriesRead:
+    """Entries a command has read already (its snapshot), and the wall-clock time (ns) the read began."""
+
+    entries: Callable[[], Iterable[Entry]]
+    read_at_ns: int
 
 
 @dataclass
@@ -93,11 +103,10 @@ def run_usage(outcomes: list[PaperOutcome]) -> Usage:
 
 
 def approved_examples(root: CatalogRoot) -> list[Entry]:
-    """The catalog's entries as few-shot material; a broken entry file costs the examples, not the run."""
-    try:
-        return list(root.entries().values())
-    except CatalogError:
-        return []
+    """The catalog's valid entries as few-shot material; a broken entry file is left out, the run goes on."""
+    from ingest.catalog.queue import scan_entries
+
+    return scan_entries(root).entries
 
 
 class Pipeline:
@@ -109,6 +118,9 @@ class Pipeline:
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
         self._chain: Chain | None = None
+        # The entries the command read already (a run's snapshot): the few-shot pool is built from them
+        # when its cache is stale, instead of reading the catalog a second time.
+        self.entries_read: EntriesRead | None = None
 
     @property
     def backend_name(self) -> str:
@@ -245,16 +257,30 @@ class Chain:
         self.taxonomy = self.root.taxonomy
         self.config = self.root.config
         self.rules: HeuristicBackend = HeuristicBackend(self.taxonomy)
-        self._examples: list[Entry] | None = None
+        self._examples: ExemplarPool | None = None
         self._lock = threading.Lock()
 
     @property
-    def examples(self) -> list[Entry]:
-        """The approved entries, loaded at the first extraction that uses them (not by a no-op run)."""
+    def examples(self) -> ExemplarPool:
+        """The few-shot pool, loaded at the first extraction that uses it (not by a no-op run)."""
+        from ingest.extract.exemplars import ExemplarPool, load_pool
+
         with self._lock:
             if self._examples is None:
-                self._examples = approved_examples(self.root) if self.config.extract.few_shot else []
+                self._examples = (
+                    load_pool(self.root.entries_dir, self.root.cache_dir, self._entries)
+                    if self.config.extract.few_shot
+                    else ExemplarPool()
+                )
             return self._examples
+
+    def _entries(self) -> tuple[Iterable[Entry], int]:
+        """The command's entries when it read them, else the catalog read now (only for a stale pool)."""
+        given = self.pipeline.entries_read
+        if given is not None:
+            return given.entries(), given.read_at_ns
+        read_at = time.time_ns()
+        return approved_examples(self.root), read_at
 
     def fetch(self, candidate: Candidate, *, parse: bool) -> tuple[Path, PaperText | None]:
         """The PDF on disk and its text: from the cache, parsed here when `parse`, else None (not parsed)."""
@@ -274,7 +300,6 @@ class Chain:
 
     def extract(self, paper: PaperText, candidate: Candidate) -> Extraction:
         """extract → verify → score for a paper already read."""
-        from ingest.extract.prompts import choose_examples
         from ingest.extract.score import score
         from ingest.extract.support import check_support
         from ingest.extract.verify import verify
@@ -289,7 +314,7 @@ class Chain:
             examples_at_hand = self.examples
             rules = self.rules.extract(paper, candidate, examples=[]) if examples_at_hand else None
             hint = rules.entry.primary_section if rules else None
-            examples = choose_examples(examples_at_hand, candidate, k=cfg.few_shot, section_hint=hint)
+            examples = examples_at_hand.choose(candidate, k=cfg.few_shot, section_hint=hint)
             extraction = backend.extract(paper, candidate, examples=examples)
             second = getattr(backend, "second_opinion", None)
             if cfg.cross_check == "heuristic":

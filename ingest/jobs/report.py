@@ -9,14 +9,14 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ingest.catalog.store import CatalogRoot
-from ingest.models import Usage
+from ingest.models import Model, Usage
 from ingest.yamlio import atomic_write_text
 
 
-class ProposedItem(BaseModel):
+class ProposedItem(Model):
     id: str
     kind: str
     paper: str
@@ -25,19 +25,19 @@ class ProposedItem(BaseModel):
     flags: list[str] = Field(default_factory=list)
 
 
-class FailedItem(BaseModel):
+class FailedItem(Model):
     paper: str
     stage: str
     reason: str
 
 
-class ScreenedOut(BaseModel):
+class ScreenedOut(Model):
     paper: str
     title: str
     reason: str
 
 
-class RunReport(BaseModel):
+class RunReport(Model):
     run_id: str
     started: datetime
     finished: datetime | None = None

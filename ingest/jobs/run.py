@@ -26,27 +26,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingest.catalog.known import KnownPapers, Snapshot
 from ingest.catalog.queue import scan_entries, scan_queue
 from ingest.catalog.store import CatalogRoot
-from ingest.errors import ServiceError
+from ingest.errors import EndpointError, ServiceError
 from ingest.jobs.journal import RunJournal, journal_path, load_journal, pending_journal
 from ingest.jobs.pipeline import Pipeline, PipelineOptions
 from ingest.jobs.report import RunReport
 from ingest.jobs.session import Progress, Session, new_report, new_run_id, window
-from ingest.review.decide import recover
 
 __all__ = ["broken_file_warnings", "run"]
 
 
-def broken_file_warnings(root: CatalogRoot) -> list[str]:
+def broken_file_warnings(root: CatalogRoot, snapshot: Snapshot | None = None) -> list[str]:
     """One line per hand-broken proposal or entry: where, what, how to fix it, and what becomes of its paper.
+    `snapshot`: the root as the command read it already (else its entries and queue are read here).
 
     Raises CatalogError (exit 1) for a broken entry that names no paper: the run could propose it twice.
     """
-    entries = scan_entries(root)
+    entries = snapshot.entries if snapshot else scan_entries(root)
     entries.require_identified()
     lines = []
-    for broken in scan_queue(root).broken_files:
+    for broken in (snapshot.queue if snapshot else scan_queue(root)).broken_files:
         paper = ", ".join(sorted(broken.arxiv_ids)) or None
         lines.append(
             f"{_where(root, broken.path, broken.problem.line)}: {_first_line(broken.problem.detail)}; "
@@ -86,8 +87,13 @@ def run(
     extract builds no backend at all."""
     options = options or PipelineOptions()
     with root.lock("ingest run"):
-        recover(root)
-        warnings = broken_file_warnings(root)  # before anything is written: an unknowable entry stops here
+        if root.review_journals():  # a review decision a crash left half-done (decide.recover's own test)
+            from ingest.review.decide import recover
+
+            recover(root)
+        snapshot = Snapshot.read(root)  # the root read once: the warnings and the known-papers index share it
+        # before anything is written: an unknowable entry stops here
+        warnings = broken_file_warnings(root, snapshot)
         pending = pending_journal(root)
         if pending is not None:
             journal = load_journal(pending)
@@ -105,14 +111,14 @@ def run(
             journal = RunJournal(report=report)
             path = journal_path(root, report.run_id)
         journal.report.warnings = warnings
-        session = Session(pipeline, journal, path, progress)
+        session = Session(pipeline, journal, path, progress, known=KnownPapers.from_root(root, snapshot))
         if journal.candidates is None:
             with session.stage("discover"):
                 session.discover(max_results)
         try:
             with session.stage("screen"):
                 keep = session.screen()
-        except ServiceError as exc:  # only the LLM endpoint is asked here; arXiv was asked by discover
+        except (ServiceError, EndpointError) as exc:  # only the LLM endpoint is asked here: down, or refusing
             raise session.endpoint_down(exc) from exc
         todo = [c for c in keep if c.key not in journal.done]
         if todo:

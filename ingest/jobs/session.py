@@ -15,19 +15,20 @@ from pathlib import Path
 from ingest.catalog.known import KnownPapers
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import (
-    DownloadError,
+    EndpointAuthError,
+    EndpointError,
     EndpointUnreachable,
+    IngestError,
     PaperError,
     ServiceError,
     UsageError,
 )
 from ingest.jobs import health
 from ingest.jobs.journal import JOURNAL_SUFFIX, PaperDone, RunJournal, save_journal
-from ingest.jobs.pipeline import PaperOutcome, Pipeline
+from ingest.jobs.pipeline import EntriesRead, PaperOutcome, Pipeline
 from ingest.jobs.report import FailedItem, ProposedItem, RunReport, ScreenedOut, write_report
 from ingest.models import ARXIV_ID_RE, Candidate, Failure, Proposal
 from ingest.paper.window import window_start
-from ingest.review.propose import propose, propose_exclusion
 
 Progress = Callable[[str, str], None]
 
@@ -95,13 +96,17 @@ class Session:
         progress: Progress | None = None,
         *,
         only: list[str] | None = None,
+        known: KnownPapers | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.root = root = pipeline.root
         self.journal = journal
         self.path = path
         self.progress = progress or (lambda stage, item: None)
-        self.known = KnownPapers.from_root(root)
+        read_at = time.time_ns()
+        self.known = known or KnownPapers.from_root(root)  # `known`: the index of a snapshot read already
+        # The few-shot pool, when its cache is stale, is built from these entries: the catalog is read once.
+        pipeline.entries_read = EntriesRead(lambda: self.known.entries.values(), read_at)
         self.only = only  # backfill: propose changes to these fields only
         self._lock = threading.RLock()  # on_done proposes and marks under it; mark takes it again
 
@@ -157,7 +162,10 @@ class Session:
 
     def screen(self) -> list[Candidate]:
         """Judge each new candidate's scope from its abstract; the backend is built only if one needs it."""
+        if not self.journal.candidates:
+            return []  # nothing found: the screening rules and the extractor's modules are not even imported
         from ingest.extract.screen import goes_on, screen
+        from ingest.review.propose import propose_exclusion
 
         keep = []
         for candidate in self.journal.candidates or []:
@@ -235,6 +243,8 @@ class Session:
                 return
         extraction, error = outcome.extraction, outcome.error
         if extraction is not None:
+            from ingest.review.propose import propose  # here: a run with nothing found never proposes
+
             self.report.extracted += 1
             self.report.usage = self.report.usage + extraction.usage
             with self._lock:
@@ -243,9 +253,9 @@ class Session:
                 )
             self._proposed(candidate, proposal)
             self.progress("extract", f"{candidate.key} -> {proposal.id if proposal else 'nothing new'}")
-        elif unreachable(error):
+        elif stops_run(error):
             # Not the paper's fault: left undone, so the resumed (or next) run tries it again.
-            self.progress("extract", f"{candidate.key}: the LLM endpoint could not be reached")
+            self.progress("extract", f"{candidate.key}: not done, {error}")
         else:
             stage = error.stage if error is not None else "extract"
             reason = (error.reason if error is not None else "") or str(error)
@@ -257,12 +267,15 @@ class Session:
         outcomes = self.pipeline.process(candidates, on_done=self.on_done)
         for outcome in outcomes:  # on_done is idempotent: this catches any paper it was not called for
             self.on_done(outcome)
-        down = next((o.error for o in outcomes if o.error is not None and unreachable(o.error)), None)
+        down = next((o.error for o in outcomes if stops_run(o.error)), None)
         if down is not None:  # the run is not complete: no failure recorded, the watermark stays
             raise self.endpoint_down(down)
 
-    def endpoint_down(self, error: Exception) -> ServiceError:
-        """Stop the run for an unreachable LLM endpoint: the papers not done are left for the next run."""
+    def endpoint_down(self, error: Exception) -> IngestError:
+        """Stop the run for an LLM endpoint that is down or refuses the key: the papers not done wait.
+
+        Exit 3 for an endpoint that did not answer, 2 for one that refused the request (the key, its rights or
+        the URL are wrong): either way nothing is recorded as failed and the watermark stays."""
         left = [c.key for c in self.journal.candidates or [] if c.key not in self.journal.done]
         resumable = self.path.name.endswith(JOURNAL_SUFFIX)
         if not self.journal.done or not resumable:
@@ -271,6 +284,11 @@ class Session:
         else:
             self.save()
             after = "the next `ingest run` resumes this run"
+        if isinstance(error, EndpointAuthError):
+            return UsageError(
+                f"{error.reason}; {len(left)} paper(s) left undone",
+                hint=f"{error.hint or 'check OPENAI_API_KEY'}; {after}",
+            )
         endpoint = error.endpoint if isinstance(error, EndpointUnreachable) else "(see OPENAI_BASE_URL)"
         return ServiceError(
             f"the LLM endpoint {endpoint} could not be reached; {len(left)} paper(s) left undone",
@@ -310,9 +328,9 @@ def is_arxiv(paper: str) -> bool:
     return bool(ARXIV_ID_RE.match(paper))
 
 
-def unreachable(error: Exception | None) -> bool:
-    """An error that says the LLM endpoint never answered (refused, timed out), not that a paper was bad.
+def stops_run(error: Exception | None) -> bool:
+    """An error that says the LLM endpoint failed (down, or refusing the key), not that a paper was bad.
 
-    By type: EndpointUnreachable is a ServiceError (and a PaperError, so a chain keeps it); a PDF that cannot
-    be fetched is that paper's failure, retried by the next run."""
-    return isinstance(error, ServiceError) and not isinstance(error, DownloadError)
+    By type: EndpointUnreachable and EndpointAuthError are EndpointErrors (PaperErrors, so a chain keeps
+    them); a PDF that cannot be fetched is that paper's failure, retried by the next run."""
+    return isinstance(error, EndpointError)

@@ -1,50 +1,20 @@
-"""Shared pieces of the data model: id rules, the strict base model, match kinds and flags."""
+"""Shared pieces of the data model: the strict base model and the entry id type (ids themselves: ids.py)."""
 
-from __future__ import annotations
-
-import re
-import unicodedata
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
-ARXIV_ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$")
-ARXIV_VERSIONED_RE = re.compile(r"^(?P<id>\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$")
-DATE_RE = re.compile(r"^\d{4}(\.(0[1-9]|1[0-2]))?$")
-
-UNKNOWN = "unknown"
-NOT_APPLICABLE = "n/a"
-
-
-def slugify(text: str, max_len: int = 60) -> str:
-    """A file-safe id: ASCII lower case, digits, '-' and '.'; never empty, never a path."""
-    norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    norm = re.sub(r"[^a-z0-9.]+", "-", norm).strip("-.")
-    norm = re.sub(r"-{2,}", "-", norm)[:max_len].strip("-.")
-    return norm or "entry"
-
-
-def split_arxiv_id(ref: str) -> tuple[str, int | None]:
-    """'2306.13649v2' -> ('2306.13649', 2); raises ValueError for anything that is not an arXiv id."""
-    m = ARXIV_VERSIONED_RE.match(ref.strip())
-    if not m:
-        raise ValueError(f"not an arXiv id: {ref!r}")
-    return m.group("id"), int(m.group("v")) if m.group("v") else None
-
-
-def check_id(value: str) -> str:
-    if not ID_RE.match(value) or ".." in value:
-        raise ValueError(
-            f"id {value!r} is not a slug (lower-case letters, digits, '.', '_' and '-'; no '/', no '..')"
-        )
-    return value
-
-
 EntryId = Annotated[str, Field(description="slug; also the file name under entries/")]
 
 
-class Strict(BaseModel):
+class Model(BaseModel):
+    """Base of every model: its validator is built on first use, not at import (start-up cost)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
     """Base for models read from hand-edited files."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

@@ -1,14 +1,14 @@
 """The catalog's records: evidence, entries, exclusions and decisions."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ingest.models.base import ARXIV_ID_RE, DATE_RE, Strict, check_id
+from ingest.models.base import Strict
+from ingest.models.ids import ARXIV_ID_RE, DATE_RE, check_id
 
 # --- evidence -------------------------------------------------------------------------------------------
 

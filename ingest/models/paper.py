@@ -1,20 +1,20 @@
 """A paper on its way in: the candidate, its text and passages, and what the extractor made of it."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 from bisect import bisect_right
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from ingest.models.base import slugify
+from ingest.models.base import Model
+from ingest.models.ids import slugify
 
 # --- papers on their way in -----------------------------------------------------------------------------
 
 
-class Candidate(BaseModel):
+class Candidate(Model):
     """A paper that discover found: arXiv metadata only, no PDF yet."""
 
     arxiv_id: str | None = Field(default=None, description="version-less; None for a local PDF with no id")
@@ -47,7 +47,7 @@ class Candidate(BaseModel):
         return f"{self.arxiv_id}v{self.version}" if self.arxiv_id else None
 
 
-class SectionSpan(BaseModel):
+class SectionSpan(Model):
     """A part of a paper found by the reader: abstract, introduction, method, experiments, ..."""
 
     kind: Literal[
@@ -68,7 +68,7 @@ class SectionSpan(BaseModel):
     page: int
 
 
-class Passage(BaseModel):
+class Passage(Model):
     """One piece of the context sent to the extractor, tagged with its page."""
 
     page: int
@@ -77,7 +77,7 @@ class Passage(BaseModel):
     tokens: int
 
 
-class PaperText(BaseModel):
+class PaperText(Model):
     """A paper's normalised text, page by page, with a map from character offsets to pages."""
 
     source: str = Field(description="arXiv id or file name: what error messages name")

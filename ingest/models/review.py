@@ -1,26 +1,26 @@
 """Proposals for the review queue, and the run's state (failures, watermark, history)."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would parse each annotation string (start-up).
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator, model_validator
+from pydantic import ConfigDict, Field, PlainValidator, field_validator, model_validator
 
-from ingest.models.base import Strict, check_id
+from ingest.models.base import Model, Strict
 from ingest.models.catalog import Entry, Exclusion, Flag
+from ingest.models.ids import check_id
 
 # --- extraction and review ------------------------------------------------------------------------------
 
 
-class Usage(BaseModel):
+class Usage(Model):
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
     cached: bool = False
 
-    def __add__(self, other: Usage) -> Usage:
+    def __add__(self, other: "Usage") -> "Usage":
         return Usage(
             calls=self.calls + other.calls,
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
@@ -30,13 +30,13 @@ class Usage(BaseModel):
         )
 
 
-class Scope(BaseModel):
+class Scope(Model):
     verdict: Literal["in", "borderline", "out"]
     reason: str
     confidence: float = Field(default=0.5, ge=0, le=1)
 
 
-class Extraction(BaseModel):
+class Extraction(Model):
     """What extract → verify → score produce for one paper: a proposed entry with evidence per field."""
 
     paper: str = Field(description="arXiv id (version-less) or local file name")
@@ -142,7 +142,7 @@ class Proposal(Strict):
         return check_id(v)
 
     @model_validator(mode="after")
-    def _kind_payload(self) -> Proposal:
+    def _kind_payload(self) -> "Proposal":
         if self.kind == "new" and self.entry is None:
             raise ValueError("a 'new' proposal needs an entry")
         if self.kind == "update" and (self.target is None or not self.changes):
@@ -152,7 +152,7 @@ class Proposal(Strict):
         return self
 
 
-class Failure(BaseModel):
+class Failure(Model):
     """A paper that failed a stage; the next run retries it."""
 
     paper: str
@@ -162,7 +162,7 @@ class Failure(BaseModel):
     attempts: int = 1
 
 
-class RunRecord(BaseModel):
+class RunRecord(Model):
     """One finished run's counts in state.yaml: what the health warnings compare with (jobs/health.py)."""
 
     run_id: str
@@ -172,7 +172,7 @@ class RunRecord(BaseModel):
     proposed: int = 0
 
 
-class RunState(BaseModel):
+class RunState(Model):
     """state.yaml in the root: the discovery watermark, the failures to retry, the last runs' counts."""
 
     model_config = ConfigDict(extra="forbid")

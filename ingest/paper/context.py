@@ -68,8 +68,9 @@ PASSAGE_TOKENS = 160
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 
 
-def _passages(paper: PaperText) -> Iterable[tuple[int, str, str]]:
-    """(page, section kind, text) pieces of about PASSAGE_TOKENS tokens, cut at sentence ends."""
+def _passages(paper: PaperText) -> Iterable[tuple[int, str, str, int]]:
+    """(page, section kind, text, tokens) pieces of about PASSAGE_TOKENS tokens, cut at sentence ends (the
+    sentences are joined at whitespace, which costs no token: a piece's tokens are its sentences' sum)."""
     text = paper.text
     spans = paper.sections or []
     bounds = sorted({0, len(text), *paper.page_starts, *(s.start for s in spans)})
@@ -88,18 +89,18 @@ def _passages(paper: PaperText) -> Iterable[tuple[int, str, str]]:
         for sentence in _SENTENCE_END.split(piece):
             tokens = count_tokens(sentence)
             if chunk and size + tokens > PASSAGE_TOKENS:
-                yield page, kind, " ".join(chunk)
+                yield page, kind, " ".join(chunk), size
                 chunk, size = [], 0
             chunk.append(sentence)
             size += tokens
         if chunk:
-            yield page, kind, " ".join(chunk)
+            yield page, kind, " ".join(chunk), size
 
 
-def _score(kind: str, text: str, keywords: list[str]) -> float:
-    low = f" {text.lower()} "
-    hits = sum(low.count(f"{k}") if len(k) > 3 else low.count(f" {k} ") for k in keywords)
-    density = hits / max(1, count_tokens(text)) * 100
+def _score(kind: str, low: str, tokens: int, needles: list[str]) -> float:
+    """A passage's weight: its section's, plus the density of keywords in its lowered, space-padded text."""
+    hits = sum(low.count(n) for n in needles)
+    density = hits / max(1, tokens) * 100
     return SECTION_WEIGHT.get(kind, 1.0) + min(density, 12.0)
 
 
@@ -107,12 +108,18 @@ def select_context(paper: PaperText, budget_tokens: int, *, keywords: Iterable[s
     """The passages that matter most for the schema, within budget_tokens, in reading order; no references."""
     words = [k.lower() for k in (*DEFAULT_KEYWORDS, *keywords)]
     candidates = [
-        Passage(page=page, section=kind, text=text, tokens=count_tokens(text))
-        for page, kind, text in _passages(paper)
+        Passage(page=page, section=kind, text=text, tokens=tokens)
+        for page, kind, text, tokens in _passages(paper)
         if kind not in EXCLUDED
     ]
+    lows = [f" {c.text.lower()} " for c in candidates]
+    # Only the keywords the paper uses are counted passage by passage (each padded passage is a piece of
+    # `everything`, so a keyword absent there is absent from every passage). A short one counts whole.
+    everything = "".join(lows)
+    needles = [n for n in (k if len(k) > 3 else f" {k} " for k in words) if n in everything]
     order = sorted(
-        range(len(candidates)), key=lambda i: (-_score(candidates[i].section, candidates[i].text, words), i)
+        range(len(candidates)),
+        key=lambda i: (-_score(candidates[i].section, lows[i], candidates[i].tokens, needles), i),
     )
     chosen: set[int] = set()
     used = 0

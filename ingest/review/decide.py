@@ -1,163 +1,33 @@
-"""review: approve, reject and edit proposals; each commits via a journal: a crash leaves old or new.
+"""review: approve and reject proposals; each decision commits through the journal of review/commit.py (a
+crash leaves the old state or the new), and `edit` (review/edit.py) changes a proposal before that.
 
-Commit protocol of one decision (every step is an atomic write or an idempotent delete):
-
-    1. write .ingest-journal/<proposal id>.yaml (the intent: decision, entry or exclusion) <- commit point
-    2. write decisions/<proposal id>.yaml
-    3. write entries/<id>.yaml (approve new/update) or exclusions/<id>.yaml (approve exclude)
-    4. delete review_queue/<proposal id>.yaml
-    5. re-render the catalog (once for a batch of approvals; a rejection changes nothing rendered)
-    6. delete the journal(s)
-
-A crash before step 1 leaves the old state; a crash after it is rolled forward by `recover()`, which every
-review command and every run calls first. Approve checks the render target before step 1, so a README without
-the catalog markers refuses the approval with nothing changed; recovery finishes the data steps even when the
-render fails and reports that as a warning, so a render problem never blocks the queue. tests/test_crash.py
-kills a real approve right after each step (an audit hook in the child process watches the files appear).
+The names of the whole review stage stay importable from here (approve, reject, edit, recover, JOURNAL, ...).
 """
 
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from ingest.catalog.lock import lock_if_free
 from ingest.catalog.merge import reviewed_fields
-from ingest.catalog.queue import load_proposal, load_proposal_text, raw_arxiv_id
+from ingest.catalog.queue import load_proposal, raw_arxiv_id
 from ingest.catalog.records import load_catalog, read_record
-from ingest.catalog.store import CatalogRoot, model_to_yaml_data
-from ingest.errors import CatalogError, IngestError, UsageError
-from ingest.models import Decision, Entry, Exclusion, Proposal, Provenance
-from ingest.review.propose import apply_changes
-from ingest.yamlio import atomic_write_text, load_yaml, loads_yaml, write_yaml
-
-JOURNAL = ".ingest-journal"
-EDITS = "edits"  # .ingest-journal/edits/: the working copies of `review edit` (pending() does not look there)
-
-
-def journal_dir(root: CatalogRoot) -> Path:
-    return root.review_journal_dir
-
-
-# -- the journal ---------------------------------------------------------------------------------------------
-
-
-def _commit(
-    root: CatalogRoot, decision: Decision, *, entry: Entry | None = None, exclusion: Exclusion | None = None
-) -> Path:
-    """Steps 1-4 of one decision; returns its journal, which the caller deletes after rendering (5, 6)."""
-    intent: dict[str, object] = {"decision": model_to_yaml_data(decision)}
-    if entry is not None:
-        intent["entry"] = model_to_yaml_data(entry)
-    if exclusion is not None:
-        intent["exclusion"] = model_to_yaml_data(exclusion)
-    path = journal_dir(root) / f"{decision.id}.yaml"
-    write_yaml(path, intent)
-    _roll_forward(root, path)
-    return path
-
-
-def _warn_stderr(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
-def _finish(
-    root: CatalogRoot,
-    journals: list[Path],
-    *,
-    render: bool = True,
-    warn: Callable[[str], None] | None = None,
-) -> None:
-    """Steps 5 and 6: render once for the batch, then drop the journals (a crash before this re-renders).
-
-    With `warn`, a render failure is reported through it instead of raised: the data steps are done, and a
-    journal kept for a render problem would make every later review command fail on it."""
-    if not journals:
-        return
-    if render:
-        try:
-            render_catalog(root)
-        except IngestError as exc:
-            if warn is None:
-                raise
-            warn(f"the catalog was not re-rendered: {exc}; fix that, then run `ingest render`")
-    for journal in journals:
-        journal.unlink(missing_ok=True)
-
-
-def _roll_forward(root: CatalogRoot, journal: Path) -> None:
-    data = load_yaml(journal)
-    decision = Decision.model_validate(data["decision"])
-    root.write_decision(decision)
-    if "entry" in data:
-        root.write_entry(Entry.model_validate(data["entry"]))
-    if "exclusion" in data:
-        root.write_exclusion(Exclusion.model_validate(data["exclusion"]))
-    root.proposal_path(decision.id).unlink(missing_ok=True)
-
-
-def render_catalog(root: CatalogRoot) -> None:
-    from ingest.markdown.render import (
-        render_root,  # render is its own stage; imported here so review loads without it
-    )
-
-    render_root(root)
-
-
-def check_render_target(root: CatalogRoot) -> None:
-    """Refuse (UsageError, exit 2) before anything is written when approving could not render the catalog."""
-    from ingest.markdown.render import marker_span, render_output_path
-
-    config = root.config.render
-    path = render_output_path(root.path, config)
-    if not path.exists():
-        return  # render writes a new document
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    if marker_span(text, config) is None:
-        raise UsageError(
-            f"{config.output} exists but has no {config.begin_marker} … {config.end_marker} markers, so the "
-            "catalog cannot be rendered into it; nothing was approved",
-            hint=f"add the two marker lines to {config.output} where the catalog belongs, or set "
-            "render.output in ingest.yaml to another file",
-        )
-
-
-def try_recover(root: CatalogRoot, warn: Callable[[str], None] = _warn_stderr) -> list[str]:
-    """recover() when the lock is free at once; a reader must not wait for a running job."""
-    if not pending(root):
-        return []
-    with lock_if_free(root.lock_path, "ingest (finishing an interrupted review)") as held:
-        return recover(root, warn) if held else []
-
-
-def pending(root: CatalogRoot) -> list[Path]:
-    return root.review_journals()
-
-
-def recover(root: CatalogRoot, warn: Callable[[str], None] = _warn_stderr) -> list[str]:
-    """Finish every decision a crash left half-done; returns their proposal ids. Call it under the lock.
-
-    A render failure does not stop it: the journals are dropped once the data is written and `warn` says
-    why the catalog was not re-rendered."""
-    journals = pending(root)
-    for journal in journals:
-        try:
-            _roll_forward(root, journal)
-        except (CatalogError, KeyError, ValueError) as exc:
-            raise CatalogError(
-                journal,
-                f"cannot finish an interrupted decision: {exc}",
-                hint="inspect the journal file, then delete it",
-            ) from exc
-    _finish(root, journals, warn=warn)
-    return [journal.stem for journal in journals]
-
-
-# -- decisions -----------------------------------------------------------------------------------------------
+from ingest.catalog.store import CatalogRoot
+from ingest.errors import CatalogError, UsageError
+from ingest.models import Decision, Entry, Proposal, Provenance
+from ingest.review.changes import apply_changes
+from ingest.review.commit import JOURNAL as JOURNAL
+from ingest.review.commit import check_render_target, commit, finish
+from ingest.review.commit import journal_dir as journal_dir
+from ingest.review.commit import pending as pending
+from ingest.review.commit import recover as recover
+from ingest.review.commit import render_catalog as render_catalog
+from ingest.review.commit import try_recover as try_recover
+from ingest.review.edit import EDITS as EDITS
+from ingest.review.edit import edit as edit
+from ingest.review.edit import edit_copy_path as edit_copy_path
 
 
 def _now() -> datetime:
@@ -274,13 +144,13 @@ def approve(root: CatalogRoot, ids: list[str], *, reviewer: str | None = None) -
                 decision = _decision(
                     proposal, "approved", reviewer=reviewer, reason=exclusion.reason, entry_id=None
                 )
-                journals.append(_commit(root, decision, exclusion=exclusion))
+                journals.append(commit(root, decision, exclusion=exclusion))
             else:
                 entry = _approved_entry(root, proposal, reviewer)
                 decision = _decision(proposal, "approved", reviewer=reviewer, reason=None, entry_id=entry.id)
-                journals.append(_commit(root, decision, entry=entry))
+                journals.append(commit(root, decision, entry=entry))
             decisions.append(decision)
-        _finish(root, journals)
+        finish(root, journals)
         return decisions
 
 
@@ -340,94 +210,6 @@ def reject(root: CatalogRoot, ids: list[str], *, reason: str, reviewer: str | No
                     proposal, "rejected", reviewer=reviewer, reason=reason, entry_id=proposal.target
                 )
                 decisions.append(decision)
-        journals = [_commit(root, decision) for decision in decisions]
-        _finish(root, journals, render=False)  # a rejection changes no entry: nothing to re-render
+        journals = [commit(root, decision) for decision in decisions]
+        finish(root, journals, render=False)  # a rejection changes no entry: nothing to re-render
         return decisions
-
-
-def edit_copy_path(root: CatalogRoot, proposal_id: str) -> Path:
-    """Where `review edit` puts the working copy: inside the root, in a folder no queue scan reads."""
-    return journal_dir(root) / EDITS / f"{proposal_id}.yaml"
-
-
-def _entry_title(text: str) -> object:
-    try:
-        data = loads_yaml(text)
-    except CatalogError:
-        return None
-    entry = data.get("entry") if isinstance(data, dict) else None
-    return entry.get("title") if isinstance(entry, dict) else None
-
-
-def edit(
-    root: CatalogRoot, proposal_id: str, editor: Callable[[Path], None], *, keep_failed: bool = True
-) -> Proposal | None:
-    """Let `editor` change a copy of the proposal; accept it only when it validates. None: nothing changed.
-
-    `keep_failed=False` is for an editor that changes one field and can simply be run again (the review
-    page): it works on a copy of its own, made fresh from the proposal, and nothing is kept when it fails;
-    a copy that `review edit` kept is left alone.
-    The copy is .ingest-journal/edits/<id>.yaml; a copy kept from a failed edit is reopened. An invalid edit
-    raises the CatalogError of the copy
-    (file:line), keeps the copy for the reviewer (the message names it), and leaves the queue unchanged; on
-    every other outcome the copy is removed. A broken proposal can be edited: this is how a reviewer repairs
-    one. A changed entry.title is also the proposal's title.
-    """
-    with root.lock("ingest review edit"):
-        recover(root)
-        path = root.proposal_path(proposal_id)
-        if not path.exists():
-            raise UsageError(
-                f"no proposal {proposal_id!r} in {root.queue_dir.name}/", hint="see `ingest review list`"
-            )
-        original = path.read_text(encoding="utf-8")
-        copy = edit_copy_path(root, proposal_id)
-        if not keep_failed:
-            copy = copy.parent / "field" / copy.name  # the file name must stay <id>.yaml: it is checked
-        if copy.is_symlink() or (copy.exists() and not copy.is_file()):
-            raise CatalogError(copy, "is not a regular file", hint="delete it, then edit again")
-        if (
-            not keep_failed or not copy.exists()
-        ):  # a kept copy of a failed edit is reopened, never overwritten
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(copy, original)
-        keep = False
-        try:
-            editor(copy)
-            text = copy.read_text(encoding="utf-8")
-            if text == original:
-                return None
-            try:
-                proposal = load_proposal_text(text, copy, root.taxonomy)
-            except CatalogError as exc:
-                keep = keep_failed
-                exc.hint = (
-                    "the queue is unchanged"
-                    if not keep_failed
-                    else (
-                        f"the queue is unchanged; your edit is kept at {copy} and reopened by the next "
-                        "`review edit` (delete it to start over)"
-                    )
-                )
-                raise
-            if proposal.id != proposal_id:
-                keep = keep_failed
-                raise CatalogError(
-                    copy,
-                    f"the id changed from {proposal_id!r} to {proposal.id!r}",
-                    line=1,
-                    hint=f"keep the id; your edit is kept at {copy} and reopened by the next `review edit`",
-                )
-            update: dict[str, object] = {"edited": True}
-            if proposal.entry is not None and proposal.entry.title != _entry_title(original):
-                update["title"] = proposal.entry.title  # review list shows the proposal's own title
-            proposal = proposal.model_copy(update=update)
-            root.write_proposal(proposal)
-            return proposal
-        finally:
-            if not keep:
-                copy.unlink(missing_ok=True)
-                try:
-                    copy.parent.rmdir()  # only when empty: another proposal's kept edit stays
-                except OSError:
-                    pass

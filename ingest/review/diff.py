@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ingest.catalog.store import CatalogRoot, model_to_yaml_data
-from ingest.models import Entry, FieldEvidence, Flag, Proposal
+
+if TYPE_CHECKING:
+    from ingest.models import Entry, FieldEvidence, Flag, Proposal
 
 Status = Literal["added", "changed", "same", "removed"]
 

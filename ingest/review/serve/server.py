@@ -86,9 +86,19 @@ class ReviewServer(ThreadingHTTPServer):
     def queue(self) -> dict[str, Any]:
         decide.try_recover(self.root, warn=lambda _message: None)
         scanned = scan_queue(self.root)
+        lines = describe(scanned.problems, self.root)
+        queue = self.root.queue_dir.resolve()
+        # A broken proposal file can still be rejected (decide.reject records what it can read of it), so
+        # the page offers that beside its problem instead of leaving the reviewer to the command line.
+        broken = [
+            {"id": Path(problem.file).stem, "problem": line}
+            for problem, line in zip(scanned.problems, lines, strict=True)
+            if Path(problem.file).suffix == ".yaml" and Path(problem.file).resolve().parent == queue
+        ]
         return {
             "proposals": [summary(p) for p in scanned.weakest_first()],
-            "problems": describe(scanned.problems, self.root),
+            "problems": lines,
+            "broken": broken,
         }
 
     def proposal(self, proposal_id: str) -> Proposal:

@@ -39,12 +39,12 @@ async function loadQueue(keepIndex) {
   state.queue = data.proposals;
   if (!keepIndex) state.index = 0;
   state.index = Math.max(0, Math.min(state.index, state.queue.length - 1));
-  renderQueue(data.problems);
+  renderQueue(data.problems, data.broken);
   if (state.queue.length) await openProposal(state.index);
-  else showEmpty();
+  else showEmpty((data.broken || []).length);
 }
 
-function renderQueue(problems) {
+function renderQueue(problems, broken) {
   const nav = $("queue");
   nav.replaceChildren(el("div", "meta", `${state.queue.length} proposal(s), weakest first`));
   state.queue.forEach((item, i) => {
@@ -56,12 +56,28 @@ function renderQueue(problems) {
     row.addEventListener("click", () => openProposal(i));
     nav.append(row);
   });
-  for (const problem of problems || []) nav.append(el("div", "error", "invalid: " + problem));
+  const rejectable = new Map((broken || []).map((item) => [item.problem, item.id]));
+  for (const problem of problems || []) {
+    const row = el("div", "error", "invalid: " + problem);
+    const id = rejectable.get(problem);
+    if (id) {
+      // A broken file cannot be opened or approved, but it can be rejected with a reason.
+      const button = el("button", "reject-broken", "Reject…");
+      button.type = "button";
+      button.dataset.id = id;
+      button.addEventListener("click", () => startReject(id));
+      row.append(" ", button);
+    }
+    nav.append(row);
+  }
 }
 
-function showEmpty() {
+function showEmpty(broken) {
   state.view = null;
-  $("proposal").replaceChildren(el("h2", null, "The review queue is empty."));
+  const text = broken
+    ? `No proposal to open: ${broken} broken file(s) in the queue, listed on the left, can be rejected.`
+    : "The review queue is empty.";
+  $("proposal").replaceChildren(el("h2", null, text));
   $("page-image").removeAttribute("src");
   $("marks").replaceChildren();
   $("page-info").textContent = "";
@@ -193,9 +209,11 @@ function approve() {
   decide("approve", { id }, `approved ${id}`);
 }
 
-function startReject() {
-  if (!state.view) return;
-  $("reject-id").textContent = state.view.summary.id;
+function startReject(brokenId) {
+  const id = typeof brokenId === "string" ? brokenId : state.view && state.view.summary.id;
+  if (!id) return;
+  state.rejecting = id;
+  $("reject-id").textContent = id;
   $("reject-form").hidden = false;
   $("reject-reason").value = "";
   $("reject-reason").focus();
@@ -206,7 +224,9 @@ $("reject-form").addEventListener("submit", (event) => {
   const reason = $("reject-reason").value.trim();
   if (!reason) return;
   $("reject-form").hidden = true;
-  const id = state.view.summary.id;
+  const id = state.rejecting;
+  if (!id) return;
+  state.rejecting = null;
   decide("reject", { id, reason }, `rejected ${id}`);
 });
 
