@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from helpers_queue import catalog_entry, new_root
 
-from ingest.catalog.records import clear_cache, read_records
+from ingest.catalog.diskcache import HEADER
+from ingest.catalog.records import DiskCache, clear_cache, read_records
 from ingest.check.run import check_root
 
 
@@ -15,12 +17,20 @@ def _cache_file(root_cache: Path) -> Path:
     return root_cache / "records" / "entries.json"
 
 
+def _cached(root_cache: Path) -> dict[str, Any]:
+    """The cache's JSON, after its digest line."""
+    head, _, body = _cache_file(root_cache).read_bytes().partition(b"\n")
+    assert head.startswith(HEADER)
+    document: dict[str, Any] = json.loads(body)
+    return document
+
+
 def test_a_second_read_takes_unchanged_files_from_the_cache_and_rereads_changed_ones(tmp_path: Path) -> None:
     root = new_root(tmp_path / "cat")
     for i in range(3):
         root.write_entry(catalog_entry(root.taxonomy, id=f"e{i}", name=f"E{i}", title=f"Paper {i}"))
     first = {r.path.name: r.data for r in read_records(root.entries_dir, root.cache_dir)}
-    stored = json.loads(_cache_file(root.cache_dir).read_text())["records"]
+    stored = _cached(root.cache_dir)["records"]
     assert sorted(k.split("|")[0] for k in stored) == ["e0.yaml", "e1.yaml", "e2.yaml"]
 
     clear_cache()  # a new command: only the disk cache is left
@@ -36,7 +46,7 @@ def test_a_second_read_takes_unchanged_files_from_the_cache_and_rereads_changed_
     assert third["e0.yaml"].from_cache
     assert not third["e1.yaml"].from_cache
     assert third["e1.yaml"].data["name"] == "E1 renamed"
-    stored = json.loads(_cache_file(root.cache_dir).read_text())["records"]
+    stored = _cached(root.cache_dir)["records"]
     assert sorted(k.split("|")[0] for k in stored) == ["e0.yaml", "e1.yaml"]  # a deleted file drops out
 
 
@@ -62,7 +72,7 @@ def test_a_damaged_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
     records = read_records(root.entries_dir, root.cache_dir)
     assert records[0].data["name"] == "E0"
     assert not records[0].from_cache
-    assert json.loads(_cache_file(root.cache_dir).read_text())["version"] == 1
+    assert _cached(root.cache_dir)["version"] == DiskCache.VERSION
 
 
 def test_two_reads_in_one_command_keep_the_cache_whole(tmp_path: Path) -> None:
@@ -73,7 +83,7 @@ def test_two_reads_in_one_command_keep_the_cache_whole(tmp_path: Path) -> None:
     clear_cache()
     read_records(root.entries_dir, root.cache_dir)
     read_records(root.entries_dir, root.cache_dir)
-    assert len(json.loads(_cache_file(root.cache_dir).read_text())["records"]) == 2
+    assert len(_cached(root.cache_dir)["records"]) == 2
 
 
 def test_the_fast_taxonomy_reader_reads_what_ruamel_reads(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ingest.catalog.diskcache import bulk
 from ingest.catalog.records import (
     Record,
     id_mismatch,
@@ -163,14 +164,16 @@ class EntryScan:
 def scan_entries(root: CatalogRoot) -> EntryScan:
     """Every entry in entries/, valid or not; never raises on a broken file."""
     scan = EntryScan()
-    for record in read_records(root.entries_dir, root.cache_dir):
-        try:
-            entry = read_entry(record)
-        except CatalogError as exc:
-            ids, title = _raw_paper(record)
-            scan.broken.append(Broken(record.path, exc, ids, title))
-        else:
-            scan.entries.append(entry)
+    records = read_records(root.entries_dir, root.cache_dir)
+    with bulk():
+        for record in records:
+            try:
+                entry = read_entry(record)
+            except CatalogError as exc:
+                ids, title = _raw_paper(record)
+                scan.broken.append(Broken(record.path, exc, ids, title))
+            else:
+                scan.entries.append(entry)
     return scan
 
 

@@ -3,7 +3,8 @@
 ruamel's round-trip loader (yamlio) reads about 2.7 ms per entry file, libyaml about 0.2 ms; ruamel is kept
 for writing only. yaml12.py reads YAML as ruamel does (YAML 1.2 scalars, duplicate keys refused).
 Line numbers come from one place, `Record.line`: the record keeps its text and composes it again (libyaml, no
-new read of the file) only when a problem needs a line.
+new read of the file) only when a problem needs a line; the lines (lines.py) then go to the record cache, so
+a flagged record is composed once, not by every command.
 
 Hostile files are refused before anything is expanded: only regular files inside the root (symlinks resolved),
 at most MAX_FILE_BYTES, nested at most MAX_DEPTH deep, with no anchors or aliases (a 350-byte alias bomb
@@ -12,8 +13,6 @@ expands to gigabytes once built; these files never need them).
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import stat
 from collections.abc import Sequence
@@ -23,9 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
+from ingest.catalog.diskcache import DiskCache, bulk, forget_disk_caches
+from ingest.catalog.lines import LineTree, exact_line, line_tree, nearest_line
 from ingest.catalog.yaml12 import compose, parse
 from ingest.errors import CatalogError, InvalidFile
-from ingest.yamlio import MAX_DEPTH, MAX_FILE_BYTES, atomic_write_bytes, limit_error
+from ingest.yamlio import MAX_FILE_BYTES, limit_error
 
 if TYPE_CHECKING:  # pydantic and the models load when a record is validated: listing files needs neither
     from pydantic import BaseModel, ValidationError
@@ -88,29 +89,6 @@ def read_text(path: Path, within: Path | None = None) -> str:
         raise CatalogError(path, f"not UTF-8 text ({exc.reason})", hint="save the file as UTF-8") from exc
 
 
-def _node_at(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == str(key):
-                child: yaml.Node = v
-                return child
-    elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
-        item: yaml.Node = node.value[key]
-        return item
-    return None
-
-
-def _key_line(node: yaml.Node, key: str | int) -> int | None:
-    """The line where `key` (a mapping key, or a sequence item) starts."""
-    if isinstance(node, yaml.MappingNode):
-        for k, _ in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == str(key):
-                return int(k.start_mark.line) + 1
-    elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
-        return int(node.value[key].start_mark.line) + 1
-    return None
-
-
 @dataclass
 class Record:
     """One YAML file of the root: its data, or the error that stopped it; line numbers on demand."""
@@ -120,7 +98,12 @@ class Record:
     error: CatalogError | None = None
     text: str | None = field(default=None, repr=False)
     from_cache: bool = field(default=False, repr=False)
-    _node: yaml.Node | None = field(default=None, repr=False)
+    # The file's identity (name|inode|mtime|size) and the folder's cache: validated models are kept by it
+    # within a command, and a line tree between commands.
+    key: str | None = field(default=None, repr=False)
+    disk: DiskCache | None = field(default=None, repr=False)
+    _lines: LineTree | None = field(default=None, repr=False)
+    _composed: bool = field(default=False, repr=False)
 
     def source(self) -> str | None:
         """The file's text: as read, or read now for a record that came parsed from the disk cache."""
@@ -131,40 +114,56 @@ class Record:
                 return None
         return self.text
 
-    def _root_node(self) -> yaml.Node | None:
-        text = self.source() if self._node is None else None
-        if self._node is None and text is not None:
+    def _tree(self) -> LineTree | None:
+        if self._lines is None and self.key is not None and self.disk is not None:
+            self._lines = self.disk.lines(self.key)
+        if self._lines is None and not self._composed:
+            self._composed = True
+            text = self.source()
             try:
-                self._node = compose(text, self.path)
+                node = compose(text, self.path) if text is not None else None
             except (yaml.YAMLError, CatalogError):
-                self._node = None  # no lines for a file that does not compose
-        return self._node
+                node = None  # no lines for a file that does not compose
+            if node is not None:
+                self._lines = line_tree(node)
+                if self.key is not None and self.disk is not None and self.error is None:
+                    self.disk.put_lines(self.key, self._lines)
+        return self._lines
 
     def line(self, loc: Sequence[str | int]) -> int | None:
         """The line of `loc`, or of its nearest parent that exists (pydantic error locations)."""
-        node = self._root_node()
-        if node is None:
-            return None
-        best: int | None = int(node.start_mark.line) + 1
-        for key in loc:
-            found = _key_line(node, key)
-            child = _node_at(node, key)
-            if found is None or child is None:
-                break
-            best, node = found, child
-        return best
+        return nearest_line(self._tree(), loc)
 
     def exact_line(self, loc: Sequence[str | int]) -> int | None:
         """The line of `loc` only when the whole path exists."""
-        node = self._root_node()
-        line = None
-        for key in loc:
-            if node is None:
-                return None
-            line, node = _key_line(node, key), _node_at(node, key)
-            if line is None:
-                return None
-        return line
+        return exact_line(self._tree(), loc)
+
+    def valid(self, model: type[M]) -> M | None:
+        """The model this unchanged file validated as earlier in this command, if any."""
+        if self.key is None:
+            return None
+        found = _VALID.get((str(self.path), self.key, model))
+        return found if isinstance(found, model) else None
+
+    def remember(self, value: M) -> M:
+        """Keep `value`, validated from this unchanged file, for the next read in this command; and, in the
+        disk cache, that this file's data is valid as its model."""
+        if self.key is not None:
+            if len(_VALID) >= _PARSED_MAX:
+                _VALID.clear()
+            _VALID[(str(self.path), self.key, type(value))] = value
+            if self.disk is not None:
+                self.disk.mark_valid(self.key, type(value).__name__)
+        return value
+
+    def known_valid(self, model: type[BaseModel]) -> bool:
+        """Whether this unchanged file's data validated as `model` before (this command, or a verified disk
+        cache): a reader that needs no model object can skip building one."""
+        if self.key is None or self.error is not None:
+            return False
+        if (str(self.path), self.key, model) in _VALID:
+            return True
+        return self.disk is not None and self.disk.is_valid(self.key, model.__name__)
 
     def validate(self, model: type[M]) -> M:
         """The record as `model`; raises InvalidFile with every pydantic error, each with its line."""
@@ -174,8 +173,11 @@ class Record:
             raise self.error
         if self.data is None:
             raise CatalogError(self.path, "the file is empty", line=1, hint="delete it or fill it in")
+        known = self.valid(model)
+        if known is not None:
+            return known
         try:
-            return model.model_validate(self.data)
+            return self.remember(model.model_validate(self.data))
         except ValidationError as exc:
             raise InvalidFile(validation_errors(self, exc)) from exc
 
@@ -203,81 +205,26 @@ def id_mismatch(record: Record, record_id: str, kind: str) -> CatalogError:
 
 # Parsed data by (path, inode, mtime, size): `review approve` renders right after writing, and `ingest run`
 # checks what it rendered, so one process often reads the same unchanged files twice. Atomic writes replace
-# the inode, so a rewritten file never hits a stale key. Values are never mutated by readers.
-_PARSED: dict[tuple[str, int, int, int], tuple[Any, str]] = {}
+# the inode, so a rewritten file never hits a stale key. Values are never mutated by readers; the text is
+# None for data that came from the disk cache (Record.source reads it when needed).
+_PARSED: dict[tuple[str, int, int, int], tuple[Any, str | None]] = {}
 _PARSED_MAX = 50_000
+# Models validated from unchanged files, by (path, identity key, model): a command that reads a folder twice
+# (the run's broken-file warnings, then its index) validates each file once. The models are shared, as the
+# parsed data is: readers never mutate them (they copy: model_copy).
+_VALID: dict[tuple[str, str, type[BaseModel]], BaseModel] = {}
+
+
+_CHILDREN: dict[str, dict[str, Path]] = {}
 
 
 def clear_cache() -> None:
-    """Forget every parsed file (benchmarks measure a cold start with it)."""
+    """Forget every parsed file and validated model, and the loaded disk caches (benchmarks measure a cold
+    start with it)."""
     _PARSED.clear()
-
-
-class DiskCache:
-    """Parsed records kept between commands: JSON (never pickle), one file a folder, in the root's cache.
-
-    Parsing is most of what `check`, `run` and the index cost at 20,000 entries (about 1 ms a file); a file
-    whose identity (inode, mtime, size) is unchanged since it was parsed is taken from here instead. Only the
-    parse is cached: every read still checks the file (regular, inside the root, size) and validates the data.
-    A value JSON cannot hold exactly (a non-string key, a date) is simply not cached."""
-
-    VERSION = 1
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.items: dict[str, Any] = {}
-        self.seen: set[str] = set()
-        self.dirty = False
-        try:
-            loaded = json.loads(path.read_bytes())
-            if isinstance(loaded, dict) and loaded.get("version") == self.VERSION:
-                self.items = loaded.get("records", {})
-        except (OSError, ValueError, RecursionError):
-            self.items = {}  # missing or damaged: parse again, and write a new one
-        if not isinstance(self.items, dict):
-            self.items = {}
-
-    @staticmethod
-    def key(path: Path, info: os.stat_result) -> str:
-        return f"{path.name}|{info.st_ino}|{info.st_mtime_ns}|{info.st_size}"
-
-    def get(self, key: str) -> tuple[bool, Any]:
-        self.seen.add(key)
-        if key in self.items:
-            return True, self.items[key]
-        return False, None
-
-    def put(self, key: str, data: Any) -> None:
-        self.seen.add(key)
-        if key not in self.items and _jsonable(data):
-            self.items[key] = data
-            self.dirty = True
-
-    def save(self) -> None:
-        """Write the cache when it changed, keeping only the files of this read (deleted files drop out)."""
-        stale = set(self.items) - self.seen
-        if not (self.dirty or stale):
-            return
-        records = {k: v for k, v in self.items.items() if k in self.seen}
-        try:
-            atomic_write_bytes(self.path, json.dumps({"version": self.VERSION, "records": records}).encode())
-        except OSError:
-            pass  # a read-only cache only costs speed
-
-
-def _jsonable(value: Any, depth: int = 0) -> bool:
-    """Whether JSON gives `value` back exactly (str keys only; no dates, tuples or non-finite floats)."""
-    if depth > MAX_DEPTH + 1:
-        return False
-    if value is None or isinstance(value, str | bool | int):
-        return True
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, list):
-        return all(_jsonable(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _jsonable(v, depth + 1) for k, v in value.items())
-    return False
+    _VALID.clear()
+    _CHILDREN.clear()
+    forget_disk_caches()
 
 
 def record_from_text(text: str, path: Path) -> Record:
@@ -297,16 +244,17 @@ def read_record(
     try:
         real, info = _locate(path, within, folder_checked)
         key = (str(path), info.st_ino, info.st_mtime_ns, info.st_size)
-        disk_key = DiskCache.key(path, info) if disk is not None else ""
+        ident = DiskCache.key(path, info)
         if key in _PARSED:
             data, text = _PARSED[key]
             if disk is not None:
-                disk.put(disk_key, data)  # parsed earlier in this process: still the file's current data
-            return Record(path, data=data, text=text)
+                disk.put(ident, data)  # parsed earlier in this process: still the file's current data
+            return Record(path, data=data, text=text, from_cache=text is None, key=ident, disk=disk)
         if disk is not None:
-            hit, data = disk.get(disk_key)
+            hit, data = disk.get(ident)
             if hit:
-                return Record(path, data=data, from_cache=True)
+                _remember_parse(key, data, None)
+                return Record(path, data=data, from_cache=True, key=ident, disk=disk)
         raw = _read_located(path, real)
     except CatalogError as exc:
         return Record(path, error=exc)
@@ -322,12 +270,16 @@ def read_record(
         data = parse(text, path)
     except CatalogError as exc:
         return Record(path, error=exc, text=text)  # the text still names the paper (queue.raw_paper)
+    _remember_parse(key, data, text)
+    if disk is not None:
+        disk.put(ident, data)
+    return Record(path, data=data, text=text, key=ident, disk=disk)
+
+
+def _remember_parse(key: tuple[str, int, int, int], data: Any, text: str | None) -> None:
     if len(_PARSED) >= _PARSED_MAX:
         _PARSED.clear()
     _PARSED[key] = (data, text)
-    if disk is not None:
-        disk.put(disk_key, data)
-    return Record(path, data=data, text=text)
 
 
 def record_files(folder: Path) -> list[Path]:
@@ -341,7 +293,11 @@ def record_files(folder: Path) -> list[Path]:
         )
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return [folder / name for name in names]
+    # A Path costs ~10 µs to build: a folder listed again in this command reuses the ones it built.
+    known = _CHILDREN.setdefault(str(folder), {})
+    if len(known) > _PARSED_MAX:
+        known.clear()
+    return [known.get(name) or known.setdefault(name, folder / name) for name in names]
 
 
 def read_records(folder: Path, cache_dir: Path | None = None) -> list[Record]:
@@ -352,8 +308,9 @@ def read_records(folder: Path, cache_dir: Path | None = None) -> list[Record]:
         return []
     root = Path(os.path.abspath(folder)).parent.resolve()
     inside = folder.resolve().is_relative_to(root)
-    disk = DiskCache(cache_dir / "records" / f"{folder.name}.json") if cache_dir is not None else None
-    records = [read_record(p, root, folder_checked=inside, disk=disk) for p in files]
+    with bulk():
+        disk = DiskCache.of(cache_dir / "records" / f"{folder.name}.json") if cache_dir is not None else None
+        records = [read_record(p, root, folder_checked=inside, disk=disk) for p in files]
     if disk is not None:
         disk.save()
     return records
@@ -376,8 +333,22 @@ def read_entry(record: Record) -> Entry:
 
 def load_catalog(root: CatalogRoot) -> tuple[list[Entry], list[Exclusion]]:
     """Every entry and exclusion, validated; raises on the first invalid file (check reports them all)."""
+    entries, exclusions, _ = load_catalog_files(root)
+    return entries, exclusions
+
+
+def load_catalog_files(root: CatalogRoot) -> tuple[list[Entry], list[Exclusion], list[str | None]]:
+    """load_catalog, and the files' identities (entries/, then exclusions/) that name what was read."""
     from ingest.models import Exclusion
 
-    entries = [read_entry(record) for record in read_records(root.entries_dir, root.cache_dir)]
-    exclusions = [record.validate(Exclusion) for record in read_records(root.exclusions_dir, root.cache_dir)]
-    return entries, exclusions
+    entry_records = read_records(root.entries_dir, root.cache_dir)
+    exclusion_records = read_records(root.exclusions_dir, root.cache_dir)
+    with bulk():
+        entries = [read_entry(record) for record in entry_records]
+        exclusions = [record.validate(Exclusion) for record in exclusion_records]
+    return entries, exclusions, catalog_files(entry_records, exclusion_records)
+
+
+def catalog_files(entries: Sequence[Record], exclusions: Sequence[Record]) -> list[str | None]:
+    """The identities of a catalog's entry and exclusion files, in order, each folder named."""
+    return ["entries/", *(r.key for r in entries), "exclusions/", *(r.key for r in exclusions)]

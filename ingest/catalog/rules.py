@@ -32,6 +32,7 @@ class TaxonomyRules:
     def __init__(self, taxonomy: Taxonomy, emit: Emit) -> None:
         self.emit = emit
         self.sections = {s.id: s for s in taxonomy.sections}
+        self.columns = {s.id: detail_columns(s) for s in taxonomy.sections}  # once, not once a record
         self.axes = {a.id: set(a.vocabulary) for a in taxonomy.axes}
         self.criteria = {c.id for c in taxonomy.criteria}
         self.verdict_values = {*taxonomy.verdict_values, "unknown"}
@@ -57,8 +58,7 @@ class TaxonomyRules:
                     "detail-section-not-listed",
                     f"details: {sid!r} is not in this entry's sections, so render skips these details",
                 )
-            section = self.sections[sid]
-            allowed = detail_columns(section)
+            allowed = self.columns[sid]
             for column in columns if isinstance(columns, dict) else []:
                 if column not in allowed:
                     self.emit(

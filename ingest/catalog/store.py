@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.catalog.records import DiskCache, read_entry, read_model, read_record, read_records, record_files
+from ingest.catalog.yaml12 import write_record
 from ingest.env import Env
 from ingest.errors import CatalogError, InvalidFile, UsageError
 from ingest.models import check_id
-from ingest.yamlio import atomic_write_text, write_yaml
+from ingest.yamlio import atomic_write_text
 
 if TYPE_CHECKING:  # the config, the taxonomy and the models load on first use: `review list` needs none
     from pydantic import BaseModel
@@ -279,7 +280,7 @@ class CatalogRoot:
 
     def write_entry(self, entry: Entry) -> Path:
         path = self.entry_path(entry.id)
-        write_yaml(path, model_to_yaml_data(entry))
+        write_record(path, model_to_yaml_data(entry))
         return path
 
     # -- proposals, decisions, exclusions -----------------------------------------------------------------
@@ -295,12 +296,12 @@ class CatalogRoot:
 
     def write_proposal(self, proposal: Proposal) -> Path:
         path = self.proposal_path(proposal.id)
-        write_yaml(path, model_to_yaml_data(proposal))
+        write_record(path, model_to_yaml_data(proposal))
         return path
 
     def write_decision(self, decision: Decision) -> Path:
         path = self.decision_path(decision.id)
-        write_yaml(path, model_to_yaml_data(decision))
+        write_record(path, model_to_yaml_data(decision))
         return path
 
     def decisions(self) -> list[Decision]:
@@ -310,7 +311,7 @@ class CatalogRoot:
 
     def write_exclusion(self, exclusion: Exclusion) -> Path:
         path = self.exclusion_path(exclusion.id)
-        write_yaml(path, model_to_yaml_data(exclusion))
+        write_record(path, model_to_yaml_data(exclusion))
         return path
 
     def exclusions(self) -> list[Exclusion]:
@@ -327,4 +328,4 @@ class CatalogRoot:
         return read_model(self.state_path, RunState, within=self.path)
 
     def write_state(self, state: RunState) -> None:
-        write_yaml(self.state_path, model_to_yaml_data(state))
+        write_record(self.state_path, model_to_yaml_data(state))

@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from ingest.errors import CatalogError
-from ingest.yamlio import MAX_DEPTH, MAX_FILE_BYTES, limit_error, scan_limits
+from ingest.yamlemit import dump_record
+from ingest.yamlio import MAX_DEPTH, MAX_FILE_BYTES, atomic_write_text, dumps_yaml, limit_error, scan_limits
 
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -187,3 +188,21 @@ def parse(text: str, source: Path | str = "<string>") -> Any:
 def fast_load(text: str) -> Any:
     """Parse YAML text as ruamel would (YAML 1.2), within the limits; raises CatalogError otherwise."""
     return parse(text)
+
+
+def dumps_record(data: Any) -> str:
+    """A record's YAML as yamlio's ruamel writes it: by the fast writer (yamlemit) when it is sure and the
+    text reads back as `data` here; else by ruamel."""
+    text = dump_record(data)
+    if text is not None:
+        try:
+            if parse(text) == data:
+                return text
+        except CatalogError:
+            pass
+    return dumps_yaml(data)
+
+
+def write_record(path: Path, data: Any) -> None:
+    """Write a record file atomically (dumps_record)."""
+    atomic_write_text(path, dumps_record(data))

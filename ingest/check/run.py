@@ -18,14 +18,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ingest.catalog.diskcache import bulk, save_caches
 from ingest.catalog.merge import still_reviewed
-from ingest.catalog.records import Record, id_mismatch, read_records
+from ingest.catalog.records import Record, catalog_files, id_mismatch, read_records
 from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
 from ingest.check.report import CheckReport, Problem, Severity, summary_line
 from ingest.errors import CatalogError
 from ingest.markdown.escape import find_markers, safe_url
 from ingest.markdown.render import marker_span, render_catalog, render_output_path
+from ingest.markdown.rendered import block_digest, known_render, remember_render, render_inputs
 from ingest.models import ID_RE, Decision, Entry, Exclusion, FieldEvidence, Flag, Proposal
 from ingest.taxonomy import Taxonomy
 
@@ -55,13 +57,26 @@ class _Checker:
         self.entry_ids: set[str] = set()
         self.entry_arxiv: dict[str, Record] = {}
         self.entries_ok = self.exclusions_ok = True
+        self.entry_records: list[Record] = []
+        self.folders: dict[Path, Path] = {}
+        self.exclusion_records: list[Record] = []
 
     # -- plumbing ------------------------------------------------------------------------------------------
     def rel(self, path: Path) -> str:
         try:
-            return path.resolve().relative_to(self.root.path).as_posix()
-        except ValueError:
+            return self.resolve(path).relative_to(self.root.path).as_posix()
+        except (ValueError, OSError):
             return str(path)
+
+    def resolve(self, path: Path) -> Path:
+        """path.resolve(), with each folder resolved once: a resolve costs a system call a path component,
+        and a check of 20,000 entries may report on each."""
+        if path.is_symlink():
+            return path.resolve()
+        folder = self.folders.get(path.parent)
+        if folder is None:
+            folder = self.folders[path.parent] = path.parent.resolve()
+        return folder / path.name
 
     def add(
         self,
@@ -87,8 +102,11 @@ class _Checker:
         if record.data is None:
             self.add(record, 1, "error", "empty", "the file is empty; delete it or fill it in")
             return None
+        known = record.valid(model)
+        if known is not None:
+            return known
         try:
-            return model.model_validate(record.data)
+            return record.remember(model.model_validate(record.data))
         except ValidationError as exc:
             for err in exc.errors():
                 loc = list(err["loc"])
@@ -134,21 +152,42 @@ class _Checker:
     # -- evidence ------------------------------------------------------------------------------------------
     def check_evidence(self, record: Record, entry: Entry, prefix: list[str | int]) -> None:
         for path, evidence in entry.evidence.items():
+            flags = self.weak_flags(evidence)
             # a field a reviewer approved is quiet while its value is the one approved (a proposal's entry
             # has no reviewed fields: nothing in the queue has been approved)
-            if not still_reviewed(entry, path):
-                self.flag_field(record, path, evidence, prefix)
+            if flags and not (entry.reviewed and still_reviewed(entry, path)):
+                self.flag_field(record, path, evidence, prefix, flags)
 
-    def flag_field(self, record: Record, path: str, evidence: FieldEvidence, prefix: list[str | int]) -> None:
-        """One warning per weak field, at the line of the field itself (else of its evidence key)."""
+    def check_entry_evidence(self, record: Record, entry: Entry | None) -> None:
+        """check_evidence of a valid entry file, its model built only when a weak field asks whether a
+        reviewer approved it."""
+        if entry is not None:
+            self.check_evidence(record, entry, [])
+            return
+        for path, raw in record.data["evidence"].items():
+            evidence = FieldEvidence.model_validate(raw)
+            flags = self.weak_flags(evidence)
+            if flags and record.data.get("reviewed"):
+                entry = record.validate(Entry)
+                if still_reviewed(entry, path):
+                    continue
+            if flags:
+                self.flag_field(record, path, evidence, [], flags)
+
+    def weak_flags(self, evidence: FieldEvidence) -> list[Flag]:
+        """The flags that make a field worth a warning, low-confidence last."""
         # The threshold given to check decides low-confidence, not the flag stored at extraction time (that
         # one used the threshold of then): recompute it from the stored confidence.
         flags: list[Flag] = [f for f in WARNING_FLAGS if f in evidence.flags and f != Flag.low_confidence]
-        low = evidence.confidence < self.min_confidence
-        if low:
+        if evidence.confidence < self.min_confidence:
             flags.append(Flag.low_confidence)
-        if not flags:
-            return
+        return flags
+
+    def flag_field(
+        self, record: Record, path: str, evidence: FieldEvidence, prefix: list[str | int], flags: list[Flag]
+    ) -> None:
+        """One warning per weak field, at the line of the field itself (else of its evidence key)."""
+        low = evidence.confidence < self.min_confidence
         parts = [f"confidence {evidence.confidence:.2f}" + (f" < {self.min_confidence:.2f}" if low else "")]
         others = [f.value for f in flags if f != Flag.low_confidence]
         if others:
@@ -171,14 +210,18 @@ class _Checker:
         )
 
     # -- folders -------------------------------------------------------------------------------------------
-    def check_entries(self) -> list[Entry]:
-        records = read_records(self.root.entries_dir, self.root.cache_dir)
+    def check_entries(self) -> list[Record]:
+        """Every entry file's problems; returns the valid ones (their models are built only if needed)."""
+        records = self.entry_records = read_records(self.root.entries_dir, self.root.cache_dir)
         self.report.counts["entries"] = len(records)
         ids: dict[str, Record] = {}
         arxiv: dict[str, Record] = {}
-        valid: list[Entry] = []
+        valid: list[Record] = []
         for record in records:
-            entry = self.validate(record, Entry)
+            # A file that validated before (verified cache, unchanged file) is not validated again: what
+            # follows reads its data, and render builds the models only when it has to render.
+            known = record.known_valid(Entry)
+            entry = None if known else self.validate(record, Entry)
             data = record.data if isinstance(record.data, dict) else {}
             self.check_name(record, data.get("id"), "entry")
             if isinstance(data.get("id"), str):
@@ -195,20 +238,23 @@ class _Checker:
                         "duplicate-arxiv",
                         "arXiv id",
                     )
-            if entry is not None:
-                self.check_links(record, entry)
-                self.check_evidence(record, entry, [])
-                valid.append(entry)
+            if known or entry is not None:
+                self.check_links(record, data)
+                if data.get("evidence"):
+                    self.check_entry_evidence(record, entry)
+                valid.append(record)
         self.entry_ids, self.entry_arxiv = set(ids), arxiv
         self.entries_ok = len(valid) == len(records)
         return valid
 
-    def check_links(self, record: Record, entry: Entry) -> None:
-        """Only http(s) links reach the list: render drops any other, and this says which and where."""
-        urls: list[tuple[list[str | int], str | None]] = [(["url"], entry.url)]
-        urls += [(["links", i, "url"], link.url) for i, link in enumerate(entry.links)]
+    def check_links(self, record: Record, data: dict[str, Any]) -> None:
+        """Only http(s) links reach the list: render drops any other, and this says which and where. `data`
+        is a valid entry's (its url and links' urls are text or None)."""
+        links = data.get("links") or []
+        urls: list[tuple[list[str | int], Any]] = [(["url"], data.get("url"))]
+        urls += [(["links", i, "url"], link.get("url")) for i, link in enumerate(links)]
         for loc, url in urls:
-            if url is not None and not safe_url(url):
+            if isinstance(url, str) and not safe_url(url):
                 self.emit(
                     record, loc, "error", "unsafe-link",
                     f"{url[:80]!r} is not an http(s) URL; render leaves it out (fix or remove it)",
@@ -254,7 +300,7 @@ class _Checker:
                 )
 
     def check_exclusions(self) -> list[Exclusion]:
-        records = read_records(self.root.exclusions_dir, self.root.cache_dir)
+        records = self.exclusion_records = read_records(self.root.exclusions_dir, self.root.cache_dir)
         self.report.counts["exclusions"] = len(records)
         arxiv: dict[str, Record] = {}
         valid = []
@@ -299,7 +345,7 @@ class _Checker:
                 "command (or `ingest run`) finishes it",
             )
 
-    def check_rendered(self, entries: list[Entry], exclusions: list[Exclusion]) -> None:
+    def check_rendered(self, entries: list[Record], exclusions: list[Exclusion]) -> None:
         """The configured output's marker block must equal a fresh render of entries/."""
         config = self.root.config.render
         path = render_output_path(self.root.path, config)
@@ -329,8 +375,15 @@ class _Checker:
         span = marker_span(text, config)
         if span is None:  # reported above
             return
-        block = render_catalog(self.taxonomy, entries, exclusions, config=config)
         current = text[span[0] : span[1]]
+        files = catalog_files(self.entry_records, self.exclusion_records)
+        inputs = render_inputs(self.taxonomy, config, files)
+        cache = self.root.cache_dir
+        if inputs is not None and known_render(cache, inputs) == block_digest(current):
+            return  # these very files rendered to this very block before: no need to render 20,000 again
+        models = [record.validate(Entry) for record in entries]  # valid: built now, or kept from before
+        block = render_catalog(self.taxonomy, models, exclusions, config=config)
+        remember_render(cache, inputs, block)
         if current.strip("\n") == block.strip("\n"):
             return
         old, new = current.strip("\n").split("\n"), block.strip("\n").split("\n")
@@ -360,12 +413,14 @@ def check_root(root: CatalogRoot, *, min_confidence: float | None = None) -> Che
         return report
     threshold = config.check.min_confidence if min_confidence is None else min_confidence
     checker = _Checker(root, taxonomy, threshold)
-    entries = checker.check_entries()
-    checker.check_proposals()
-    exclusions = checker.check_exclusions()
-    checker.check_decisions()
-    checker.check_journal()
-    checker.check_rendered(entries, exclusions)
+    with bulk():  # every folder read, validated and rendered: millions of small objects, no cycles
+        entries = checker.check_entries()
+        checker.check_proposals()
+        exclusions = checker.check_exclusions()
+        checker.check_decisions()
+        checker.check_journal()
+        checker.check_rendered(entries, exclusions)
+    save_caches()  # the lines of flagged records, for the next check
     # errors first, then warnings, then info (which may refer to the errors), each by file and line
     rank = {"error": 0, "warning": 1, "info": 2}
     checker.report.problems.sort(key=lambda p: (rank[p.severity], p.file, p.line or 0))

@@ -33,8 +33,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ingest.catalog.merge import FieldNote, MergeReport, merge_import
+from ingest.catalog.records import read_text
 from ingest.catalog.store import TAXONOMY, CatalogRoot, bundled
-from ingest.errors import UsageError
+from ingest.catalog.yaml12 import parse
+from ingest.errors import CatalogError, UsageError
 from ingest.markdown.facts import RowFacts, link_kind
 from ingest.markdown.headings import ImportProblem, Reader
 from ingest.markdown.implications import Placement, infer_axes
@@ -309,7 +311,7 @@ def import_markdown(
         raise UsageError(f"{path}: no such file", hint="pass the path of the list's markdown") from exc
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not UTF-8 text", hint="save the list as UTF-8") from exc
-    taxonomy = root.taxonomy if root.exists() else load_taxonomy(bundled(TAXONOMY))
+    taxonomy = root.taxonomy if root.exists() else bundled_taxonomy()
     result = parse_markdown(text, taxonomy, source=Path(path).name, keep_prose=keep_prose)
     if not result.entries and not result.exclusions:
         return result
@@ -330,6 +332,16 @@ def import_markdown(
             shutil.rmtree(root.path, ignore_errors=True)
         raise
     return result
+
+
+def bundled_taxonomy() -> Taxonomy:
+    """The bundled taxonomy through the fast reader (as CatalogRoot.taxonomy: ruamel takes about 1 s);
+    ruamel reads it again on any doubt, to report the problem with its line."""
+    path = bundled(TAXONOMY)
+    try:
+        return Taxonomy.model_validate(parse(read_text(path, path.parent)))
+    except (CatalogError, ValueError):
+        return load_taxonomy(path)
 
 
 def _plan(root: CatalogRoot, result: ImportResult, *, overwrite: bool) -> MergeReport:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from ingest.markdown.escape import inline, safe_url
 from ingest.models import UNKNOWN, Entry, Exclusion, Link, LinkKind
-from ingest.taxonomy import Section, Taxonomy
+from ingest.taxonomy import Axis, Section, Taxonomy
 
 EMPTY = "—"
 LINK_SEPARATOR = " · "
@@ -28,6 +28,7 @@ COUNT_BADGE = "https://img.shields.io/badge/{label}-{count}-{color}?style=for-th
 BADGES_PER_LINE = 3
 ALIGN, ALIGN_LAST = ":----:", ":----"
 ARXIV_ABS = "https://arxiv.org/abs/{id}"
+NON_WORD_RE = re.compile(r"[\W_]+")
 GLOSS_RE = re.compile(r"^[^(]+?\s*\([^()]+\)$")  # 'RPD (Refined Policy Distillation)': the importer splits it
 
 
@@ -191,11 +192,24 @@ def axes_text(taxonomy: Taxonomy, entry: Entry) -> str:
     order ('' when every axis is unknown); the importer reads the cell back (implications.py)."""
     parts = []
     for axis in taxonomy.axes:
-        labels = {v.id: v.label for v in axis.values}
+        labels = _value_labels(axis)
         values = [labels.get(v, v) for v in entry.axes.get(axis.id, []) if v != UNKNOWN]
         if values:
             parts.append(f"{axis.label}: {', '.join(values)}")
     return AXES_SEPARATOR.join(parts)
+
+
+# Value labels by axis, built once per axis object (axes_text runs for every row of a 20,000-entry render).
+_LABELS: dict[int, tuple[Axis, dict[str, str]]] = {}
+
+
+def _value_labels(axis: Axis) -> dict[str, str]:
+    held = _LABELS.get(id(axis))
+    if held is None or held[0] is not axis:
+        if len(_LABELS) > 1000:
+            _LABELS.clear()
+        held = _LABELS[id(axis)] = (axis, {v.id: v.label for v in axis.values})
+    return held[1]
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -211,16 +225,17 @@ def details_block(summary: str, body: list[str]) -> list[str]:
 
 def name_key(text: str) -> str:
     """Lower-case words only: two names that read the same have the same key."""
-    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
+    return " ".join(NON_WORD_RE.sub(" ", text.casefold()).split())
 
 
 def row_labels(entries: Sequence[Entry]) -> dict[str, str]:
     """What a detail row or a strictness note calls each entry of a section: its name, or its title when
     another entry of the section has the same name (the importer joins them by these labels)."""
+    keys = {e.id: name_key(e.name) for e in entries}
     counts: dict[str, int] = {}
-    for entry in entries:
-        counts[name_key(entry.name)] = counts.get(name_key(entry.name), 0) + 1
-    return {e.id: e.title if counts[name_key(e.name)] > 1 and e.title else e.name for e in entries}
+    for key in keys.values():
+        counts[key] = counts.get(key, 0) + 1
+    return {e.id: e.title if counts[keys[e.id]] > 1 and e.title else e.name for e in entries}
 
 
 def verdict_notes(taxonomy: Taxonomy, entry: Entry) -> list[str]:
@@ -229,7 +244,7 @@ def verdict_notes(taxonomy: Taxonomy, entry: Entry) -> list[str]:
     verdicts = [(c, entry.verdicts[c.id]) for c in taxonomy.criteria if c.id in entry.verdicts]
     notes: list[str] = []
     for _, verdict in verdicts:
-        for paragraph in (verdict.note or "").split("\n\n"):
+        for paragraph in verdict.note.split("\n\n") if verdict.note else ():
             text = inline(paragraph)
             if text and text not in notes:
                 notes.append(text)

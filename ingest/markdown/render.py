@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.catalog.records import load_catalog
+from ingest.catalog.records import load_catalog_files
 from ingest.catalog.store import CatalogRoot
 from ingest.config import RenderConfig
 from ingest.errors import UsageError
@@ -52,6 +52,7 @@ from ingest.markdown.layout import (
     table,
     verdict_notes,
 )
+from ingest.markdown.rendered import remember_render, render_inputs
 from ingest.models import Entry, Exclusion
 from ingest.taxonomy import Section, Taxonomy
 from ingest.yamlio import atomic_write_text
@@ -329,8 +330,9 @@ def render_root(root: CatalogRoot, output: str | None = None) -> RenderResult:
     """Render the root's entries: to `output` (a path, or '-' for stdout) or to the configured file."""
     config = root.config.render
     taxonomy = root.taxonomy
-    entries, exclusions = load_catalog(root)
+    entries, exclusions, files = load_catalog_files(root)
     block, counts = render_text(taxonomy, entries, exclusions, config)
+    remember_render(root.cache_dir, render_inputs(taxonomy, config, files), block)  # check need not render
     if output == "-":
         text = full_document(taxonomy, block, config)
         return RenderResult(None, "stdout", text, True, len(entries), counts)
