@@ -18,7 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.catalog.records import DiskCache, read_entry, read_model, read_record, read_records, record_files
+from ingest.catalog.diskcache import DiskCache
+from ingest.catalog.records import read_entry, read_model, read_record, read_records, record_files
 from ingest.catalog.yaml12 import write_record
 from ingest.env import Env
 from ingest.errors import CatalogError, InvalidFile, UsageError
