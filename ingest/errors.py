@@ -25,12 +25,22 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def one_line(text: str) -> str:
+    """`text` with its line breaks and other control characters written as escapes (a key or a value from a
+    hostile file can hold them): every message ingest prints is one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class IngestError(Exception):
-    """Base of every error that ingest reports to a user."""
+    """Base of every error that ingest reports to a user; its message and hint are always one line."""
 
     exit_code = 2
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = one_line(message)
+        hint = one_line(hint) if hint is not None else None
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -55,7 +65,7 @@ class CatalogError(IngestError):
         self.line = line
         where = f"{self.file}:{line}" if line else self.file
         super().__init__(f"{where}: {message}", hint=hint)
-        self.detail = message
+        self.detail = one_line(message)
 
 
 class InvalidFile(CatalogError):
@@ -89,7 +99,7 @@ class PaperError(IngestError):
 
     def __init__(self, paper: str, message: str, *, hint: str | None = None) -> None:
         self.paper = paper
-        self.reason = message
+        self.reason = one_line(message)
         super().__init__(f"{paper}: {message}", hint=hint)
 
 

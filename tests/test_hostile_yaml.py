@@ -295,3 +295,24 @@ def test_the_cli_answers_hostile_roots_with_0_1_or_2_no_traceback_and_bounded_me
             assert all("hostile" in line for line in errors), result
     print(f"{len(report['results'])} CLI runs; peak resident memory {report['peak_mb']} MB")
     assert report["peak_mb"] < MAX_RSS_MB
+
+
+@pytest.mark.parametrize(
+    ("relative", "text"),
+    [
+        ("ingest.yaml", '"bad\\nkey": 1\n'),
+        ("ingest.yaml", 'extract:\n  "mo\\rdel\\u0007": 1\n'),
+        ("entries/e.yaml", 'id: e\n"na\\nme": x\n'),
+    ],
+)
+def test_a_key_with_a_line_break_is_still_a_one_line_error(tmp_path: Path, relative: str, text: str) -> None:
+    # Found by the property test above: a key from a hostile file went into the message as it was.
+    root = CatalogRoot(tmp_path / "root", env=Env.from_mapping({})).create()
+    path = root.path / relative
+    path.write_text(text, encoding="utf-8")
+    load = LOADERS["config" if relative == "ingest.yaml" else "entry"][1]
+    with pytest.raises(IngestError) as caught:
+        load(root, path)
+    assert_one_line(caught.value, path)
+    if relative == "ingest.yaml":  # the config names the unknown key: shown, escaped
+        assert "\\n" in str(caught.value) or "\\r" in str(caught.value)
