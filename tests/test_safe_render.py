@@ -17,6 +17,7 @@ from ingest.models import Entry, Link, LinkKind, Verdict
 from ingest.taxonomy import load_taxonomy
 
 READER = MarkdownIt("commonmark", {"html": True}).enable("table")
+READER.validateLink = lambda url: True  # every link the text makes, javascript: too: the test judges them
 TAXONOMY = load_taxonomy(Path(__file__).resolve().parents[1] / "ingest" / "data" / "taxonomy.yaml")
 CONFIG = RenderConfig()
 NASTY = [
