@@ -31,7 +31,7 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.dictionaries(words, values, min_size=1, max_size=4))
 def test_the_fast_writer_writes_what_ruamel_writes_or_nothing(data: dict[str, Any]) -> None:
     fast = dump_record(data)
