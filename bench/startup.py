@@ -217,7 +217,8 @@ def bare_seconds(runs: int = 5) -> float:
 
 def measure() -> list[dict[str, Any]]:
     bare = round(bare_seconds(), 3)
-    rows = [{"name": "bare interpreter start, python -c pass", "value": bare, "unit": "s", "goal": "-"}]
+    name = "bare interpreter start, python -c pass"
+    rows = [{"name": name, "value": bare, "unit": "s", "goal": None, "ratio": None}]
     rows.append(figure("ingest --help", cli_seconds(None, "--help"), 0.15))
     rows.append(figure("ingest check, repository catalog", cli_seconds(REPO, "check"), 0.5))
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
