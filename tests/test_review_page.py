@@ -173,6 +173,25 @@ def test_writes_need_the_session_token_json_and_this_servers_host(server: Review
     assert _files(server.root) == before
 
 
+def test_the_server_hands_frozen_objects_back_to_the_collector_after_each_request(
+    server: ReviewServer,
+) -> None:
+    import gc
+    import time
+
+    from ingest.catalog.diskcache import bulk
+
+    with bulk():
+        made = [[i] for i in range(1000)]  # what a bulk read builds is frozen when it ends
+    assert gc.get_freeze_count() >= len(made)
+    with _client(server) as client:
+        assert client.get("/api/queue").status_code == 200
+    deadline = time.monotonic() + 5
+    while gc.get_freeze_count() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the request's thread unfreezes after it has answered
+    assert gc.get_freeze_count() == 0
+
+
 def test_no_request_reaches_a_file_outside_the_queue_and_the_cache(server: ReviewServer) -> None:
     with _client(server) as client:
         for path in (

@@ -9,6 +9,7 @@ request names becomes a path: proposals are looked up by id in the queue, pages 
 
 from __future__ import annotations
 
+import gc
 import getpass
 import json
 import secrets
@@ -57,6 +58,14 @@ class ReviewServer(ThreadingHTTPServer):
         self.token = secrets.token_urlsafe(32)
         self.reviewer = reviewer or getpass.getuser()
         super().__init__((host, port), _Handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            # A bulk read freezes what it built (catalog/diskcache.py: right for a command that ends); a
+            # server that lives for hours hands it back to the collector after each request instead.
+            gc.unfreeze()
 
     @property
     def host_port(self) -> tuple[str, int]:
