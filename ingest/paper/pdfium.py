@@ -13,7 +13,8 @@ import functools
 import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -184,24 +185,31 @@ def page_count(path: Path) -> int:
         doc.close()
 
 
-@_locked
-def page_text(path: Path, number: int) -> str:
-    """Page `number` (1-based) as PDFium's characters, one for each character index."""
+@contextmanager
+def _text_page(path: Path, number: int) -> Iterator[tuple[pdfium.PdfPage, pdfium.PdfTextPage]]:
+    """Page `number` (1-based) of the PDF and its text page, closed (with the document) on leaving."""
     doc = open_pdf(path)
     try:
         page = doc[number - 1]
         textpage = page.get_textpage()
         try:
-            count = pdfium_c.FPDFText_CountChars(textpage.raw)
-            text = textpage.get_text_range()
-            if len(text) != count:
-                text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
-            return str(text)
+            yield page, textpage
         finally:
             textpage.close()
             page.close()
     finally:
         doc.close()
+
+
+@_locked
+def page_text(path: Path, number: int) -> str:
+    """Page `number` (1-based) as PDFium's characters, one for each character index."""
+    with _text_page(path, number) as (_, textpage):
+        count = pdfium_c.FPDFText_CountChars(textpage.raw)
+        text = textpage.get_text_range()
+        if len(text) != count:
+            text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
+        return str(text)
 
 
 @_locked
@@ -209,37 +217,28 @@ def char_boxes(path: Path, number: int, indices: list[int]) -> list[Box | None]:
     """The box of each character index on page `number` (1-based) as rendered, None for a space or line end
     PDFium generated. The boxes go through PDFium's own page-to-device transform, so a cropped or rotated
     page maps as render_png draws it."""
-    doc = open_pdf(path)
-    try:
-        page = doc[number - 1]
-        textpage = page.get_textpage()
-        try:
-            width, height = page.get_size()
-            rotation = page.get_rotation() // 90
-            size_x, size_y = round(width * 8), round(height * 8)  # 8 device units a point: sub-pixel
-            if rotation % 2:
-                size_x, size_y = size_y, size_x
-            dx, dy = ctypes.c_int(), ctypes.c_int()
+    with _text_page(path, number) as (page, textpage):
+        width, height = page.get_size()
+        rotation = page.get_rotation() // 90
+        size_x, size_y = round(width * 8), round(height * 8)  # 8 device units a point: sub-pixel
+        if rotation % 2:
+            size_x, size_y = size_y, size_x
+        dx, dy = ctypes.c_int(), ctypes.c_int()
 
-            def device(x: float, y: float) -> tuple[float, float]:
-                pdfium_c.FPDF_PageToDevice(page.raw, 0, 0, size_x, size_y, rotation, x, y, dx, dy)
-                return dx.value / size_x, dy.value / size_y
+        def device(x: float, y: float) -> tuple[float, float]:
+            pdfium_c.FPDF_PageToDevice(page.raw, 0, 0, size_x, size_y, rotation, x, y, dx, dy)
+            return dx.value / size_x, dy.value / size_y
 
-            boxes: list[Box | None] = []
-            left, right, bottom, top = (ctypes.c_double() for _ in range(4))
-            for i in indices:
-                generated = pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1
-                if generated or not pdfium_c.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top):
-                    boxes.append(None)
-                    continue
-                (x0, y0), (x1, y1) = device(left.value, top.value), device(right.value, bottom.value)
-                boxes.append(Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
-            return boxes
-        finally:
-            textpage.close()
-            page.close()
-    finally:
-        doc.close()
+        boxes: list[Box | None] = []
+        left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+        for i in indices:
+            generated = pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1
+            if generated or not pdfium_c.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top):
+                boxes.append(None)
+                continue
+            (x0, y0), (x1, y1) = device(left.value, top.value), device(right.value, bottom.value)
+            boxes.append(Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+        return boxes
 
 
 @_locked
