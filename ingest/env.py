@@ -54,6 +54,9 @@ class Env:
     arxiv_pdf_url: str | None = field(default=None, metadata={"variable": "INGEST_ARXIV_PDF_URL"})
     cache_dir: Path | None = field(default=None, metadata={"variable": "INGEST_CACHE_DIR"})
     arxiv_delay: float | None = field(default=None, metadata={"variable": "INGEST_ARXIV_DELAY"})
+    # How long a writing command waits for another ingest process's lock before exit 2: a scheduled job
+    # that may overlap a long run can wait longer; a script that must not block can set 0.
+    lock_wait: float | None = field(default=None, metadata={"variable": "INGEST_LOCK_WAIT"})
     # The proxy variables as set (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, either case): the openai
     # backend's own transport would otherwise ignore them, since httpx reads them only for its default one.
     proxies: dict[str, str] = field(default_factory=dict, metadata={"variable": None})
@@ -76,7 +79,7 @@ class Env:
                     values[name] = service_url(raw)
                 elif name == "cache_dir":
                     values[name] = Path(raw)
-                elif name == "arxiv_delay":
+                elif name in ("arxiv_delay", "lock_wait"):
                     values[name] = _seconds(raw)
                 else:
                     values[name] = raw

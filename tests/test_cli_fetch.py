@@ -15,8 +15,8 @@ PAPERS = ["2306.13649", "1503.02531", "2211.17192"]  # GKD (catalog), Hinton KD 
 ARGS = ["fetch", "--since", "2026-01-01", "--until", "2026-12-31", "--json"]
 
 
-def fetch(root: Path, *extra: str) -> tuple[int, dict | None, str]:
-    result = CliRunner().invoke(cli, ["--root", str(root), *ARGS, *extra])
+def fetch(root: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[int, dict | None, str]:
+    result = CliRunner(env=env).invoke(cli, ["--root", str(root), *ARGS, *extra])
     data = json.loads(result.stdout) if result.stdout.strip().startswith("{") else None
     return result.exit_code, data, result.stderr
 
@@ -129,7 +129,7 @@ def test_fetch_waits_for_no_one_while_a_run_holds_the_lock(arxiv_mirror, root: P
 
     CatalogRoot(root).create()
     with FileLock(str(CatalogRoot(root).lock_path)):
-        code, _, stderr = fetch(root)
+        code, _, stderr = fetch(root, env={"INGEST_LOCK_WAIT": "0.2"})
     assert code == 2
     assert "holds the lock" in stderr
     assert arxiv_mirror.api_requests() == []

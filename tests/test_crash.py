@@ -203,7 +203,7 @@ def test_two_runs_at_once_one_works_the_other_exits_2_naming_the_lock(
     first = spawn(feed.path, *RUN)
     try:
         wait_for(lambda: requests_about(llm_server.requests, FIRST) > 0, what="the first run at work")
-        second = run_cli(feed.path, *RUN)
+        second = run_cli(feed.path, *RUN, env={"INGEST_LOCK_WAIT": "0.2"})
     finally:
         gate.set()
     assert second.returncode == 2

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def snapshot(root: Path) -> dict[str, tuple[str, int]]:
 
 
 def cli(
-    root: Path, *args: str, timeout: float = 60, memory: int | None = None
+    root: Path, *args: str, timeout: float = 60, memory: int | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     def limit() -> None:
         if memory is not None:
@@ -51,7 +52,7 @@ def cli(
         text=True,
         timeout=timeout,
         preexec_fn=limit,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
 
 
@@ -322,7 +323,7 @@ def test_every_writer_waits_for_the_lock_and_names_its_holder(
     before = snapshot(imported.path)
     with imported.lock("ingest run"):
         assert (imported.path / LOCK).read_text() == f"ingest run pid {os.getpid()}\n"
-        done = cli(imported.path, *args)
+        done = cli(imported.path, *args, env={"INGEST_LOCK_WAIT": "0.2"})  # the default 5 s, shortened
     assert done.returncode == 2, done.stderr
     line = one_line(done.stderr)
     assert (
@@ -331,6 +332,27 @@ def test_every_writer_waits_for_the_lock_and_names_its_holder(
     assert f"if process {os.getpid()} is no longer running, the lock is stale" in done.stderr
     assert snapshot(imported.path) == before
     assert (imported.path / LOCK).read_text() == ""  # released: no holder named any more
+
+
+def test_a_writer_waits_out_a_lock_released_within_its_wait(imported: CatalogRoot) -> None:
+    with imported.lock("ingest run"):
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "ingest", "--root", str(imported.path), "render"],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "INGEST_LOCK_WAIT": "60"},
+        )
+        time.sleep(2.0)  # long enough for the render to start and meet the lock
+        assert waiting.poll() is None  # it waits: it cannot have rendered while the lock is held
+    _out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, err
+    assert (imported.path / LOCK).read_text() == ""
+
+
+def test_a_bad_lock_wait_is_named(imported: CatalogRoot) -> None:
+    done = cli(imported.path, "render", env={"INGEST_LOCK_WAIT": "soon"})
+    assert done.returncode == 2
+    assert "INGEST_LOCK_WAIT" in one_line(done.stderr)
 
 
 def test_a_run_and_an_add_at_once_never_duplicate_a_proposal(

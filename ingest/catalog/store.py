@@ -131,7 +131,9 @@ class CatalogRoot:
         """The root's one lock for a command that writes (catalog/lock.py: one waiting rule, holder named)."""
         from ingest.catalog.lock import root_lock  # here: readers (check, review list) never lock
 
-        return root_lock(self.lock_path, command)
+        if self.env.lock_wait is None:
+            return root_lock(self.lock_path, command)
+        return root_lock(self.lock_path, command, wait=self.env.lock_wait)
 
     @property
     def review_journal_dir(self) -> Path:

@@ -145,6 +145,8 @@ ENV_HELP = {
     "INGEST_ARXIV_PDF_URL": "PDF host; overrides arxiv.pdf_url",
     "INGEST_CACHE_DIR": "the cache (PDFs, parsed text, LLM answers); default: the root's .ingest-cache/",
     "INGEST_ARXIV_DELAY": "seconds between arXiv API calls; overrides arxiv.delay_seconds",
+    "INGEST_LOCK_WAIT": "seconds a writing command waits for another ingest process's lock before it exits 2 "
+    "(default 5)",
 }
 
 
