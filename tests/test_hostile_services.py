@@ -100,7 +100,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-TRICKLE_SECONDS = 40  # how long a trickling answer goes on: far past the 3 s deadline of the tests
+TRICKLE_SECONDS = 40  # how long a trickling answer goes on: far past the 1 s deadline of the tests
 
 
 def _silent(conn: socket.socket, stop: threading.Event) -> None:
@@ -165,17 +165,17 @@ def test_add_against_an_endpoint_that_never_answers_or_trickles_ends_within_its_
 ) -> None:
     # A trickled byte comes well inside the read timeout: per-read timeouts alone would wait TRICKLE_SECONDS.
     pdf = small_pdf(tmp_path / "paper.pdf")
-    root = new_root(tmp_path / "root", "extract:\n  deadline_seconds: 3\n  backend: openai\n").path
+    root = new_root(tmp_path / "root", "extract:\n  deadline_seconds: 1\n  backend: openai\n").path
     before = tree_hash(root)
     done, took = ingest(root, "add", str(pdf), OPENAI_BASE_URL=slow_server, OPENAI_API_KEY="k")
 
     assert done.returncode == 3, done.stderr
     [line] = error_lines(done)
-    assert "did not answer within the deadline of 3 s" in line
+    assert "did not answer within the deadline of 1 s" in line
     assert "extract.deadline_seconds" in line
     assert "asking" in done.stderr
     assert "paper.pdf" in done.stderr
-    assert took < 3 + 25, f"took {took:.1f} s for a 3 s deadline"  # 25 s: the interpreter's start on 2 cores
+    assert took < 1 + 25, f"took {took:.1f} s for a 1 s deadline"  # 25 s: the interpreter's start on 2 cores
     assert tree_hash(root) == before
 
 
