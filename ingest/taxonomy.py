@@ -117,6 +117,13 @@ class DetailCues(_Strict):
 
     columns: list[str]
     values: dict[str, list[str]]
+    context: list[str] = Field(
+        default_factory=list, description="words the same sentence must also hold, one of them (empty: any)"
+    )
+    pick: Literal["most", "first"] = Field(
+        default="most", description="the value most sentences state, or the first listed that any states"
+    )
+    min_sentences: int = Field(default=1, ge=1, description="sentences a value needs before it is written")
 
 
 class Cues(_Strict):
@@ -290,6 +297,10 @@ class Taxonomy(_Strict):
             section = next((s for s in self.sections if s.id == value), None)
             return [*(section.keywords if section else []), *self.cues.sections.get(value, [])]
         return []
+
+    def detail_cues(self, column: str, value: str) -> list[str]:
+        """The words that state `value` in the detail column `column` (cues.details); empty if none."""
+        return [c for g in self.cues.details if column in g.columns for c in g.values.get(value, [])]
 
     def column(self, role: str) -> Column:
         """A main-table role's column; an optional role (repo) not in `columns` has its default header."""

@@ -1,0 +1,83 @@
+"""The technical-detail columns the heuristic backend reads off a paper (loss or divergence, data, teacher
+access, granularity, ...): a value is written only when a sentence of the paper's own states it.
+
+Every rule is data: per group of columns, the taxonomy file (`cues.details`) gives each value's cue words, the
+words one of which the same sentence must also hold (`context`: "token-level" says the granularity only next
+to a teacher or a loss), and how a value is picked (the one most sentences state, or the first listed that
+any states). Sentences about other work (the related work, a citing sentence) and about future work state
+nothing. A column two groups fill takes the first group's value; a later group is a fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ingest.extract.scope import OWN_PARTS, own_sentence
+from ingest.models import FieldEvidence, Flag, Quote
+from ingest.taxonomy import DetailCues, Taxonomy
+
+if TYPE_CHECKING:
+    from ingest.extract.sentences import Doc, Sentence
+
+DETAIL_CONFIDENCE = 0.3
+MAX_QUOTES = 2
+# A sentence that says "we" or stands in the method or abstract describes the paper's own choice: it counts
+# more than a sentence elsewhere (an example, a comparison in the experiments).
+OWN_WEIGHT = 2.0
+_FIRST_PERSON = re.compile(r"\b(we|our|us|this (paper|work|report|study))\b", re.IGNORECASE)
+
+
+def _weight(s: Sentence) -> float:
+    return OWN_WEIGHT if s.kind in OWN_PARTS or s.front or _FIRST_PERSON.search(s.text) else 1.0
+
+
+def own_indices(doc: Doc, taxonomy: Taxonomy) -> set[int]:
+    """The sentences that may state a detail: the paper's own, not the ones about future work."""
+    not_done = set(doc.with_cues(taxonomy.cues.not_done))
+    return {i for i in range(len(doc.sents)) if i not in not_done and own_sentence(doc, i)}
+
+
+def _group_value(doc: Doc, group: DetailCues, own: set[int]) -> tuple[str, list[Sentence]] | None:
+    """The value a group's cues give, with the sentences that state it (best first), or None."""
+    allowed = own & doc.naming(group.context) if group.context else own
+    best: tuple[float, str, list[Sentence]] | None = None
+    for value, cues in group.values.items():
+        found = sorted(doc.naming(cues) & allowed)
+        if len(found) < group.min_sentences:
+            continue
+        hits = sorted((doc.sents[i] for i in found), key=lambda s: (-_weight(s), s.page))
+        weight = sum(_weight(s) for s in hits)
+        if group.pick == "first":
+            return value, hits
+        if best is None or weight > best[0]:
+            best = (weight, value, hits)
+    return (best[1], best[2]) if best else None
+
+
+def detail_columns(
+    doc: Doc, section_columns: list[str], taxonomy: Taxonomy, own: set[int] | None = None
+) -> dict[str, tuple[str, list[Sentence]]]:
+    """column -> (value, sentences that state it) for those of `section_columns` the paper states."""
+    own = own_indices(doc, taxonomy) if own is None else own
+    out: dict[str, tuple[str, list[Sentence]]] = {}
+    for group in taxonomy.cues.details:
+        columns = [c for c in section_columns if c in group.columns and c not in out]
+        if not columns:
+            continue
+        found = _group_value(doc, group, own)
+        if found is not None:
+            out[columns[0]] = found
+    return out
+
+
+def detail_evidence(hits: list[Sentence]) -> FieldEvidence:
+    """The evidence of one detail value: its best sentences, at the heuristic's detail confidence."""
+    n = len(hits)
+    return FieldEvidence(
+        quotes=[Quote(text=s.text, page=s.page) for s in hits[:MAX_QUOTES]],
+        confidence=DETAIL_CONFIDENCE,
+        model_confidence=DETAIL_CONFIDENCE,
+        flags=[Flag.heuristic],
+        note=f"heuristic: {n} sentence{'' if n == 1 else 's'} of the paper's own state this value",
+    )
