@@ -71,11 +71,14 @@ def detail_columns(
     return out
 
 
-def detail_evidence(hits: list[Sentence]) -> FieldEvidence:
-    """The evidence of one detail value: its best sentences, at the heuristic's detail confidence."""
+def detail_evidence(hits: list[Sentence], used: set[str]) -> FieldEvidence:
+    """The evidence of one detail value: its best sentences that no other field quotes yet (a sentence that
+    backs three fields backs them weakly), at the heuristic's detail confidence; `used` gains them."""
     n = len(hits)
+    chosen = sorted(hits, key=lambda s: s.text in used)[:MAX_QUOTES]  # stable: best first otherwise
+    used.update(s.text for s in chosen)
     return FieldEvidence(
-        quotes=[Quote(text=s.text, page=s.page) for s in hits[:MAX_QUOTES]],
+        quotes=[Quote(text=s.text, page=s.page) for s in chosen],
         confidence=DETAIL_CONFIDENCE,
         model_confidence=DETAIL_CONFIDENCE,
         flags=[Flag.heuristic],

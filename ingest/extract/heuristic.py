@@ -218,12 +218,13 @@ class HeuristicBackend:
     ) -> dict[str, dict[str, str]]:
         """Each section's detail columns that the paper's own sentences state (taxonomy cues.details)."""
         own = own_indices(doc, self.taxonomy)
+        used = {q.text for ev in evidence.values() for q in ev.quotes}
         details: dict[str, dict[str, str]] = {}
         for section_id in sections:
             names = self.taxonomy.section(section_id).detail_names(keep_prose=False)
             found = detail_columns(doc, names, self.taxonomy, own)
             for column, (_, hits) in found.items():
-                evidence[f"details.{section_id}.{column}"] = detail_evidence(hits)
+                evidence[f"details.{section_id}.{column}"] = detail_evidence(hits, used)
             if found:
                 details[section_id] = {c: v for c, (v, _) in found.items()}
         return details
