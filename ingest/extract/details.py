@@ -11,6 +11,7 @@ nothing. A column two groups fill takes the first group's value; a later group i
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from ingest.extract.scope import OWN_PARTS, own_sentence
@@ -71,11 +72,12 @@ def detail_columns(
     return out
 
 
-def detail_evidence(hits: list[Sentence], used: set[str]) -> FieldEvidence:
-    """The evidence of one detail value: its best sentences that no other field quotes yet (a sentence that
-    backs three fields backs them weakly), at the heuristic's detail confidence; `used` gains them."""
+def detail_evidence(hits: list[Sentence], used: Counter[str]) -> FieldEvidence:
+    """The evidence of one detail value: its best sentence that the fewest other fields quote (a sentence that
+    backs three fields backs them weakly), and a second one no field quotes yet; `used` counts them."""
     n = len(hits)
-    chosen = sorted(hits, key=lambda s: s.text in used)[:MAX_QUOTES]  # stable: best first otherwise
+    ranked = sorted(hits, key=lambda s: used[s.text])  # stable: the best sentence first among equals
+    chosen = ranked[:1] + [s for s in ranked[1:MAX_QUOTES] if not used[s.text]]
     used.update(s.text for s in chosen)
     return FieldEvidence(
         quotes=[Quote(text=s.text, page=s.page) for s in chosen],

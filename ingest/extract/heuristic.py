@@ -10,6 +10,7 @@ of supporting sentences but never passes HEURISTIC_CAP (0.5), and every field ca
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -218,7 +219,7 @@ class HeuristicBackend:
     ) -> dict[str, dict[str, str]]:
         """Each section's detail columns that the paper's own sentences state (taxonomy cues.details)."""
         own = own_indices(doc, self.taxonomy)
-        used = {q.text for ev in evidence.values() for q in ev.quotes}
+        used = Counter(q.text for ev in evidence.values() for q in ev.quotes)
         details: dict[str, dict[str, str]] = {}
         for section_id in sections:
             names = self.taxonomy.section(section_id).detail_names(keep_prose=False)
