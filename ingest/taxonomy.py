@@ -124,6 +124,9 @@ class DetailCues(_Strict):
         default="most", description="the value most sentences state, or the first listed that any states"
     )
     min_sentences: int = Field(default=1, ge=1, description="sentences a value needs before it is written")
+    min_share: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="share of all values' sentences the most-stated one needs"
+    )
 
 
 class Cues(_Strict):
@@ -150,6 +153,9 @@ class Cues(_Strict):
         default_factory=list, description="regexes of a sentence about another paper (a citation)"
     )
     details: list[DetailCues] = Field(default_factory=list, description="detail columns the heuristic fills")
+    contrast: list[str] = Field(
+        default_factory=list, description="words of a sentence that sets the method against another (details)"
+    )
     fallback_axes: list[str] = Field(
         default_factory=list, description="axes the heuristic fills from sentences naming one value alone"
     )

@@ -406,3 +406,17 @@ def test_a_detail_quote_without_the_values_words_is_unsupported(taxonomy):
     path = "details.surveys.Teacher Access"
     assert check.field(path, said, entry, None)[0] == "supported"
     assert check.field(path, unrelated, entry, None) == ("unsupported", "does not mention 'White-box'")
+
+
+def test_a_sentence_that_sets_the_method_against_another_states_no_detail(taxonomy):
+    texts = ["Unlike GRPO, our update needs no group of samples per prompt from the teacher."]
+    assert "Inner RL" not in details_of(taxonomy, texts)
+    texts = ["We use the reverse KL to the teacher rather than the forward KL of prior distillation."]
+    assert "Loss / Divergence" not in details_of(taxonomy, texts)
+
+
+def test_a_domain_among_several_is_no_statement_of_it(taxonomy):
+    math = ["We evaluate the student on GSM8K.", "AIME scores of the student rise.", "MATH500 also rises."]
+    summaries = ["We distill on XSum summarization.", "Summarization quality improves on XSum.", "XSum again."]
+    assert details_of(taxonomy, math)["Domain"] == "Math reasoning"
+    assert "Domain" not in details_of(taxonomy, math + summaries)

@@ -4,8 +4,9 @@ access, granularity, ...): a value is written only when a sentence of the paper'
 Every rule is data: per group of columns, the taxonomy file (`cues.details`) gives each value's cue words, the
 words one of which the same sentence must also hold (`context`: "token-level" says the granularity only next
 to a teacher or a loss), and how a value is picked (the one most sentences state, or the first listed that
-any states). Sentences about other work (the related work, a citing sentence) and about future work state
-nothing. A column two groups fill takes the first group's value; a later group is a fallback.
+any states). Sentences about other work (the related work, a citing sentence), about future work, and those
+that set the method against another (`cues.contrast`) state nothing. A column two groups fill takes the first
+group's value; a later group is a fallback.
 """
 
 from __future__ import annotations
@@ -34,26 +35,28 @@ def _weight(s: Sentence) -> float:
 
 
 def own_indices(doc: Doc, taxonomy: Taxonomy) -> set[int]:
-    """The sentences that may state a detail: the paper's own, not the ones about future work."""
-    not_done = set(doc.with_cues(taxonomy.cues.not_done))
+    """The sentences that may state a detail: the paper's own, not the ones about future work or that set the
+    method against another ("unlike GRPO", "rather than the forward KL": they name what it does not use)."""
+    not_done = set(doc.with_cues([*taxonomy.cues.not_done, *taxonomy.cues.contrast]))
     return {i for i in range(len(doc.sents)) if i not in not_done and own_sentence(doc, i)}
 
 
 def _group_value(doc: Doc, group: DetailCues, own: set[int]) -> tuple[str, list[Sentence]] | None:
     """The value a group's cues give, with the sentences that state it (best first), or None."""
     allowed = own & doc.naming(group.context) if group.context else own
-    best: tuple[float, str, list[Sentence]] | None = None
+    stated: list[tuple[float, str, list[Sentence]]] = []
     for value, cues in group.values.items():
-        found = sorted(doc.naming(cues) & allowed)
-        if len(found) < group.min_sentences:
-            continue
-        hits = sorted((doc.sents[i] for i in found), key=lambda s: (-_weight(s), s.page))
-        weight = sum(_weight(s) for s in hits)
-        if group.pick == "first":
-            return value, hits
-        if best is None or weight > best[0]:
-            best = (weight, value, hits)
-    return (best[1], best[2]) if best else None
+        hits = sorted((doc.sents[i] for i in doc.naming(cues) & allowed), key=lambda s: (-_weight(s), s.page))
+        if hits:
+            stated.append((sum(_weight(s) for s in hits), value, hits))
+    if not stated:
+        return None
+    # `first`: the first listed value any sentence states; `most`: the one most stated (the first on a tie).
+    weight, value, hits = stated[0] if group.pick == "first" else max(stated, key=lambda t: t[0])
+    # A value that shares the paper with others as often (a domain among several) is no statement of it.
+    if len(hits) < group.min_sentences or weight < group.min_share * sum(t[0] for t in stated):
+        return None
+    return value, hits
 
 
 def detail_columns(
