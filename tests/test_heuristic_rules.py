@@ -165,6 +165,7 @@ ALL_COLUMNS = [
     "Teacher Access",
     "Granularity",
     "Inner RL",
+    "Teacher Role",
     "Stage(s) using OPD",
     "Feedback Signal",
     "Privileged Context (Teacher)",
@@ -417,6 +418,16 @@ def test_a_sentence_that_sets_the_method_against_another_states_no_detail(taxono
 
 def test_a_domain_among_several_is_no_statement_of_it(taxonomy):
     math = ["We evaluate the student on GSM8K.", "AIME scores of the student rise.", "MATH500 also rises."]
-    summaries = ["We distill on XSum summarization.", "Summarization quality improves on XSum.", "XSum again."]
+    summaries = ["We distill on XSum summarization.", "Summarization improves on XSum.", "XSum again."]
     assert details_of(taxonomy, math)["Domain"] == "Math reasoning"
     assert "Domain" not in details_of(taxonomy, math + summaries)
+
+
+def test_the_teacher_role_most_sentences_give_is_written_only_when_most_give_it(taxonomy):
+    domain = [
+        "Domain-specific teachers each supervise the student on their own field.",
+        "The multiple teachers are trained with RL before the distillation.",
+    ]
+    assert details_of(taxonomy, domain).get("Teacher Role") == "Multi-domain teachers"
+    mixed = [domain[0], "A judge model scores each answer.", "A larger teacher scores each token."]
+    assert "Teacher Role" not in details_of(taxonomy, mixed)
