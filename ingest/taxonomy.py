@@ -117,6 +117,16 @@ class DetailCues(_Strict):
 
     columns: list[str]
     values: dict[str, list[str]]
+    context: list[str] = Field(
+        default_factory=list, description="words the same sentence must also hold, one of them (empty: any)"
+    )
+    pick: Literal["most", "first"] = Field(
+        default="most", description="the value most sentences state, or the first listed that any states"
+    )
+    min_sentences: int = Field(default=1, ge=1, description="sentences a value needs before it is written")
+    min_share: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="share of all values' sentences the most-stated one needs"
+    )
 
 
 class Cues(_Strict):
@@ -143,6 +153,9 @@ class Cues(_Strict):
         default_factory=list, description="regexes of a sentence about another paper (a citation)"
     )
     details: list[DetailCues] = Field(default_factory=list, description="detail columns the heuristic fills")
+    contrast: list[str] = Field(
+        default_factory=list, description="words of a sentence that sets the method against another (details)"
+    )
     fallback_axes: list[str] = Field(
         default_factory=list, description="axes the heuristic fills from sentences naming one value alone"
     )
@@ -290,6 +303,10 @@ class Taxonomy(_Strict):
             section = next((s for s in self.sections if s.id == value), None)
             return [*(section.keywords if section else []), *self.cues.sections.get(value, [])]
         return []
+
+    def detail_cues(self, column: str, value: str) -> list[str]:
+        """The words that state `value` in the detail column `column` (cues.details); empty if none."""
+        return [c for g in self.cues.details if column in g.columns for c in g.values.get(value, [])]
 
     def column(self, role: str) -> Column:
         """A main-table role's column; an optional role (repo) not in `columns` has its default header."""

@@ -155,3 +155,279 @@ def test_a_second_section_only_on_a_near_tie(taxonomy):
 def test_a_reports_team_line_is_its_organisation(page, org):
     paper = PaperText(source="test", pages=[page], title="Model-Z Technical Report")
     assert affiliation(paper, "Model-Z Technical Report") == org
+
+
+# --- technical-detail columns (extract/details.py, taxonomy cues.details) ---------------------------------
+
+ALL_COLUMNS = [
+    "Loss / Divergence",
+    "Data",
+    "Teacher Access",
+    "Granularity",
+    "Inner RL",
+    "Teacher Role",
+    "Stage(s) using OPD",
+    "Feedback Signal",
+    "Privileged Context (Teacher)",
+    "Modality",
+    "Domain",
+    "On-/Off-policy",
+    "Drafter type",
+    "Backbone",
+    "Multi-GPU",
+]
+
+
+def details_of(taxonomy: Taxonomy, texts: list[str], kind: str = "method") -> dict[str, str]:
+    from ingest.extract.details import detail_columns
+
+    found = detail_columns(doc_of(taxonomy, texts, kind), ALL_COLUMNS, taxonomy)
+    return {column: value for column, (value, _) in found.items()}
+
+
+@pytest.mark.parametrize(
+    ("texts", "column", "value"),
+    [
+        (
+            ["We minimise the reverse KL between the student and the teacher on the student's samples."],
+            "Loss / Divergence",
+            "Reverse KL",
+        ),
+        # the divergence most sentences name wins
+        (
+            [
+                "Our objective is the forward KL from the teacher to the student.",
+                "We compute the forward KL on every response the student writes.",
+                "The reverse KL is reported only as a diagnostic of our runs.",
+            ],
+            "Loss / Divergence",
+            "Forward KL",
+        ),
+        (
+            ["We use the generalized JSD with a coefficient of 0.5 as our divergence."],
+            "Loss / Divergence",
+            "Generalized JSD",
+        ),
+        # no named direction: a KL said of the teacher is a KL, a cross-entropy of the distillation one too
+        (
+            ["We add a KL divergence term that pulls the student toward the teacher."],
+            "Loss / Divergence",
+            "KL",
+        ),
+        (
+            ["The distillation loss is the cross-entropy on the teacher's answer tokens."],
+            "Loss / Divergence",
+            "Cross-entropy",
+        ),
+        (
+            ["The teacher's logits on each sampled prefix supervise the student."],
+            "Teacher Access",
+            "White-box",
+        ),
+        (
+            ["We query the teacher through an API and see only the generated text of the teacher."],
+            "Teacher Access",
+            "Black-box",
+        ),
+        (["The teacher scores every token of the student's response."], "Granularity", "Token"),
+        (
+            ["A sequence-level reward from the teacher judges each full answer of the student."],
+            "Granularity",
+            "Sequence",
+        ),
+        (
+            ["The student trains on a mixture of on-policy and off-policy data from the teacher."],
+            "Data",
+            "Mixed",
+        ),
+        (
+            ["The student learns from its student-generated outputs under the teacher."],
+            "Data",
+            "Student rollouts",
+        ),
+        (["We combine GRPO with the distillation signal of the teacher."], "Inner RL", "GRPO"),
+        (
+            ["On-policy distillation runs after supervised fine-tuning in our pipeline."],
+            "Stage(s) using OPD",
+            "Post-training",
+        ),
+        (
+            ["The teacher is the same model conditioned on the reference answer to the question."],
+            "Privileged Context (Teacher)",
+            "Ground-truth answer",
+        ),
+        (
+            ["The drafter is trained on the drafter's own proposals, scored by the target model."],
+            "On-/Off-policy",
+            "On-policy",
+        ),
+    ],
+    ids=[
+        "reverse-kl",
+        "most-stated",
+        "gjsd",
+        "kl-fallback",
+        "cross-entropy-fallback",
+        "white-box",
+        "black-box",
+        "token",
+        "sequence",
+        "mixed-data",
+        "student-data",
+        "grpo",
+        "post-training",
+        "privileged-answer",
+        "drafter-on-policy",
+    ],
+)
+def test_a_detail_stated_by_the_papers_own_sentence_is_filled(taxonomy, texts, column, value):
+    assert details_of(taxonomy, texts).get(column) == value
+
+
+@pytest.mark.parametrize(
+    ("texts", "kind", "column"),
+    [
+        # about other work: a citing sentence, the related work
+        (
+            ["Prior work [4] minimises the reverse KL between student and teacher."],
+            "method",
+            "Loss / Divergence",
+        ),
+        (["Smith et al. use the teacher's logits on every token."], "method", "Teacher Access"),
+        (
+            ["MiniLLM minimises the reverse KL between student and teacher."],
+            "related_work",
+            "Loss / Divergence",
+        ),
+        # put in the future
+        (["In future work we will try the reverse KL to the teacher."], "method", "Loss / Divergence"),
+        # a word of the value without the words that make it a detail of the distillation
+        (
+            ["We monitor the KL divergence of the policy to its reference model."],
+            "method",
+            "Loss / Divergence",
+        ),
+        (
+            ["The attention logits of each head are scaled by the square root of the dimension."],
+            "method",
+            "Teacher Access",
+        ),
+        (["Multi-token prediction adds token-level parallelism to decoding."], "method", "Granularity"),
+        (
+            ["The policy performs on-policy rollouts in every environment with a verifier reward."],
+            "method",
+            "Data",
+        ),
+        (["We apply post-training quantization to the released weights."], "method", "Stage(s) using OPD"),
+        # "reinforcement learning" is no REINFORCE estimator
+        (["We train the model with reinforcement learning on math problems."], "method", "Inner RL"),
+        # one mention of a modality or a domain is no statement of it
+        (["One image of the appendix shows the training curve."], "method", "Modality"),
+        (["We also report GSM8K accuracy."], "method", "Domain"),
+    ],
+    ids=[
+        "citing",
+        "et-al",
+        "related-work",
+        "future-work",
+        "kl-without-teacher",
+        "attention-logits",
+        "token-parallelism",
+        "rl-rollouts",
+        "quantization",
+        "reinforcement-learning",
+        "one-image",
+        "one-benchmark",
+    ],
+)
+def test_a_detail_is_left_unknown_unless_the_papers_own_sentence_states_it(taxonomy, texts, kind, column):
+    assert column not in details_of(taxonomy, texts, kind)
+
+
+def test_a_mix_of_data_outranks_the_students_own_samples(taxonomy):
+    texts = [
+        "The student learns from its student-generated outputs under the teacher.",
+        "Each batch is a mixture of on-policy and off-policy data with a fixed student data fraction.",
+    ]
+    assert details_of(taxonomy, texts)["Data"] == "Mixed"
+
+
+def test_the_heuristic_fills_each_sections_details_and_its_quotes_support_them(taxonomy):
+    from ingest.extract.heuristic import HeuristicBackend
+    from ingest.extract.support import check_support
+    from ingest.extract.verify import verify
+    from ingest.models import Candidate
+
+    page = " ".join(
+        [
+            *OPD,
+            "We minimise the reverse KL between the student and the teacher on every sampled response.",
+            "The teacher's logits on each prefix give the student a dense signal.",
+            "Every token of the student's rollout receives the teacher's token-level distribution.",
+            # a paper says its choices more than once: the details need not share the other fields' quotes
+            "Our loss is the reverse KL, computed in closed form over the vocabulary.",
+            "Its gradient is taken per token and averaged over the batch.",
+            "The reverse KL keeps the student on the modes of the teacher, as Section 4 shows.",
+            "Only student-generated responses enter the training batches.",
+        ]
+    )
+    paper = PaperText(source="test", pages=[page], title="A Method")
+    raw = HeuristicBackend(taxonomy).extract(paper, Candidate(title="A Method"), examples=[])
+    ex = check_support(verify(raw, paper), paper, taxonomy)
+    details = ex.entry.details[ex.entry.primary_section]
+    assert details.get("Loss / Divergence") == "Reverse KL"
+    assert details.get("Granularity") == "Token"
+    assert ex.entry.evidence["details.white-box.Loss / Divergence"].support == "supported"
+    paths = [p for p in ex.entry.evidence if p.startswith("details.")]
+    assert len(paths) >= 3
+    for path in paths:
+        ev = ex.entry.evidence[path]
+        # Every quote states its value; in a paper this short a sentence may also back two other fields.
+        assert ev.quotes, path
+        assert ev.support == "supported" or ev.support_note.startswith("the same quote backs"), path
+
+
+def test_a_detail_quote_without_the_values_words_is_unsupported(taxonomy):
+    from ingest.models import Entry, FieldEvidence, Quote
+
+    entry = Entry(
+        id="x",
+        name="X",
+        title="X",
+        sections=["surveys"],
+        details={"surveys": {"Teacher Access": "White-box"}},
+    )
+    check = SupportCheck(taxonomy)
+    said = FieldEvidence(
+        quotes=[Quote(text="We read the teacher's logits at every step.", page=1)], confidence=0.3
+    )
+    unrelated = FieldEvidence(
+        quotes=[Quote(text="We evaluate on four summarisation benchmarks.", page=1)], confidence=0.3
+    )
+    path = "details.surveys.Teacher Access"
+    assert check.field(path, said, entry, None)[0] == "supported"
+    assert check.field(path, unrelated, entry, None) == ("unsupported", "does not mention 'White-box'")
+
+
+def test_a_sentence_that_sets_the_method_against_another_states_no_detail(taxonomy):
+    texts = ["Unlike GRPO, our update needs no group of samples per prompt from the teacher."]
+    assert "Inner RL" not in details_of(taxonomy, texts)
+    texts = ["We use the reverse KL to the teacher rather than the forward KL of prior distillation."]
+    assert "Loss / Divergence" not in details_of(taxonomy, texts)
+
+
+def test_a_domain_among_several_is_no_statement_of_it(taxonomy):
+    math = ["We evaluate the student on GSM8K.", "AIME scores of the student rise.", "MATH500 also rises."]
+    summaries = ["We distill on XSum summarization.", "Summarization improves on XSum.", "XSum again."]
+    assert details_of(taxonomy, math)["Domain"] == "Math reasoning"
+    assert "Domain" not in details_of(taxonomy, math + summaries)
+
+
+def test_the_teacher_role_most_sentences_give_is_written_only_when_most_give_it(taxonomy):
+    domain = [
+        "Domain-specific teachers each supervise the student on their own field.",
+        "The multiple teachers are trained with RL before the distillation.",
+    ]
+    assert details_of(taxonomy, domain).get("Teacher Role") == "Multi-domain teachers"
+    mixed = [domain[0], "A judge model scores each answer.", "A larger teacher scores each token."]
+    assert "Teacher Role" not in details_of(taxonomy, mixed)

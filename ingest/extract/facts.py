@@ -1,5 +1,5 @@
-"""Facts the heuristic backend reads off a paper's text: its organisation, its own code links, the technical
-detail columns it states, and an axis value that sentences name alone (a teacher named only by its role).
+"""Facts the heuristic backend reads off a paper's text: its organisation, its own code links, and an axis
+value that sentences name alone (a teacher named only by its role); the detail columns are in details.py.
 
 Every rule is a pattern of wording, or cue words from the taxonomy file; none names a paper.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ingest.models import FieldEvidence, Flag, PaperText, Quote
+from ingest.models import PaperText
 from ingest.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ OWN_CODE = re.compile(
 OWN_CODE_WINDOW = 160
 # Sentences that name one value of an axis and no other, for that value when keywords decided nothing.
 EXCLUSIVE_SENTENCES = 2
-DETAIL_CONFIDENCE = 0.3
 TEAM_WORDS = 4  # a team line is short; an author list is longer
 
 
@@ -73,37 +72,6 @@ def own_urls(paper: PaperText, limit: int = 3) -> list[str]:
         if m.start() < len(page1) or OWN_CODE.search(before):
             own.append(m.group(0).rstrip("."))
     return list(dict.fromkeys(own))[:limit]
-
-
-def detail_columns(
-    doc: Doc, section_columns: list[str], taxonomy: Taxonomy
-) -> dict[str, tuple[str, list[Sentence]]]:
-    """column -> (value, sentences that state it) for the columns of the section the text states; the value
-    most sentences state wins."""
-    out: dict[str, tuple[str, list[Sentence]]] = {}
-    for group in taxonomy.cues.details:
-        columns = [c for c in section_columns if c in group.columns]
-        if not columns:
-            continue
-        best: tuple[str, list[Sentence]] | None = None
-        for value, cues in group.values.items():
-            hits = [doc.sents[i] for i in sorted(doc.naming(cues))]
-            if hits and (best is None or len(hits) > len(best[1])):
-                best = (value, hits)
-        if best is not None:
-            out[columns[0]] = best
-    return out
-
-
-def detail_evidence(hits: list[Sentence]) -> FieldEvidence:
-    quotes = [Quote(text=s.text, page=s.page) for s in hits[:2]]
-    return FieldEvidence(
-        quotes=quotes,
-        confidence=DETAIL_CONFIDENCE,
-        model_confidence=DETAIL_CONFIDENCE,
-        flags=[Flag.heuristic],
-        note="heuristic: the sentences state this value",
-    )
 
 
 def exclusive_value(doc: Doc, taxonomy: Taxonomy, axis_id: str) -> tuple[str, list[Sentence]]:

@@ -10,11 +10,13 @@ of supporting sentences but never passes HEURISTIC_CAP (0.5), and every field ca
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 from ingest.catalog.store import CatalogRoot
-from ingest.extract.facts import affiliation, detail_columns, detail_evidence, exclusive_value, own_urls
+from ingest.extract.details import detail_columns, detail_evidence, own_indices
+from ingest.extract.facts import affiliation, exclusive_value, own_urls
 from ingest.extract.naming import guess_name
 from ingest.extract.placement import place
 from ingest.extract.prompts import digest
@@ -43,7 +45,7 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "7"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+VERSION = "8"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MAX_QUOTES = 2
 # The sentence helpers moved to extract/sentences.py; callers still import them from here.
 __all__ = ["HEURISTIC_CAP", "HeuristicBackend", "Sentence", "sentences"]
@@ -147,7 +149,7 @@ class HeuristicBackend:
             # The value a paper's own sentences name: not the teacher of a paper it cites or reviews.
             own = Doc([s for i, s in enumerate(doc.sents) if own_sentence(doc, i)], doc.cites)
             self._fallback_axes(own, axes, evidence)
-        details = self._details(doc, sections[0], evidence)
+        details = self._details(doc, sections, evidence)
         code = [link.url for link in links if link.kind == LinkKind.code]
         entry = Entry(
             id=slugify(name),
@@ -213,14 +215,20 @@ class HeuristicBackend:
                 evidence[f"axes.{axis_id}"] = _evidence(hits, len(hits), note=note)
 
     def _details(
-        self, doc: Doc, section_id: str, evidence: dict[str, FieldEvidence]
+        self, doc: Doc, sections: list[str], evidence: dict[str, FieldEvidence]
     ) -> dict[str, dict[str, str]]:
-        """The primary section's detail columns that the text states (taxonomy cues.details)."""
-        section = self.taxonomy.section(section_id)
-        found = detail_columns(doc, section.detail_names(keep_prose=False), self.taxonomy)
-        for column, (_, hits) in found.items():
-            evidence[f"details.{section_id}.{column}"] = detail_evidence(hits)
-        return {section_id: {c: v for c, (v, _) in found.items()}} if found else {}
+        """Each section's detail columns that the paper's own sentences state (taxonomy cues.details)."""
+        own = own_indices(doc, self.taxonomy)
+        used = Counter(q.text for ev in evidence.values() for q in ev.quotes)
+        details: dict[str, dict[str, str]] = {}
+        for section_id in sections:
+            names = self.taxonomy.section(section_id).detail_names(keep_prose=False)
+            found = detail_columns(doc, names, self.taxonomy, own)
+            for column, (_, hits) in found.items():
+                evidence[f"details.{section_id}.{column}"] = detail_evidence(hits, used)
+            if found:
+                details[section_id] = {c: v for c, (v, _) in found.items()}
+        return details
 
     def _verdicts(self, doc: Doc, evidence: dict[str, FieldEvidence]) -> dict[str, Verdict]:
         verdicts: dict[str, Verdict] = {}

@@ -3,6 +3,7 @@
 Per field, after verify (which gives each quote its span in the paper):
 
 - name, title, org and detail columns: the value (or most of its words) is in the quote or right beside it;
+  a detail value may instead be backed by one of its cue words (the taxonomy's `cues.details`);
 - links: every code URL of the entry is in a quote or right beside one;
 - axes, sections, verdicts: a quote holds a cue word of the value (the taxonomy's keywords and `cues`);
 - a quote from the references section, or a sentence that cites another paper and never says "we", backs
@@ -124,7 +125,14 @@ class SupportCheck:
         if head in ("axes", "sections", "verdicts"):
             return self._cued(path, values, own)
         # A URL or a name is there whole or not at all; a title or a detail may be worded differently.
-        return _text_rule(values, own, paper, whole=head in ("links", "name"))
+        found = _text_rule(values, own, paper, whole=head in ("links", "name"))
+        if head == "details" and found[0] != "supported":
+            # A detail worded as the list writes it ("White-box") is backed by the words that state it.
+            column = path.split(".", 2)[-1]
+            cues = self.taxonomy.detail_cues(column, values[0])
+            if cues and holds_cue(" ".join(q.text for q in own), cues) is not None:
+                return "supported", None
+        return found
 
     def _cued(self, path: str, values: list[str], quotes: list[Quote]) -> tuple[str, str | None]:
         text = " ".join(q.text for q in quotes)
