@@ -25,6 +25,12 @@ def test_bundled_taxonomy_declares_twelve_sections_and_four_axes() -> None:
     assert "unknown" in taxonomy.axis("teacher_source").vocabulary
 
 
+def test_a_new_root_gets_the_repository_taxonomy_with_every_cue() -> None:
+    # The heuristic's word lists live in the taxonomy: a root made by `ingest init` must not get a weaker copy.
+    repository = Path(__file__).resolve().parent.parent / "taxonomy.yaml"
+    assert bundled("taxonomy.yaml").read_bytes() == repository.read_bytes()
+
+
 def test_create_root_then_write_and_read_an_entry(tmp_path: Path) -> None:
     root = CatalogRoot(tmp_path / "cat").create()
     entry = Entry(id="gkd", name="GKD", sections=["surveys"], date="2023.06")
