@@ -18,8 +18,20 @@ from hypothesis import strategies as st
 from ingest.paper.atom import MAX_FEED_BYTES, parse_page
 
 FIELDS = (
-    "arxiv_id", "version", "title", "abstract", "authors", "published", "updated", "categories",
-    "primary_category", "comment", "journal_ref", "doi", "pdf_url", "abs_url",
+    "arxiv_id",
+    "version",
+    "title",
+    "abstract",
+    "authors",
+    "published",
+    "updated",
+    "categories",
+    "primary_category",
+    "comment",
+    "journal_ref",
+    "doi",
+    "pdf_url",
+    "abs_url",
 )
 
 
@@ -112,6 +124,7 @@ def test_the_error_feed_is_its_message_not_a_paper(arxiv_api: Path) -> None:
 
 # --- generated answers: both eras' layouts, text that needs escaping, optional arXiv elements -------------
 
+
 def _feedparser_redecodes(text: str) -> bool:
     """feedparser takes text that is valid UTF-8 read as Latin-1 ("Â¡") for mojibake and changes it ("¡");
     ours keeps what the feed says (test_text_that_looks_like_mojibake_is_kept)."""
@@ -159,7 +172,7 @@ def generated_answer(papers: list[dict[str, Any]], legacy: bool) -> bytes:
     entries = []
     for p in papers:
         vid = f"2401.{p['number']}v{p['version']}"
-        extra = "".join(_arxiv(t, p[t], legacy) for t in ("doi", "journal_ref", "comment") if p[t] is not None)
+        extra = "".join(_arxiv(t, p[t], legacy) for t in ("doi", "journal_ref", "comment") if p[t])
         fmt = "%Y-%m-%dT%H:%M:%SZ"
         xmlns = ' xmlns:arxiv="http://arxiv.org/schemas/atom"' if legacy else ""
         entries.append(
@@ -175,8 +188,12 @@ def generated_answer(papers: list[dict[str, Any]], legacy: bool) -> bytes:
             f'<category term="cs.CL" scheme="http://arxiv.org/schemas/atom"/>'
             f"<category term={quoteattr('cs.LG')}/></entry>"
         )
-    ns = "" if legacy else (
-        ' xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" xmlns:arxiv="http://arxiv.org/schemas/atom"'
+    ns = (
+        ""
+        if legacy
+        else (
+            ' xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" xmlns:arxiv="http://arxiv.org/schemas/atom"'
+        )
     )
     total_ns = ' xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/"' if legacy else ""
     return (
@@ -195,8 +212,15 @@ def test_generated_answers_read_as_feedparser_reads_them(papers: list[dict[str, 
 
 def test_text_that_looks_like_mojibake_is_kept() -> None:
     paper = {
-        "number": 12345, "version": 2, "title": ["CafÃ© Â¡Hola!"], "summary": ["x"], "authors": ["JosÃ©"],
-        "published": datetime(2024, 1, 2), "updated": datetime(2024, 1, 3), "doi": None, "journal_ref": None,
+        "number": 12345,
+        "version": 2,
+        "title": ["CafÃ© Â¡Hola!"],
+        "summary": ["x"],
+        "authors": ["JosÃ©"],
+        "published": datetime(2024, 1, 2),
+        "updated": datetime(2024, 1, 3),
+        "doi": None,
+        "journal_ref": None,
         "comment": None,
     }
     (found,) = parse_page(generated_answer([paper], legacy=False)).results
@@ -209,9 +233,7 @@ def test_text_that_looks_like_mojibake_is_kept() -> None:
 
 LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">'
-    + b"".join(
-        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(9)
-    )
+    + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(9))
     + b']><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>http://arxiv.org/abs/2101.00001v1</id>'
     b"<title>&j;</title></entry></feed>"
 )
@@ -220,7 +242,7 @@ XXE = (
     b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>http://arxiv.org/abs/2101.00001v1</id>'
     b"<title>T &x; end</title></entry></feed>"
 )
-CAPTCHA = b"<!DOCTYPE html><html><head><title>arXiv</title></head><body><p>Verify you are human.</p></body></html>"
+CAPTCHA = b"<!DOCTYPE html><html><head><title>arXiv</title></head><body><p>Are you human?</p></body></html>"
 
 
 @pytest.mark.parametrize(
@@ -235,7 +257,7 @@ CAPTCHA = b"<!DOCTYPE html><html><head><title>arXiv</title></head><body><p>Verif
         (b"", "empty"),
         (b"  \n", "empty"),
         (b'{"error": "rate limited"}', "not well-formed"),
-        (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><title>cut', "not well-formed"),
+        (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><title>', "not well-formed"),
         (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>&undefined;</title></feed>', "not well-formed"),
     ],
 )

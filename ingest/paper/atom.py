@@ -7,9 +7,9 @@ universal-feed machinery) and reads anything as a feed, so an HTML captcha page 
 that is short and strict: a body that is not a well-formed Atom feed is `malformed`, never an empty page.
 Why not the `arxiv` package: its parser is a private module (`arxiv._feed`).
 
-Hostile bodies: no DTD is loaded, no entity is expanded and nothing is fetched (resolve_entities, no_network);
-a feed that declares a DTD at all is refused (arXiv's never do, and an entity declaration is how billion-laughs
-and external-entity attacks start). Bytes that are not UTF-8 in a feed declared UTF-8 read as U+FFFD.
+Hostile bodies: no DTD is loaded, no entity substituted, nothing fetched (resolve_entities, no_network), and
+libxml2's amplification limit stops a billion laughs; a feed that declares a DTD at all is refused (arXiv's
+never do; an entity declaration is how entity attacks start). Stray non-UTF-8 bytes read as U+FFFD.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ LINK, AUTHOR, NAME, CATEGORY = f"{ATOM}link", f"{ATOM}author", f"{ATOM}name", f"
 PRIMARY = f"{ARXIV}primary_category"
 MAX_FEED_BYTES = 64 * 1024 * 1024  # a 2,000-paper page (arXiv's maximum) is about 5 MB
 PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True,
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_comments=True,
     remove_pis=True,
 )
 
@@ -111,7 +115,9 @@ def _candidate(entry: etree._Element) -> Candidate | None:
 def read_feed(content: bytes) -> etree._Element:
     """The root <feed> of an answer; ValueError (one line, what is wrong) for anything else."""
     if len(content) > MAX_FEED_BYTES:
-        raise ValueError(f"the answer is {len(content):,} bytes, more than the {MAX_FEED_BYTES:,} a page may be")
+        raise ValueError(
+            f"the answer is {len(content):,} bytes, more than the {MAX_FEED_BYTES:,} a page may be"
+        )
     if not content.strip():
         raise ValueError("the answer is empty")
     try:
@@ -126,8 +132,8 @@ def read_feed(content: bytes) -> etree._Element:
 
 
 def _as_utf8(content: bytes, error: etree.XMLSyntaxError) -> etree._Element:
-    """A feed with stray bytes of another encoding (declared UTF-8, or not at all): those bytes read as U+FFFD,
-    as a browser shows them; any other syntax error is the answer's."""
+    """A feed with stray bytes of another encoding (declared UTF-8, or not at all): those bytes read as
+    U+FFFD, as a browser shows them; any other syntax error is the answer's."""
     try:
         content.decode("utf-8")
     except UnicodeDecodeError:
@@ -151,8 +157,8 @@ def feed_error(root: etree._Element) -> str | None:
 
 
 def parse_page(content: bytes) -> Page:
-    """The papers of one API answer; `malformed` when it is not a well-formed Atom feed, `api_error` when it is
-    arXiv's error feed."""
+    """The papers of one API answer; `malformed` when it is not a well-formed Atom feed, `api_error` when it
+    is arXiv's error feed."""
     try:
         root = read_feed(content)
     except ValueError as exc:
