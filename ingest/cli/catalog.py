@@ -14,7 +14,6 @@ from ingest.check.format import append_step_summary, format_github, format_json,
 from ingest.check.run import check_root
 from ingest.cli.ui import console, err_console, interactive, print_json
 from ingest.errors import UsageError
-from ingest.markdown.render import render_root
 
 if TYPE_CHECKING:
     from ingest.catalog.merge import MergeReport
@@ -141,6 +140,8 @@ def render_cmd(root: CatalogRoot, output: str | None) -> None:
 
     A file that exists without the two marker lines (render.begin_marker, render.end_marker) is refused,
     so nothing a person wrote is overwritten. Exit codes: 0 written or already current; 2 bad usage."""
+    from ingest.markdown.render import render_root  # here: `check` needs no renderer
+
     root.require()
     if output == "-":
         result = render_root(root, output)  # prints only: no lock needed
