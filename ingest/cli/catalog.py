@@ -11,7 +11,7 @@ import click
 
 from ingest.catalog.store import CatalogRoot
 from ingest.check.format import append_step_summary, format_github, format_json, format_text
-from ingest.check.run import check_root
+from ingest.check.memo import checked
 from ingest.cli.ui import console, err_console, interactive, print_json
 from ingest.errors import UsageError
 
@@ -196,7 +196,7 @@ def check_cmd(ctx: click.Context, fmt: str, min_confidence: float | None, strict
     Exit 0 when clean or only warnings; 1 on errors (or warnings under --strict), including an invalid
     ingest.yaml or taxonomy.yaml (reported as an error; other commands exit 2 on those); 2 when not a root."""
     root: CatalogRoot = ctx.obj
-    report = check_root(root.require(), min_confidence=min_confidence)
+    report = checked(root, min_confidence)  # the same report again when nothing changed since the last
     if fmt == "json":
         sys.stdout.write(format_json(report, strict=strict))
     elif fmt == "github":

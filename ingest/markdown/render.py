@@ -52,7 +52,8 @@ from ingest.markdown.layout import (
     table,
     verdict_notes,
 )
-from ingest.markdown.rendered import remember_render, render_inputs, render_output_path
+from ingest.markdown.rendered import remember_render, render_inputs
+from ingest.markdown.rendered import render_output_path as render_output_path  # its callers import it here
 from ingest.models import Entry, Exclusion
 from ingest.taxonomy import Section, Taxonomy
 from ingest.yamlio import atomic_write_text
