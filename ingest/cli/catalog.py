@@ -194,7 +194,8 @@ def check_cmd(ctx: click.Context, fmt: str, min_confidence: float | None, strict
     """Validate entries/, review_queue/, exclusions/ and decisions/ against the schema and the taxonomy.
 
     Exit 0 when clean or only warnings; 1 on errors (or warnings under --strict), including an invalid
-    ingest.yaml or taxonomy.yaml (reported as an error; other commands exit 2 on those); 2 when not a root."""
+    ingest.yaml or taxonomy.yaml (reported as an error; other commands exit 2 on those); 2 when not a root.
+    A root that has not changed since a check gets that check's report again, from the cache."""
     root: CatalogRoot = ctx.obj
     report = checked(root, min_confidence)  # the same report again when nothing changed since the last
     if fmt == "json":
