@@ -1,10 +1,11 @@
 """arXiv's Atom answers read strictly with lxml: one page's papers as Candidates and the total result count.
 
-Why a reader of our own and not feedparser: feedparser took 0.7 s for a 300-paper answer (its loose,
-universal-feed machinery) and reads anything as a feed, so an HTML captcha page or a truncated body became
-"no new papers" or half a page without a word. arXiv's answers are one small fixed vocabulary (Atom plus the
-`opensearch:` and `arxiv:` namespaces, the same URIs in both API eras of the corpus), so reading exactly
-that is short and strict: a body that is not a well-formed Atom feed is `malformed`, never an empty page.
+Why a reader of our own and not feedparser: feedparser took about 0.5 s to read a 300-paper answer (this
+reader 0.02 s: one lxml parse, one pass over each entry's children) and reads anything as a feed, so an
+HTML captcha page or a truncated body became "no new papers" or half a page without a word. arXiv's
+answers are one small fixed vocabulary (Atom plus the `opensearch:` and `arxiv:` namespaces, the same URIs
+in both API eras of the corpus), so reading exactly that is short and strict: a body that is not a
+well-formed Atom feed is `malformed`, never an empty page.
 Why not the `arxiv` package: its parser is a private module (`arxiv._feed`).
 
 Hostile bodies: no DTD is loaded, no entity substituted, nothing fetched (resolve_entities, no_network), and
