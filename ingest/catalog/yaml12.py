@@ -14,7 +14,6 @@ from typing import Any
 import yaml
 
 from ingest.errors import CatalogError
-from ingest.yamlemit import dump_record
 from ingest.yamlio import MAX_DEPTH, MAX_FILE_BYTES, atomic_write_text, dumps_yaml, limit_error, scan_limits
 
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -193,6 +192,8 @@ def fast_load(text: str) -> Any:
 def dumps_record(data: Any) -> str:
     """A record's YAML as yamlio's ruamel writes it: by the fast writer (yamlemit) when it is sure and the
     text reads back as `data` here; else by ruamel."""
+    from ingest.yamlemit import dump_record  # writers only: its patterns cost a read-only command 13 ms
+
     text = dump_record(data)
     if text is not None:
         try:

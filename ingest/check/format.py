@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest.check.run import CheckReport, Problem, summary_line
+from ingest.check.report import CheckReport, Problem, summary_line
 
 
 def location(problem: Problem, prefix: str = "") -> str:

@@ -19,16 +19,23 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ingest.catalog.diskcache import bulk, save_caches
-from ingest.catalog.merge import still_reviewed
 from ingest.catalog.records import Record, catalog_files, id_mismatch, read_records
 from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
 from ingest.check.report import CheckReport, Problem, Severity, summary_line
 from ingest.errors import CatalogError
-from ingest.markdown.escape import find_markers, safe_url
-from ingest.markdown.render import marker_span, render_catalog, render_output_path
-from ingest.markdown.rendered import block_digest, known_render, remember_render, render_inputs
-from ingest.models import ID_RE, Decision, Entry, Exclusion, FieldEvidence, Flag, Proposal
+from ingest.markdown.escape import find_markers, marker_offsets, safe_url
+from ingest.markdown.rendered import (
+    block_digest,
+    known_render,
+    remember_render,
+    render_inputs,
+    render_output_path,
+)
+from ingest.models import ID_RE, Entry, Exclusion, FieldEvidence, Flag
+
+# Start-up: the review models (proposals, decisions), the merge rules and the renderer are imported where a
+# check needs them (a queued proposal, a reviewed weak field, a changed catalog), not by every check.
 from ingest.taxonomy import Taxonomy
 
 __all__ = ["CheckReport", "Problem", "check_root", "summary_line"]
@@ -155,31 +162,36 @@ class _Checker:
             flags = self.weak_flags(evidence)
             # a field a reviewer approved is quiet while its value is the one approved (a proposal's entry
             # has no reviewed fields: nothing in the queue has been approved)
-            if flags and not (entry.reviewed and still_reviewed(entry, path)):
+            if flags and not (entry.reviewed and _still_reviewed(entry, path)):
                 self.flag_field(record, path, evidence, prefix, flags)
 
     def check_entry_evidence(self, record: Record, entry: Entry | None) -> None:
-        """check_evidence of a valid entry file, its model built only when a weak field asks whether a
-        reviewer approved it."""
+        """check_evidence of a valid entry file, its models built only for a weak field (the entry's only when
+        that field asks whether a reviewer approved it)."""
         if entry is not None:
             self.check_evidence(record, entry, [])
             return
         for path, raw in record.data["evidence"].items():
-            evidence = FieldEvidence.model_validate(raw)
-            flags = self.weak_flags(evidence)
-            if flags and record.data.get("reviewed"):
+            # The file is known valid (verified cache): its evidence has a confidence and flags of Flag's
+            # values (a StrEnum, so the strings compare equal), read without building a model.
+            flags = self.weak(raw.get("flags") or (), raw["confidence"])
+            if not flags:
+                continue
+            if record.data.get("reviewed"):
                 entry = record.validate(Entry)
-                if still_reviewed(entry, path):
+                if _still_reviewed(entry, path):
                     continue
-            if flags:
-                self.flag_field(record, path, evidence, [], flags)
+            self.flag_field(record, path, FieldEvidence.model_validate(raw), [], flags)
 
     def weak_flags(self, evidence: FieldEvidence) -> list[Flag]:
         """The flags that make a field worth a warning, low-confidence last."""
+        return self.weak(evidence.flags, evidence.confidence)
+
+    def weak(self, stored: Sequence[str], confidence: float) -> list[Flag]:
         # The threshold given to check decides low-confidence, not the flag stored at extraction time (that
         # one used the threshold of then): recompute it from the stored confidence.
-        flags: list[Flag] = [f for f in WARNING_FLAGS if f in evidence.flags and f != Flag.low_confidence]
-        if evidence.confidence < self.min_confidence:
+        flags: list[Flag] = [f for f in WARNING_FLAGS if f in stored and f != Flag.low_confidence]
+        if confidence < self.min_confidence:
             flags.append(Flag.low_confidence)
         return flags
 
@@ -263,6 +275,9 @@ class _Checker:
     def check_proposals(self) -> None:
         records = read_records(self.root.queue_dir, self.root.cache_dir)
         self.report.counts["proposals"] = len(records)
+        if not records:
+            return
+        from ingest.models import Proposal
         arxiv: dict[str, Record] = {}
         for record in records:
             proposal = self.validate(record, Proposal)
@@ -328,6 +343,10 @@ class _Checker:
     def check_decisions(self) -> None:
         records = read_records(self.root.decisions_dir, self.root.cache_dir)
         self.report.counts["decisions"] = len(records)
+        if not records:
+            return
+        from ingest.models import Decision
+
         for record in records:
             self.validate(record, Decision)
             data = record.data if isinstance(record.data, dict) else {}
@@ -372,7 +391,7 @@ class _Checker:
                 "not compared with entries/: fix the errors in entries/ and exclusions/ first",
             )
             return
-        span = marker_span(text, config)
+        span = marker_offsets(text, config.begin_marker, config.end_marker)
         if span is None:  # reported above
             return
         current = text[span[0] : span[1]]
@@ -381,6 +400,8 @@ class _Checker:
         cache = self.root.cache_dir
         if inputs is not None and known_render(cache, inputs) == block_digest(current):
             return  # these very files rendered to this very block before: no need to render 20,000 again
+        from ingest.markdown.render import render_catalog
+
         models = [record.validate(Entry) for record in entries]  # valid: built now, or kept from before
         block = render_catalog(self.taxonomy, models, exclusions, config=config)
         remember_render(cache, inputs, block)
@@ -397,6 +418,12 @@ class _Checker:
             "render-out-of-sync",
             f"{config.output} is out of sync with entries/ (first difference here); run `ingest render`",
         )
+
+
+def _still_reviewed(entry: Entry, path: str) -> bool:
+    from ingest.catalog.merge import still_reviewed
+
+    return still_reviewed(entry, path)
 
 
 def check_root(root: CatalogRoot, *, min_confidence: float | None = None) -> CheckReport:

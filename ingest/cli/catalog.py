@@ -11,10 +11,9 @@ import click
 
 from ingest.catalog.store import CatalogRoot
 from ingest.check.format import append_step_summary, format_github, format_json, format_text
-from ingest.check.run import check_root
+from ingest.check.memo import checked
 from ingest.cli.ui import console, err_console, interactive, print_json
 from ingest.errors import UsageError
-from ingest.markdown.render import render_root
 
 if TYPE_CHECKING:
     from ingest.catalog.merge import MergeReport
@@ -141,6 +140,8 @@ def render_cmd(root: CatalogRoot, output: str | None) -> None:
 
     A file that exists without the two marker lines (render.begin_marker, render.end_marker) is refused,
     so nothing a person wrote is overwritten. Exit codes: 0 written or already current; 2 bad usage."""
+    from ingest.markdown.render import render_root  # here: `check` needs no renderer
+
     root.require()
     if output == "-":
         result = render_root(root, output)  # prints only: no lock needed
@@ -193,9 +194,10 @@ def check_cmd(ctx: click.Context, fmt: str, min_confidence: float | None, strict
     """Validate entries/, review_queue/, exclusions/ and decisions/ against the schema and the taxonomy.
 
     Exit 0 when clean or only warnings; 1 on errors (or warnings under --strict), including an invalid
-    ingest.yaml or taxonomy.yaml (reported as an error; other commands exit 2 on those); 2 when not a root."""
+    ingest.yaml or taxonomy.yaml (reported as an error; other commands exit 2 on those); 2 when not a root.
+    A root that has not changed since a check gets that check's report again, from the cache."""
     root: CatalogRoot = ctx.obj
-    report = check_root(root.require(), min_confidence=min_confidence)
+    report = checked(root, min_confidence)  # the same report again when nothing changed since the last
     if fmt == "json":
         sys.stdout.write(format_json(report, strict=strict))
     elif fmt == "github":

@@ -53,6 +53,7 @@ from ingest.markdown.layout import (
     verdict_notes,
 )
 from ingest.markdown.rendered import remember_render, render_inputs
+from ingest.markdown.rendered import render_output_path as render_output_path  # its callers import it here
 from ingest.models import Entry, Exclusion
 from ingest.taxonomy import Section, Taxonomy
 from ingest.yamlio import atomic_write_text
@@ -277,15 +278,6 @@ def splice(text: str, span: tuple[int, int], block: str) -> str:
     """Replace what lies between the markers, keeping every other byte of the file."""
     start, end = span
     return text[:start] + "\n" + block + text[end:]
-
-
-def render_output_path(root_path: Path, config: RenderConfig) -> Path:
-    path = (root_path / config.output).resolve()
-    if not path.is_relative_to(root_path.resolve()):
-        raise UsageError(
-            f"render.output {config.output!r} is outside the root", hint="use a path inside the root"
-        )
-    return path
 
 
 def render_text(

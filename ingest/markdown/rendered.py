@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ingest.catalog.cachekey import cache_key, keyed_digest, verify
 from ingest.config import RenderConfig
+from ingest.errors import UsageError
 from ingest.taxonomy import Taxonomy
 from ingest.yamlio import atomic_write_bytes
 
@@ -81,3 +82,13 @@ def known_render(cache_dir: Path, inputs: str | None) -> str | None:
     if not isinstance(rendered, str) or not verify(key, document.get("mac"), FILE, inputs, rendered):
         return None
     return rendered
+
+
+def render_output_path(root_path: Path, config: RenderConfig) -> Path:
+    """The rendered catalog's file (here, not in render.py: `check` needs it, not the renderer)."""
+    path = (root_path / config.output).resolve()
+    if not path.is_relative_to(root_path.resolve()):
+        raise UsageError(
+            f"render.output {config.output!r} is outside the root", hint="use a path inside the root"
+        )
+    return path

@@ -1,6 +1,6 @@
 """Find new arXiv papers for the catalog's queries, and drop those the catalog already knows.
 
-The HTTP is ours (httpx), the Atom parsing feedparser's (atom.py). Why not
+The HTTP is ours (httpx), the Atom reading strict and our own (atom.py). Why not
 `arxiv.Client.results`: it hides the body of a non-200 answer (arXiv's HTTP 400 explains the problem in an
 Atom "Error" entry), retries a 400 as if it were transient, and drops an error entry that arrives with HTTP
 200 without a word. Here an error feed is a ServiceError (exit 3, nothing changed), never a paper.
@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from lxml import etree
 
 from ingest.catalog.known import KnownPapers
 from ingest.config import ArxivConfig
@@ -34,7 +33,6 @@ from ingest.paper.atom import Page, parse_page
 from ingest.paper.versions import catalog_versions, newer_versions
 from ingest.paper.window import Coverage, cap
 
-ATOM = "{http://www.w3.org/2005/Atom}"
 USER_AGENT = "ingest (https://github.com/; catalog discovery)"
 API_RETRIES = 3
 CONNECT_RETRIES = 1  # a refused connection or an unknown host is tried twice in all
@@ -107,14 +105,13 @@ class ArxivApi:
                     break  # refused or no such host: a few seconds of retries, not half a minute
             _LAST_CALL[url] = time.monotonic()
             if response is not None:
-                error = feed_error(response.content)
-                if error:
+                feed = parse_page(response.content)  # one parse: the error feed comes with HTTP 400 or 200
+                if feed.api_error:
                     raise ServiceError(
-                        f"arXiv API at {url} answered with an error: {error}",
+                        f"arXiv API at {url} answered with an error: {feed.api_error}",
                         hint="check the query syntax in ingest.yaml or --query",
                     )
                 if response.status_code == 200:
-                    feed = parse_page(response.content)
                     if feed.malformed:
                         raise ServiceError(
                             f"arXiv API at {url} sent a malformed feed: {feed.error}", hint="try again later"
@@ -138,22 +135,6 @@ class ArxivApi:
             f"arXiv API at {url} could not be reached ({last_problem})",
             hint="check the network or INGEST_ARXIV_URL, then run again; nothing was changed",
         )
-
-
-def feed_error(content: bytes) -> str | None:
-    """The message of arXiv's error feed (a single entry titled 'Error' under /api/errors), else None."""
-    if b"api/errors" not in content and b"<title>Error</title>" not in content:
-        return None
-    try:
-        root = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError:
-        return None
-    for entry in root.iter(f"{ATOM}entry"):
-        entry_id = entry.findtext(f"{ATOM}id") or ""
-        title = (entry.findtext(f"{ATOM}title") or "").strip()
-        if "/api/errors" in entry_id or title == "Error":
-            return (entry.findtext(f"{ATOM}summary") or title or entry_id).strip()
-    return None
 
 
 def search_query(query: str, categories: list[str], since: datetime | None, until: datetime | None) -> str:
