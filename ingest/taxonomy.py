@@ -142,6 +142,19 @@ class Cues(_Strict):
     citation: list[str] = Field(
         default_factory=list, description="regexes of a sentence about another paper (a citation)"
     )
+    own_code: list[str] = Field(
+        default_factory=list, description="words before a URL that make it the paper's own code or model"
+    )
+    own_code_front: list[str] = Field(
+        default_factory=list, description="own_code words that count only up front or in a sentence with 'we'"
+    )
+    other_code: list[str] = Field(
+        default_factory=list, description="words before a URL that make it someone else's (a framework it uses)"
+    )
+    org_words: list[str] = Field(
+        default_factory=list, description="the last word of an organisation's name (University, Institute)"
+    )
+    org_names: list[str] = Field(default_factory=list, description="organisations named by no pattern of words")
     details: list[DetailCues] = Field(default_factory=list, description="detail columns the heuristic fills")
     fallback_axes: list[str] = Field(
         default_factory=list, description="axes the heuristic fills from sentences naming one value alone"

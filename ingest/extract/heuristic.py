@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ingest.catalog.store import CatalogRoot
-from ingest.extract.facts import affiliation, detail_columns, detail_evidence, exclusive_value, own_urls
+from ingest.extract.facts import detail_columns, detail_evidence, exclusive_value
+from ingest.extract.identity import affiliation, own_urls
 from ingest.extract.naming import guess_name
 from ingest.extract.placement import place
 from ingest.extract.prompts import digest
@@ -43,7 +44,7 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "7"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+VERSION = "8"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MAX_QUOTES = 2
 # The sentence helpers moved to extract/sentences.py; callers still import them from here.
 __all__ = ["HEURISTIC_CAP", "HeuristicBackend", "Sentence", "sentences"]
@@ -248,15 +249,16 @@ class HeuristicBackend:
         for path, value in (("title", title), ("name", name)):
             quotes = _quote_of(paper, value)
             evidence[path] = _plain(quotes, 0.4 if quotes else 0.1)
-        org = affiliation(paper, title)
+        org = affiliation(paper, title, self.taxonomy.cues)
         evidence["org"] = _plain([Quote(text=org, page=1)] if org else [], 0.3 if org else 0.1)
 
-        urls = own_urls(paper)
+        urls = own_urls(paper, self.taxonomy.cues, title=title, name=name)
         links = []
         if candidate.arxiv_id:
             url = f"https://arxiv.org/abs/{candidate.arxiv_id}"
             links.append(Link(kind=LinkKind.arxiv, url=url, arxiv_id=candidate.arxiv_id))
-        links += [Link(kind=LinkKind.model if "huggingface" in u else LinkKind.code, url=u) for u in urls]
-        url_quotes = [q for u in urls[:MAX_QUOTES] for q in _quote_of(paper, u)]
-        evidence["links"] = _plain(url_quotes, 0.4 if urls else 0.2)
+        links += [Link(kind=LinkKind(u.kind), url=u.url) for u in urls]
+        # Every code URL is quoted (the support check looks for each in a quote), the code before the models.
+        quoted = sorted(urls, key=lambda u: u.kind != "code")[: max(MAX_QUOTES, len(urls))]
+        evidence["links"] = _plain([u.quote for u in quoted], 0.4 if urls else 0.2)
         return name, title, org, links
