@@ -156,6 +156,10 @@ class Cues(_Strict):
     )
     org_names: list[str] = Field(default_factory=list, description="organisations named by no pattern of words")
     details: list[DetailCues] = Field(default_factory=list, description="detail columns the heuristic fills")
+    own_axes: list[str] = Field(
+        default_factory=list,
+        description="axes read from the paper's own sentences only (not its related work or citing sentences)",
+    )
     fallback_axes: list[str] = Field(
         default_factory=list, description="axes the heuristic fills from sentences naming one value alone"
     )

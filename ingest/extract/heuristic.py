@@ -22,7 +22,7 @@ from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
 from ingest.extract.scope import opd_evidence, own_sentence, scope_call
 from ingest.extract.sentences import Doc, Sentence, phrase_pattern, sentences
-from ingest.extract.support import SupportCheck
+from ingest.extract.support import SupportCheck, mentions
 from ingest.models import (
     UNKNOWN,
     Candidate,
@@ -135,7 +135,9 @@ class HeuristicBackend:
         """The paper described by keyword rules; `examples` are not used (rules need none)."""
         doc = Doc(sentences(paper), SupportCheck(self.taxonomy).about_another_paper)
         evidence: dict[str, FieldEvidence] = {}
-        axes = self._axes(doc, evidence)
+        # The values the paper's own sentences name: not the teacher of a paper it cites or reviews.
+        own = Doc([s for i, s in enumerate(doc.sents) if own_sentence(doc, i)], doc.cites)
+        axes = self._axes(doc, own, evidence)
         opd = opd_evidence(doc, self.taxonomy)
         placed = place(doc, opd, f"{candidate.title} {paper.title or ''}", self.taxonomy)
         sections = placed.sections
@@ -145,8 +147,6 @@ class HeuristicBackend:
         scope = scope_call(opd)
         evidence["scope"] = _plain([], scope.confidence, note=scope.reason)
         if scope.verdict == "in":
-            # The value a paper's own sentences name: not the teacher of a paper it cites or reviews.
-            own = Doc([s for i, s in enumerate(doc.sents) if own_sentence(doc, i)], doc.cites)
             self._fallback_axes(own, axes, evidence)
         details = self._details(doc, sections[0], evidence)
         code = [link.url for link in links if link.kind == LinkKind.code]
@@ -181,11 +181,13 @@ class HeuristicBackend:
             confidence=0.0,
         )
 
-    def _axes(self, doc: Doc, evidence: dict[str, FieldEvidence]) -> dict[str, list[str]]:
-        """Per axis, the (at most two) values whose keywords enough sentences use; else unknown."""
+    def _axes(self, doc: Doc, own: Doc, evidence: dict[str, FieldEvidence]) -> dict[str, list[str]]:
+        """Per axis, the (at most two) values whose keywords enough sentences use; else unknown. An axis of
+        the taxonomy's cues.own_axes counts only the paper's own sentences (`own`)."""
         axes: dict[str, list[str]] = {}
         for axis in self.taxonomy.axes:
-            scored = [(v.id, *_support(v.keywords, doc)) for v in axis.values]
+            sents = own if axis.id in self.taxonomy.cues.own_axes else doc
+            scored = [(v.id, *_support(v.keywords, sents)) for v in axis.values]
             top = max((w for _, w, _ in scored), default=0.0)
             chosen = sorted([s for s in scored if s[1] >= 3 and s[1] >= 0.5 * top], key=lambda s: -s[1])[:2]
             if chosen:
@@ -208,6 +210,9 @@ class HeuristicBackend:
             if axes.get(axis_id) != [UNKNOWN]:
                 continue
             value, hits = exclusive_value(doc, self.taxonomy, axis_id)
+            # The quotes a reviewer reads first: sentences of the method that also speak of the teacher.
+            speaks = self.taxonomy.cues.distillation
+            hits = sorted(hits, key=lambda s: (not mentions(s.low, speaks), s.kind != "method", s.page))
             if value:
                 axes[axis_id] = [value]
                 note = f"heuristic: {len(hits)} sentences name {value} and no other value"
