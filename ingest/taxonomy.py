@@ -149,16 +149,16 @@ class Cues(_Strict):
         default_factory=list, description="own_code words that count only up front or in a sentence with 'we'"
     )
     other_code: list[str] = Field(
-        default_factory=list, description="words before a URL that make it someone else's (a framework it uses)"
+        default_factory=list, description="words before a URL that make it someone else's (a framework)"
     )
     org_words: list[str] = Field(
         default_factory=list, description="the last word of an organisation's name (University, Institute)"
     )
-    org_names: list[str] = Field(default_factory=list, description="organisations named by no pattern of words")
+    org_names: list[str] = Field(default_factory=list, description="organisations no pattern of words finds")
     details: list[DetailCues] = Field(default_factory=list, description="detail columns the heuristic fills")
     own_axes: list[str] = Field(
         default_factory=list,
-        description="axes read from the paper's own sentences only (not its related work or citing sentences)",
+        description="axes read from the paper's own sentences only (not related work or citing sentences)",
     )
     fallback_axes: list[str] = Field(
         default_factory=list, description="axes the heuristic fills from sentences naming one value alone"

@@ -104,7 +104,9 @@ def own_urls(paper: PaperText, cues: Cues, title: str = "", name: str = "", limi
         if kind in _NOT_OWN_KINDS:
             continue
         url = re.sub(r"\s+", "", m.group(0)).rstrip(".-")
-        start = _sentence_before(text, m.start())
+        page = paper.page_of(m.start())
+        # A quote stays on its page (verify looks for it there).
+        start = max(_sentence_before(text, m.start()), paper.page_starts[page - 1])
         sentence = text[start : m.start()].lower()
         own = _last_cue(sentence, cues.own_code)
         if kind in _FRONT_KINDS or m.start() < page1_end or _FIRST_PERSON.search(sentence):
@@ -115,7 +117,7 @@ def own_urls(paper: PaperText, cues: Cues, title: str = "", name: str = "", limi
         if other > own or not (own >= 0 or in_block or named):
             continue
         quote_from = start + sentence.rfind(" ", 0, max(0, own - 40)) + 1 if own >= 0 else m.start()
-        quote = Quote(text=text[quote_from : m.end()].strip(), page=paper.page_of(m.start()))
+        quote = Quote(text=text[quote_from : m.end()].strip(), page=page)
         found.setdefault(url.lower(), OwnUrl(url=url, quote=quote))
     return list(found.values())[:limit]
 
