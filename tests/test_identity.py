@@ -229,3 +229,12 @@ def test_code_and_organisation_on_the_tuning_half(pdfs, taxonomy, capsys):
     assert not wrong, wrong
     assert tp / (tp + fn) >= 0.8
     assert org_right / org_known >= 0.8
+
+
+def test_a_title_running_into_the_team_line_gives_the_organisation_not_the_title_words(taxonomy):
+    title = "Open Models at a Practical Size"
+    page = f"{title} Frob Team, Google DeepMind Abstract We present open models at a practical size."
+    paper = PaperText(source="test", pages=[page], title=None)
+    assert affiliation(paper, title, taxonomy.cues) == "Google DeepMind"
+    alone = PaperText(source="test", pages=[f"{title} Frob Team Abstract We present models."], title=None)
+    assert affiliation(alone, title, taxonomy.cues) == "Frob Team"

@@ -71,13 +71,16 @@ def _kind_at(paper: PaperText, offset: int) -> str:
     return next((s.kind for s in paper.sections if s.start <= offset < s.end), "")
 
 
-def _block(paper: PaperText) -> tuple[int, int]:
-    """The affiliation block's span in paper.text: after the title on page 1, before the abstract or
-    introduction heading, at most BLOCK_CHARS long."""
+def _block(paper: PaperText, title: str = "") -> tuple[int, int]:
+    """The affiliation block's span in paper.text: after the title on page 1 (as the PDF prints it, else as
+    the candidate gives it), before the abstract or introduction heading, at most BLOCK_CHARS long."""
     page = paper.pages[0] if paper.pages else ""
-    title = paper.title or ""
-    at = page.lower().find(title.lower()) if title else -1
-    start = at + len(title) if at >= 0 else 0
+    start = 0
+    for printed in (paper.title, title):
+        at = page.lower().find(printed.lower()) if printed else -1
+        if printed and at >= 0:
+            start = at + len(printed)
+            break
     heads = [s.start for s in paper.sections if s.kind in ("abstract", "introduction") and s.start > start]
     end = min([*heads, start + BLOCK_CHARS, len(page)])
     return start, end
@@ -97,7 +100,7 @@ def own_urls(paper: PaperText, cues: Cues, title: str = "", name: str = "", limi
     counts only up front or when the sentence says "we"); one on page 1 named like the paper. Never one in
     the references or related work, nor one after a framework cue (other_code)."""
     text, page1_end = paper.text, len(paper.pages[0]) if paper.pages else 0
-    block = _block(paper)
+    block = _block(paper, title)
     found: dict[str, OwnUrl] = {}
     for m in URL.finditer(text):
         kind = _kind_at(paper, m.start())
@@ -170,7 +173,7 @@ def affiliation(paper: PaperText, title: str, cues: Cues) -> str | None:
     if not paper.pages:
         return None
     page = paper.pages[0]
-    block_start, block_end = _block(paper)
+    block_start, block_end = _block(paper, title)
     title_words = {w.lower() for w in re.split(r"[\s:,-]+", f"{title} {paper.title or ''}") if w}
     pattern = _org_pattern(cues)
     in_block: list[str] = []
