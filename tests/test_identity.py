@@ -238,3 +238,14 @@ def test_a_title_running_into_the_team_line_gives_the_organisation_not_the_title
     assert affiliation(paper, title, taxonomy.cues) == "Google DeepMind"
     alone = PaperText(source="test", pages=[f"{title} Frob Team Abstract We present models."], title=None)
     assert affiliation(alone, title, taxonomy.cues) == "Frob Team"
+
+
+def test_the_authors_names_run_into_the_organisation_are_cut(taxonomy):
+    page = f"{TITLE} Ann Lee, Bo Chen Acme Frob University Abstract We study."
+    paper = paper_of(page, kinds=[("abstract", "Abstract")])
+    assert affiliation(paper, TITLE, taxonomy.cues, ["Ann Lee", "Bo Chen"]) == "Acme Frob University"
+
+
+def test_a_url_in_the_abstract_of_a_paper_it_compares_with_is_not_under_the_authors(taxonomy):
+    page = f"{TITLE} {AUTHORS} We compare with the prior system at https://github.com/kay/frob on tasks."
+    assert urls(paper_of(page, BODY, kinds=[("introduction", "Introduction")]), taxonomy) == []

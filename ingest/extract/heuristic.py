@@ -254,7 +254,7 @@ class HeuristicBackend:
         for path, value in (("title", title), ("name", name)):
             quotes = _quote_of(paper, value)
             evidence[path] = _plain(quotes, 0.4 if quotes else 0.1)
-        org = affiliation(paper, title, self.taxonomy.cues)
+        org = affiliation(paper, title, self.taxonomy.cues, candidate.authors)
         evidence["org"] = _plain([Quote(text=org, page=1)] if org else [], 0.3 if org else 0.1)
 
         urls = own_urls(paper, self.taxonomy.cues, title=title, name=name)

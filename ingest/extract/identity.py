@@ -8,6 +8,7 @@ No rule names a paper; organisation words, names and code cues are data in taxon
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingest.extract.support import cue_pattern
@@ -28,6 +29,7 @@ BLOCK_CHARS = 1500
 SENTENCE_CHARS = 240
 _SENTENCE_END = re.compile(r"[.!?:;]\s+(?=[A-Z\d(\[])|\s\d\s?(?=https?:)")
 _FIRST_PERSON = re.compile(r"\b(we|our|us)\b", re.IGNORECASE)
+_PROSE = re.compile(r"\b[a-z]{3,}\b")  # a lower-case word: names and affiliations have few
 # Sections whose URLs are someone else's: what the paper cites or reviews.
 _NOT_OWN_KINDS = {"references", "related_work"}
 # Sections that describe the paper's own contribution, where "the code is at" means its own code.
@@ -115,7 +117,8 @@ def own_urls(paper: PaperText, cues: Cues, title: str = "", name: str = "", limi
         if kind in _FRONT_KINDS or m.start() < page1_end or _FIRST_PERSON.search(sentence):
             own = max(own, _last_cue(sentence, cues.own_code_front))
         other = _last_cue(sentence, cues.other_code)
-        in_block = block[0] <= m.start() < block[1]
+        # Under the authors means no sentence leads to it ("compared with X (URL)" in an abstract is X's).
+        in_block = block[0] <= m.start() < block[1] and len(_PROSE.findall(text[start : m.start()])) < 2
         named = m.start() < page1_end and _names_paper(m.group("name"), paper, title, name)
         if other > own or not (own >= 0 or in_block or named):
             continue
@@ -159,14 +162,15 @@ def _marked(page: str, start: int) -> bool:
     return bool(_MARKER.search(page[max(0, start - 4) : start]))
 
 
-def _clean(words: list[str], title_words: set[str]) -> str:
-    """The name without the title's words that a report's line runs into ("Technical Report Foo Team")."""
-    while len(words) > 1 and words[0].lower() in title_words | {"technical", "report", "the"}:
+def _clean(words: list[str], skip: set[str]) -> str:
+    """The name without the title's or authors' words that a block's line runs into ("Technical Report Foo
+    Team", "Ann Lee Acme University")."""
+    while len(words) > 1 and words[0].lower().rstrip(",") in skip | {"technical", "report", "the"}:
         words = words[1:]
     return " ".join(words).rstrip(",")
 
 
-def affiliation(paper: PaperText, title: str, cues: Cues) -> str | None:
+def affiliation(paper: PaperText, title: str, cues: Cues, authors: Sequence[str] = ()) -> str | None:
     """The organisation of page 1's affiliation block: the first name in the block under the authors (a
     team's name only when no other organisation is there), else the first one a footnote marker introduces
     ("1Google Research, ..."), else a report's team line. None rather than a name read out of a sentence."""
@@ -175,6 +179,8 @@ def affiliation(paper: PaperText, title: str, cues: Cues) -> str | None:
     page = paper.pages[0]
     block_start, block_end = _block(paper, title)
     title_words = {w.lower() for w in re.split(r"[\s:,-]+", f"{title} {paper.title or ''}") if w}
+    # Names run into the organisation after them when the PDF's lines are joined: the authors' words are cut.
+    skip = title_words | {w.lower() for a in authors for w in a.split()}
     pattern = _org_pattern(cues)
     in_block: list[str] = []
     teams: list[str] = []
@@ -183,7 +189,7 @@ def affiliation(paper: PaperText, title: str, cues: Cues) -> str | None:
     for m in pattern.finditer(page, block_start):
         if _in_prose(page, m.start(), m.end()):
             continue
-        name = _clean(m.group(0).split(), title_words)
+        name = _clean(m.group(0).split(), skip)
         # A lone word ("Research", "Laboratory") is a heading or a sentence's start, not a name.
         if not name or (len(name.split()) < 2 and name.lower() not in names_of):
             continue
