@@ -247,5 +247,17 @@ def test_the_authors_names_run_into_the_organisation_are_cut(taxonomy):
 
 
 def test_a_url_in_the_abstract_of_a_paper_it_compares_with_is_not_under_the_authors(taxonomy):
-    page = f"{TITLE} {AUTHORS} We compare with the prior system at https://github.com/kay/frob on tasks."
+    page = f"{TITLE} {AUTHORS} We compare with the prior system at https://github.com/kay/widget on tasks."
     assert urls(paper_of(page, BODY, kinds=[("introduction", "Introduction")]), taxonomy) == []
+
+
+@pytest.mark.parametrize(
+    ("repo", "own"),
+    [("acme/Frobnicating-Students", True), ("kay/frobnic", False), ("kay/students-study", True)],
+    ids=["title-words", "part-of-a-word", "later-title-words"],
+)
+def test_a_repository_named_like_the_paper_is_whole_title_words(taxonomy, repo, own):
+    page1 = f"{TITLE} {AUTHORS} Abstract We study students.1 1https://github.com/{repo}"
+    paper = paper_of(page1, BODY, kinds=[("abstract", "Abstract"), ("introduction", "Introduction")])
+    found = [u.url for u in own_urls(paper, taxonomy.cues, title=TITLE, name="")]
+    assert bool(found) is own

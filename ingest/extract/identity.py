@@ -89,11 +89,20 @@ def _block(paper: PaperText, title: str = "") -> tuple[int, int]:
 
 
 def _names_paper(repo: str, paper: PaperText, title: str, name: str) -> bool:
-    """Whether a repository is named like the paper ("OpenFoo-RL" for a paper titled "OpenFoo-RL: ...")."""
-    repo_norm = _norm(repo)
-    name_norm = _norm(name)
-    titles = _norm(f"{title} {paper.title or ''}")
-    return len(repo_norm) >= 4 and (repo_norm in titles or (len(name_norm) >= 4 and name_norm in repo_norm))
+    """Whether a repository is named like the paper: its name is whole words of the title ("OpenFoo-RL" for
+    "OpenFoo-RL: ..."), or holds the paper's name; a part of a word ("frob" in "Frobnicating") is not."""
+    repo_norm, name_norm = _norm(repo), _norm(name)
+    if len(repo_norm) < 4:
+        return False
+    if len(name_norm) >= 4 and name_norm in repo_norm:
+        return True
+    for printed in (title, paper.title or ""):
+        words = [_norm(w) for w in re.split(r"[\s:,]+", printed) if _norm(w)]
+        spans = ((i, j) for i in range(len(words)) for j in range(i + 1, min(len(words), i + 6) + 1))
+        runs = {"".join(words[i:j]) for i, j in spans}
+        if repo_norm in runs:
+            return True
+    return False
 
 
 def own_urls(paper: PaperText, cues: Cues, title: str = "", name: str = "", limit: int = 3) -> list[OwnUrl]:
