@@ -89,8 +89,8 @@ def _block(paper: PaperText, title: str = "") -> tuple[int, int]:
 
 
 def _names_paper(repo: str, paper: PaperText, title: str, name: str) -> bool:
-    """Whether a repository is named like the paper: its name is whole words of the title ("OpenFoo-RL" for
-    "OpenFoo-RL: ..."), or holds the paper's name; a part of a word ("frob" in "Frobnicating") is not."""
+    """Whether a repository is named like the paper: its name is the title's first whole words ("OpenFoo-RL"
+    for "OpenFoo-RL: ..."), or holds the paper's name; a part of a word ("frob" in "Frobnicating") is not."""
     repo_norm, name_norm = _norm(repo), _norm(name)
     if len(repo_norm) < 4:
         return False
@@ -98,8 +98,8 @@ def _names_paper(repo: str, paper: PaperText, title: str, name: str) -> bool:
         return True
     for printed in (title, paper.title or ""):
         words = [_norm(w) for w in re.split(r"[\s:,]+", printed) if _norm(w)]
-        spans = ((i, j) for i in range(len(words)) for j in range(i + 1, min(len(words), i + 6) + 1))
-        runs = {"".join(words[i:j]) for i, j in spans}
+        # From the title's first word: a paper's name leads its title; later words may name another model.
+        runs = {"".join(words[:j]) for j in range(1, min(len(words), 6) + 1)}
         if repo_norm in runs:
             return True
     return False
