@@ -152,9 +152,26 @@ class Cues(_Strict):
     citation: list[str] = Field(
         default_factory=list, description="regexes of a sentence about another paper (a citation)"
     )
+    own_code: list[str] = Field(
+        default_factory=list, description="words before a URL that make it the paper's own code or model"
+    )
+    own_code_front: list[str] = Field(
+        default_factory=list, description="own_code words that count only up front or in a sentence with 'we'"
+    )
+    other_code: list[str] = Field(
+        default_factory=list, description="words before a URL that make it someone else's (a framework)"
+    )
+    org_words: list[str] = Field(
+        default_factory=list, description="the last word of an organisation's name (University, Institute)"
+    )
+    org_names: list[str] = Field(default_factory=list, description="organisations no pattern of words finds")
     details: list[DetailCues] = Field(default_factory=list, description="detail columns the heuristic fills")
     contrast: list[str] = Field(
         default_factory=list, description="words of a sentence that sets the method against another (details)"
+    )
+    own_axes: list[str] = Field(
+        default_factory=list,
+        description="axes read from the paper's own sentences only (not related work or citing sentences)",
     )
     fallback_axes: list[str] = Field(
         default_factory=list, description="axes the heuristic fills from sentences naming one value alone"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.extract.facts import affiliation
+from ingest.extract.identity import affiliation
 from ingest.extract.placement import place
 from ingest.extract.scope import opd_evidence, scope_call
 from ingest.extract.sentences import Doc, Sentence
@@ -152,9 +152,9 @@ def test_a_second_section_only_on_a_near_tie(taxonomy):
     ],
     ids=["team-line", "author-list"],
 )
-def test_a_reports_team_line_is_its_organisation(page, org):
+def test_a_reports_team_line_is_its_organisation(taxonomy, page, org):
     paper = PaperText(source="test", pages=[page], title="Model-Z Technical Report")
-    assert affiliation(paper, "Model-Z Technical Report") == org
+    assert affiliation(paper, "Model-Z Technical Report", taxonomy.cues) == org
 
 
 # --- technical-detail columns (extract/details.py, taxonomy cues.details) ---------------------------------

@@ -16,14 +16,15 @@ from pathlib import Path
 
 from ingest.catalog.store import CatalogRoot
 from ingest.extract.details import detail_columns, detail_evidence, own_indices
-from ingest.extract.facts import affiliation, exclusive_value, own_urls
+from ingest.extract.facts import exclusive_value
+from ingest.extract.identity import affiliation, own_urls
 from ingest.extract.naming import guess_name
 from ingest.extract.placement import place
 from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
 from ingest.extract.scope import opd_evidence, own_sentence, scope_call
 from ingest.extract.sentences import Doc, Sentence, phrase_pattern, sentences
-from ingest.extract.support import SupportCheck
+from ingest.extract.support import SupportCheck, mentions
 from ingest.models import (
     UNKNOWN,
     Candidate,
@@ -45,7 +46,7 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "8"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+VERSION = "9"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MAX_QUOTES = 2
 # The sentence helpers moved to extract/sentences.py; callers still import them from here.
 __all__ = ["HEURISTIC_CAP", "HeuristicBackend", "Sentence", "sentences"]
@@ -136,7 +137,9 @@ class HeuristicBackend:
         """The paper described by keyword rules; `examples` are not used (rules need none)."""
         doc = Doc(sentences(paper), SupportCheck(self.taxonomy).about_another_paper)
         evidence: dict[str, FieldEvidence] = {}
-        axes = self._axes(doc, evidence)
+        # The values the paper's own sentences name: not the teacher of a paper it cites or reviews.
+        own = Doc([s for i, s in enumerate(doc.sents) if own_sentence(doc, i)], doc.cites)
+        axes = self._axes(doc, own, evidence)
         opd = opd_evidence(doc, self.taxonomy)
         placed = place(doc, opd, f"{candidate.title} {paper.title or ''}", self.taxonomy)
         sections = placed.sections
@@ -146,8 +149,6 @@ class HeuristicBackend:
         scope = scope_call(opd)
         evidence["scope"] = _plain([], scope.confidence, note=scope.reason)
         if scope.verdict == "in":
-            # The value a paper's own sentences name: not the teacher of a paper it cites or reviews.
-            own = Doc([s for i, s in enumerate(doc.sents) if own_sentence(doc, i)], doc.cites)
             self._fallback_axes(own, axes, evidence)
         details = self._details(doc, sections, evidence)
         code = [link.url for link in links if link.kind == LinkKind.code]
@@ -182,11 +183,13 @@ class HeuristicBackend:
             confidence=0.0,
         )
 
-    def _axes(self, doc: Doc, evidence: dict[str, FieldEvidence]) -> dict[str, list[str]]:
-        """Per axis, the (at most two) values whose keywords enough sentences use; else unknown."""
+    def _axes(self, doc: Doc, own: Doc, evidence: dict[str, FieldEvidence]) -> dict[str, list[str]]:
+        """Per axis, the (at most two) values whose keywords enough sentences use; else unknown. An axis of
+        the taxonomy's cues.own_axes counts only the paper's own sentences (`own`)."""
         axes: dict[str, list[str]] = {}
         for axis in self.taxonomy.axes:
-            scored = [(v.id, *_support(v.keywords, doc)) for v in axis.values]
+            sents = own if axis.id in self.taxonomy.cues.own_axes else doc
+            scored = [(v.id, *_support(v.keywords, sents)) for v in axis.values]
             top = max((w for _, w, _ in scored), default=0.0)
             chosen = sorted([s for s in scored if s[1] >= 3 and s[1] >= 0.5 * top], key=lambda s: -s[1])[:2]
             if chosen:
@@ -209,6 +212,9 @@ class HeuristicBackend:
             if axes.get(axis_id) != [UNKNOWN]:
                 continue
             value, hits = exclusive_value(doc, self.taxonomy, axis_id)
+            # The quotes a reviewer reads first: sentences of the method that also speak of the teacher.
+            speaks = self.taxonomy.cues.distillation
+            hits = sorted(hits, key=lambda s: (not mentions(s.low, speaks), s.kind != "method", s.page))
             if value:
                 axes[axis_id] = [value]
                 note = f"heuristic: {len(hits)} sentences name {value} and no other value"
@@ -256,15 +262,16 @@ class HeuristicBackend:
         for path, value in (("title", title), ("name", name)):
             quotes = _quote_of(paper, value)
             evidence[path] = _plain(quotes, 0.4 if quotes else 0.1)
-        org = affiliation(paper, title)
+        org = affiliation(paper, title, self.taxonomy.cues, candidate.authors)
         evidence["org"] = _plain([Quote(text=org, page=1)] if org else [], 0.3 if org else 0.1)
 
-        urls = own_urls(paper)
+        urls = own_urls(paper, self.taxonomy.cues, title=title, name=name)
         links = []
         if candidate.arxiv_id:
             url = f"https://arxiv.org/abs/{candidate.arxiv_id}"
             links.append(Link(kind=LinkKind.arxiv, url=url, arxiv_id=candidate.arxiv_id))
-        links += [Link(kind=LinkKind.model if "huggingface" in u else LinkKind.code, url=u) for u in urls]
-        url_quotes = [q for u in urls[:MAX_QUOTES] for q in _quote_of(paper, u)]
-        evidence["links"] = _plain(url_quotes, 0.4 if urls else 0.2)
+        links += [Link(kind=LinkKind(u.kind), url=u.url) for u in urls]
+        # Every code URL is quoted (the support check looks for each in a quote), the code before the models.
+        quoted = sorted(urls, key=lambda u: u.kind != "code")[: max(MAX_QUOTES, len(urls))]
+        evidence["links"] = _plain([u.quote for u in quoted], 0.4 if urls else 0.2)
         return name, title, org, links
