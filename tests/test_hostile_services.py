@@ -175,7 +175,7 @@ def test_add_against_an_endpoint_that_never_answers_or_trickles_ends_within_its_
     assert "extract.deadline_seconds" in line
     assert "asking" in done.stderr
     assert "paper.pdf" in done.stderr
-    # Without the deadline the call lasts the whole trickle; the margin is for a slow interpreter start on 2 cores.
+    # Without the deadline the call lasts the whole trickle; the margin: a slow interpreter start on 2 cores.
     assert took < TRICKLE_SECONDS - 5, f"took {took:.1f} s for a 1 s deadline"
     assert tree_hash(root) == before
 
