@@ -22,16 +22,10 @@ from ingest.catalog.diskcache import bulk, save_caches
 from ingest.catalog.records import Record, catalog_files, id_mismatch, read_records
 from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
+from ingest.check.rendered import compare_rendered
 from ingest.check.report import CheckReport, Problem, Severity, summary_line
 from ingest.errors import CatalogError
-from ingest.markdown.escape import find_markers, marker_offsets, safe_url
-from ingest.markdown.rendered import (
-    block_digest,
-    known_render,
-    remember_render,
-    render_inputs,
-    render_output_path,
-)
+from ingest.markdown.escape import safe_url
 from ingest.models import ID_RE, Entry, Exclusion, FieldEvidence, Flag
 
 # Start-up: the review models (proposals, decisions), the merge rules and the renderer are imported where a
@@ -365,59 +359,14 @@ class _Checker:
             )
 
     def check_rendered(self, entries: list[Record], exclusions: list[Exclusion]) -> None:
-        """The configured output's marker block must equal a fresh render of entries/."""
-        config = self.root.config.render
-        path = render_output_path(self.root.path, config)
-        if not path.exists():
-            self.add(
-                path,
-                None,
-                "info",
-                "render-skipped",
-                f"{config.output} does not exist; run `ingest render` to write the catalog",
-            )
-            return
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        markers = find_markers(text, config.begin_marker, config.end_marker)
-        bad = markers.problem(config.begin_marker, config.end_marker)
-        if bad is not None:  # render refuses such a file: missing, repeated or misordered marker lines
-            self.add(path, bad[0], "error", "render-markers", f"{config.output}: {bad[1]}")
-        if not (self.entries_ok and self.exclusions_ok):
-            self.add(
-                path,
-                None,
-                "info",
-                "render-skipped",
-                "not compared with entries/: fix the errors in entries/ and exclusions/ first",
-            )
-            return
-        span = marker_offsets(text, config.begin_marker, config.end_marker)
-        if span is None:  # reported above
-            return
-        current = text[span[0] : span[1]]
-        files = catalog_files(self.entry_records, self.exclusion_records)
-        inputs = render_inputs(self.taxonomy, config, files)
-        cache = self.root.cache_dir
-        if inputs is not None and known_render(cache, inputs) == block_digest(current):
-            return  # these very files rendered to this very block before: no need to render 20,000 again
-        from ingest.markdown.render import render_catalog
-
-        models = [record.validate(Entry) for record in entries]  # valid: built now, or kept from before
-        block = render_catalog(self.taxonomy, models, exclusions, config=config)
-        remember_render(cache, inputs, block)
-        if current.strip("\n") == block.strip("\n"):
-            return
-        old, new = current.strip("\n").split("\n"), block.strip("\n").split("\n")
-        pairs = zip(old, new, strict=False)
-        diff = next((i for i, (a, b) in enumerate(pairs) if a != b), min(len(old), len(new)))
-        first_line = text.count("\n", 0, span[0]) + 1  # the begin marker's line; the block starts below it
-        self.add(
-            path,
-            first_line + 1 + diff,
-            "error",
-            "render-out-of-sync",
-            f"{config.output} is out of sync with entries/ (first difference here); run `ingest render`",
-        )
+        """The configured output's marker block must equal a fresh render of entries/ (check/rendered.py)."""
+        files = None  # not compared while entries/ or exclusions/ hold errors
+        if self.entries_ok and self.exclusions_ok:
+            files = catalog_files(self.entry_records, self.exclusion_records)
+        for path, line, severity, code, message in compare_rendered(
+            self.root, self.taxonomy, entries, exclusions, files
+        ):
+            self.add(path, line, severity, code, message)
 
 
 def _still_reviewed(entry: Entry, path: str) -> bool:
