@@ -1,7 +1,10 @@
 """The one known-papers index: what the root already holds, so no paper is discovered or proposed twice.
 
 A catalog snapshot reads the entries, the queue, the decisions and the exclusions once per command (fast
-loader); the index is built from it once and answers discover's dedupe, propose and the run alike.
+loader); the index is built from it once and answers discover's dedupe, propose and the run alike. Of the
+entries it reads only what the index needs (id, title, arXiv ids and versions), kept between commands for
+unchanged files (knowncache.py), so a no-op run never parses or validates them; the Entry models are read
+when first asked for (`KnownPapers.entries`, `by_arxiv`, `entry_by_title`).
 
 A paper is known by its version-less arXiv id (entries, queue, decisions, exclusions), or, for a paper without
 one in the catalog, by its title: one normalisation (`title_key`) and one fuzzy rule (token-sorted ratio at
@@ -15,11 +18,15 @@ import bisect
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ingest.catalog.queue import EntryScan, Queue, scan_entries, scan_queue
+from ingest.catalog.knowncache import EntryIndex, read_entry_index
+from ingest.catalog.queue import Queue, scan_queue
 from ingest.catalog.records import read_records
 from ingest.catalog.store import CatalogRoot
-from ingest.models import Candidate, Decision, Entry, Exclusion, Proposal
+
+if TYPE_CHECKING:  # the models load when a record is validated: a no-op run may validate none
+    from ingest.models import Candidate, Decision, Entry, Exclusion, Proposal
 
 _NON_WORD = re.compile(r"[^\w]+")
 DEFAULT_THRESHOLD = 92.0
@@ -82,19 +89,24 @@ class TitleIndex:
 class Snapshot:
     """The root's records, each folder read once: entries (valid and broken), queue, decisions, exclusions."""
 
-    entries: EntryScan
+    entries: EntryIndex
     queue: Queue
     decisions: list[Decision]
     exclusions: list[Exclusion]
 
     @classmethod
     def read(cls, root: CatalogRoot) -> Snapshot:
-        return cls(
-            entries=scan_entries(root),
-            queue=scan_queue(root),
-            decisions=[r.validate(Decision) for r in read_records(root.decisions_dir, root.cache_dir)],
-            exclusions=[r.validate(Exclusion) for r in read_records(root.exclusions_dir, root.cache_dir)],
-        )
+        decision_records = read_records(root.decisions_dir, root.cache_dir)
+        exclusion_records = read_records(root.exclusions_dir, root.cache_dir)
+        decisions: list[Decision] = []
+        exclusions: list[Exclusion] = []
+        if decision_records or exclusion_records:
+            from ingest.models import Decision, Exclusion
+
+            decisions = [r.validate(Decision) for r in decision_records]
+            exclusions = [r.validate(Exclusion) for r in exclusion_records]
+        entries = read_entry_index(root)
+        return cls(entries=entries, queue=scan_queue(root), decisions=decisions, exclusions=exclusions)
 
 
 @dataclass
@@ -107,9 +119,6 @@ class Known:
 
 
 _RANK = {"entry": 3, "queue": 2, "exclusion": 1, "rejected": 0}
-_ID_IN_URL = re.compile(
-    r"arxiv\.org/(?:abs|pdf)/(?P<id>[a-z-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(?P<v>\d+))?"
-)
 
 
 @dataclass
@@ -121,8 +130,8 @@ class KnownPapers:
     queued: dict[str, Proposal | None] = field(default_factory=dict)  # arXiv id -> proposal (None: broken)
     queued_ids: set[str] = field(default_factory=set)
     queued_titles: set[str] = field(default_factory=set)
-    entries: dict[str, Entry] = field(default_factory=dict)
-    by_arxiv: dict[str, Entry] = field(default_factory=dict)
+    arxiv_entries: dict[str, str] = field(default_factory=dict)  # arXiv id -> the entry id naming it
+    source: EntryIndex | None = field(default=None, repr=False)  # the entries, read as models on demand
     rejected: dict[str, Decision] = field(default_factory=dict)
     decided: set[tuple[str, str, int | None]] = field(default_factory=set)
     excluded: dict[str, Exclusion] = field(default_factory=dict)
@@ -134,6 +143,8 @@ class KnownPapers:
     idless_titles: TitleIndex = field(default_factory=TitleIndex, repr=False)
     broken_titles: TitleIndex = field(default_factory=TitleIndex, repr=False)
     idless_broken_titles: TitleIndex = field(default_factory=TitleIndex, repr=False)
+    _entries: dict[str, Entry] | None = field(default=None, init=False, repr=False)
+    _by_arxiv: dict[str, Entry] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_root(cls, root: CatalogRoot, snapshot: Snapshot | None = None) -> KnownPapers:
@@ -178,22 +189,32 @@ class KnownPapers:
             known.broken_titles.add(broken.title, broken.path.stem)
             if not broken.arxiv_ids:
                 known.idless_broken_titles.add(broken.title, broken.path.stem)
-        for entry in snapshot.entries.entries:
-            known.entries[entry.id] = entry
-            known.taken_entry_ids.add(entry.id)
-            known.titles.add(entry.title, entry.id)
-            if not entry.arxiv_ids:
-                known.idless_titles.add(entry.title, entry.id)
-            for link in entry.links:
-                if not link.arxiv_id:
-                    continue
-                known.by_arxiv[link.arxiv_id] = entry
-                m = _ID_IN_URL.search(link.url)
-                named = [int(m.group("v"))] if m and m.group("v") else []
-                named += [link.version] if link.version else []
-                version = max([*named, approved.get(link.arxiv_id, 0)]) or None
-                known.add(link.arxiv_id, Known("entry", version, entry.id))
+        known.source = snapshot.entries
+        for facts in snapshot.entries.facts:
+            known.taken_entry_ids.add(facts.id)
+            known.titles.add(facts.title, facts.id)
+            if not facts.links:
+                known.idless_titles.add(facts.title, facts.id)
+            for arxiv_id, named in facts.links:
+                known.arxiv_entries[arxiv_id] = facts.id
+                version = max(named or 0, approved.get(arxiv_id, 0)) or None
+                known.add(arxiv_id, Known("entry", version, facts.id))
         return known
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        """The valid entries by id, read as models at the first call (a no-op run never asks)."""
+        if self._entries is None:
+            self._entries = {e.id: e for e in (self.source.entries if self.source else [])}
+        return self._entries
+
+    @property
+    def by_arxiv(self) -> dict[str, Entry]:
+        """The entry naming each arXiv id (the last in file order, as the index)."""
+        if self._by_arxiv is None:
+            entries = self.entries
+            self._by_arxiv = {a: entries[e] for a, e in self.arxiv_entries.items() if e in entries}
+        return self._by_arxiv
 
     # -- keeping it current within a command ----------------------------------------------------------------
     def add(self, arxiv_id: str, known: Known) -> None:

@@ -1,0 +1,194 @@
+"""What the known-papers index needs of each entry file, kept between commands in the keyed cache.
+
+A no-op weekly run needs of an entry only its id, its title and the arXiv ids (with the version they name) of
+its links. Those facts are kept by file identity (name, inode, mtime, size; as the record cache keeps parsed
+data) in one signed file of the root's cache (diskcache.load_signed: a damaged, copied or forged file is
+ignored whole). An unchanged file is then only listed and stat'ed, never read, parsed or validated; an added
+or edited one is read and validated as before, and its facts join the cache; a deleted one drops out. The
+facts of a file are taken only from an entry that validated under the current model code (the cache carries
+the models' digest) and the current facts rule (FACTS_VERSION).
+
+The Entry models themselves are read only when a command asks for them (EntryIndex.entries): proposing a
+paper, the few-shot pool, a backfill.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ingest.catalog.diskcache import bulk, load_signed, models_stamp, save_signed
+from ingest.catalog.queue import Broken, EntryScan, scan_entries, scan_entry_records
+from ingest.catalog.records import Record, read_entry, read_record, read_records
+from ingest.errors import CatalogError
+
+if TYPE_CHECKING:
+    from ingest.catalog.store import CatalogRoot
+    from ingest.models import Entry
+
+HEADER = b"ingest-known-v1 "
+FACTS_VERSION = 1
+# Beyond this many changed files, reading the whole folder through the record cache is cheaper than
+# parsing each changed file on its own (and refreshes that cache too).
+FEW = 200
+
+ID_IN_URL = re.compile(
+    r"arxiv\.org/(?:abs|pdf)/(?P<id>[a-z-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(?P<v>\d+))?"
+)
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """One valid entry as the index knows it: id, title, and per arXiv link its id and the highest version
+    the link names (its URL's vN or its `version`), or None."""
+
+    id: str
+    title: str | None
+    links: tuple[tuple[str, int | None], ...]
+
+    @classmethod
+    def of(cls, entry: Entry) -> EntryFacts:
+        links = []
+        for link in entry.links:
+            if not link.arxiv_id:
+                continue
+            m = ID_IN_URL.search(link.url)
+            named = [int(m.group("v"))] if m and m.group("v") else []
+            named += [link.version] if link.version else []
+            links.append((link.arxiv_id, max(named) if named else None))
+        return cls(entry.id, entry.title, tuple(links))
+
+    def to_json(self) -> list[Any]:
+        return [self.id, self.title, [list(link) for link in self.links]]
+
+    @classmethod
+    def from_json(cls, value: Any) -> EntryFacts | None:
+        """The facts of a cache item, or None for one of another shape (the item is then read again)."""
+        if not (isinstance(value, list) and len(value) == 3):
+            return None
+        entry_id, title, links = value
+        if not isinstance(entry_id, str) or not (title is None or isinstance(title, str)):
+            return None
+        if not isinstance(links, list):
+            return None
+        out = []
+        for link in links:
+            if not (isinstance(link, list) and len(link) == 2 and isinstance(link[0], str)):
+                return None
+            version = link[1]
+            if not (version is None or (isinstance(version, int) and not isinstance(version, bool))):
+                return None
+            out.append((link[0], version))
+        return cls(entry_id, title, tuple(out))
+
+
+@dataclass
+class EntryIndex:
+    """The entries folder as the index reads it: the facts of each valid entry (file-name order), the broken
+    files with the papers they still name, and the Entry models on demand."""
+
+    facts: list[EntryFacts]
+    broken: list[Broken]
+    load: Callable[[], list[Entry]] = field(default=list, repr=False)
+    loaded: list[Entry] | None = field(default=None, repr=False)
+
+    @property
+    def entries(self) -> list[Entry]:
+        """Every valid entry as a model, read (through the record cache) at the first call only."""
+        if self.loaded is None:
+            self.loaded = self.load()
+        return self.loaded
+
+    def require_identified(self) -> None:
+        EntryScan(broken=self.broken).require_identified()
+
+
+def cache_path(root: CatalogRoot) -> Path:
+    return root.cache_dir / "records" / "entries.known.json"
+
+
+def _cached(path: Path) -> dict[str, Any]:
+    document = load_signed(path, HEADER)
+    if not (
+        isinstance(document, dict)
+        and document.get("version") == FACTS_VERSION
+        and document.get("models") == models_stamp()
+        and isinstance(document.get("facts"), dict)
+    ):
+        return {}
+    facts: dict[str, Any] = document["facts"]
+    return facts
+
+
+def read_entry_index(root: CatalogRoot) -> EntryIndex:
+    """The entries folder's index facts: unchanged files from the cache, the others read and validated."""
+    folder = root.entries_dir
+    try:
+        with os.scandir(folder) as listing:
+            files = sorted(
+                (f.name, f) for f in listing if f.name.endswith(".yaml") and not f.name.startswith(".")
+            )
+    except (FileNotFoundError, NotADirectoryError):
+        return EntryIndex([], [])
+    within = Path(os.path.abspath(folder)).parent.resolve()
+    inside = folder.resolve().is_relative_to(within)
+    path = cache_path(root)
+    cached = _cached(path) if inside else {}
+    slots: list[EntryFacts | str] = []  # facts from the cache, or the name of a file to read
+    kept: dict[str, Any] = {}
+    with bulk():
+        for name, found in files:
+            info = found.stat(follow_symlinks=False)
+            key = f"{name}|{info.st_ino}|{info.st_mtime_ns}|{info.st_size}"
+            facts = EntryFacts.from_json(cached.get(key)) if stat.S_ISREG(info.st_mode) else None
+            if facts is None:
+                slots.append(name)
+            else:
+                slots.append(facts)
+                kept[key] = cached[key]
+    changed = [slot for slot in slots if isinstance(slot, str)]
+
+    def load() -> list[Entry]:
+        return scan_entries(root).entries
+
+    if not changed and len(kept) == len(cached):  # the no-op: nothing read, nothing written
+        return EntryIndex([s for s in slots if isinstance(s, EntryFacts)], [], load)
+    loaded: list[Entry] | None = None
+    if len(changed) > FEW:  # the whole folder, through the record cache (and refreshing it)
+        records = read_records(folder, root.cache_dir)
+    else:
+        records = [read_record(folder / name, within, folder_checked=inside) for name in changed]
+    valid, broken = _validate(records)
+    stale = len(kept) != len(cached)
+    read: dict[str, EntryFacts] = {}
+    for record, entry in valid:
+        read[record.path.name] = facts = EntryFacts.of(entry)
+        if record.key is not None:
+            kept[record.key] = facts.to_json()
+    if len(changed) > FEW:
+        loaded = [entry for _, entry in valid]
+        facts_list = [read[r.path.name] for r, _ in valid]
+    else:
+        facts_list = [
+            s if isinstance(s, EntryFacts) else read[s] for s in slots if not isinstance(s, str) or s in read
+        ]
+    if inside and (stale or valid):  # a broken file is read again by every command: it changes no fact
+        save_signed(path, HEADER, {"version": FACTS_VERSION, "models": models_stamp(), "facts": kept})
+    return EntryIndex(facts_list, broken, load, loaded)
+
+
+def _validate(records: list[Record]) -> tuple[list[tuple[Record, Entry]], list[Broken]]:
+    """The records that are valid entries, each with its model; and the broken ones (scan_entries' rule)."""
+    valid, broken = [], []
+    with bulk():
+        for record in records:
+            try:
+                valid.append((record, read_entry(record)))
+            except CatalogError:
+                broken.extend(scan_entry_records([record]).broken)
+    return valid, broken
