@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import bisect
 import math
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ingest.catalog.knowncache import EntryIndex, read_entry_index
+from ingest.catalog.knowncache import EntryIndex, fuzzy_key, read_entry_index
+from ingest.catalog.knowncache import title_key as title_key  # the one normalisation, where callers look
 from ingest.catalog.queue import Queue, scan_queue
 from ingest.catalog.records import read_records
 from ingest.catalog.store import CatalogRoot
@@ -28,18 +28,7 @@ from ingest.catalog.store import CatalogRoot
 if TYPE_CHECKING:  # the models load when a record is validated: a no-op run may validate none
     from ingest.models import Candidate, Decision, Entry, Exclusion, Proposal
 
-_NON_WORD = re.compile(r"[^\w]+")
 DEFAULT_THRESHOLD = 92.0
-
-
-def title_key(title: str | None) -> str:
-    """A title as compared across the root: lower case, letters and digits, single spaces."""
-    return " ".join(_NON_WORD.sub(" ", (title or "").lower()).split())
-
-
-def _fuzzy_key(title: str | None) -> str:
-    # Words sorted once here, so plain ratio over the keys is token_sort_ratio without re-sorting per pair.
-    return " ".join(sorted(title_key(title).split()))
 
 
 class TitleIndex:
@@ -52,7 +41,10 @@ class TitleIndex:
         self._sorted = True
 
     def add(self, title: str | None, ref: str) -> None:
-        key = _fuzzy_key(title)
+        self.add_key(fuzzy_key(title), ref)
+
+    def add_key(self, key: str, ref: str) -> None:
+        """A title already normalised by fuzzy_key (as the entry facts keep it)."""
         if key:
             self.keys.append(key)
             self.refs.append(ref)
@@ -67,7 +59,7 @@ class TitleIndex:
 
     def match(self, title: str | None, threshold: float) -> str | None:
         """What the closest title at or above `threshold` names, or None."""
-        key = _fuzzy_key(title)
+        key = fuzzy_key(title)
         if not key or not self.keys:
             return None
         if not self._sorted:
@@ -190,15 +182,15 @@ class KnownPapers:
             if not broken.arxiv_ids:
                 known.idless_broken_titles.add(broken.title, broken.path.stem)
         known.source = snapshot.entries
-        for facts in snapshot.entries.facts:
-            known.taken_entry_ids.add(facts.id)
-            known.titles.add(facts.title, facts.id)
-            if not facts.links:
-                known.idless_titles.add(facts.title, facts.id)
-            for arxiv_id, named in facts.links:
-                known.arxiv_entries[arxiv_id] = facts.id
+        for entry_id, key, links in snapshot.entries.facts:
+            known.taken_entry_ids.add(entry_id)
+            known.titles.add_key(key, entry_id)
+            if not links:
+                known.idless_titles.add_key(key, entry_id)
+            for arxiv_id, named in links:
+                known.arxiv_entries[arxiv_id] = entry_id
                 version = max(named or 0, approved.get(arxiv_id, 0)) or None
-                known.add(arxiv_id, Known("entry", version, facts.id))
+                known.add(arxiv_id, Known("entry", version, entry_id))
         return known
 
     @property

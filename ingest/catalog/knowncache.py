@@ -40,51 +40,33 @@ FEW = 200
 ID_IN_URL = re.compile(
     r"arxiv\.org/(?:abs|pdf)/(?P<id>[a-z-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(?P<v>\d+))?"
 )
+_NON_WORD = re.compile(r"[^\w]+")
+
+# One valid entry as the index knows it, as JSON keeps it (lists, so a cached item is used as loaded):
+# [entry id, fuzzy title key, [[arXiv id, the highest version the link names (URL vN, `version`) or None]]]
+EntryFacts = list[Any]
 
 
-@dataclass(frozen=True)
-class EntryFacts:
-    """One valid entry as the index knows it: id, title, and per arXiv link its id and the highest version
-    the link names (its URL's vN or its `version`), or None."""
+def title_key(title: str | None) -> str:
+    """A title as compared across the root: lower case, letters and digits, single spaces."""
+    return " ".join(_NON_WORD.sub(" ", (title or "").lower()).split())
 
-    id: str
-    title: str | None
-    links: tuple[tuple[str, int | None], ...]
 
-    @classmethod
-    def of(cls, entry: Entry) -> EntryFacts:
-        links = []
-        for link in entry.links:
-            if not link.arxiv_id:
-                continue
-            m = ID_IN_URL.search(link.url)
-            named = [int(m.group("v"))] if m and m.group("v") else []
-            named += [link.version] if link.version else []
-            links.append((link.arxiv_id, max(named) if named else None))
-        return cls(entry.id, entry.title, tuple(links))
+def fuzzy_key(title: str | None) -> str:
+    """title_key with its words sorted: plain ratio over two such keys is rapidfuzz's token_sort_ratio."""
+    return " ".join(sorted(title_key(title).split()))
 
-    def to_json(self) -> list[Any]:
-        return [self.id, self.title, [list(link) for link in self.links]]
 
-    @classmethod
-    def from_json(cls, value: Any) -> EntryFacts | None:
-        """The facts of a cache item, or None for one of another shape (the item is then read again)."""
-        if not (isinstance(value, list) and len(value) == 3):
-            return None
-        entry_id, title, links = value
-        if not isinstance(entry_id, str) or not (title is None or isinstance(title, str)):
-            return None
-        if not isinstance(links, list):
-            return None
-        out = []
-        for link in links:
-            if not (isinstance(link, list) and len(link) == 2 and isinstance(link[0], str)):
-                return None
-            version = link[1]
-            if not (version is None or (isinstance(version, int) and not isinstance(version, bool))):
-                return None
-            out.append((link[0], version))
-        return cls(entry_id, title, tuple(out))
+def entry_facts(entry: Entry) -> EntryFacts:
+    links = []
+    for link in entry.links:
+        if not link.arxiv_id:
+            continue
+        m = ID_IN_URL.search(link.url)
+        named = [int(m.group("v"))] if m and m.group("v") else []
+        named += [link.version] if link.version else []
+        links.append([link.arxiv_id, max(named) if named else None])
+    return [entry.id, fuzzy_key(entry.title), links]
 
 
 @dataclass
@@ -121,6 +103,7 @@ def _cached(path: Path) -> dict[str, Any]:
         and isinstance(document.get("facts"), dict)
     ):
         return {}
+    # The file verified under this cache's key, so this code wrote it: its items have the shape written.
     facts: dict[str, Any] = document["facts"]
     return facts
 
@@ -145,19 +128,19 @@ def read_entry_index(root: CatalogRoot) -> EntryIndex:
         for name, found in files:
             info = found.stat(follow_symlinks=False)
             key = f"{name}|{info.st_ino}|{info.st_mtime_ns}|{info.st_size}"
-            facts = EntryFacts.from_json(cached.get(key)) if stat.S_ISREG(info.st_mode) else None
-            if facts is None:
+            facts = cached.get(key) if stat.S_ISREG(info.st_mode) else None
+            if not isinstance(facts, list):
                 slots.append(name)
             else:
                 slots.append(facts)
-                kept[key] = cached[key]
+                kept[key] = facts
     changed = [slot for slot in slots if isinstance(slot, str)]
 
     def load() -> list[Entry]:
         return scan_entries(root).entries
 
     if not changed and len(kept) == len(cached):  # the no-op: nothing read, nothing written
-        return EntryIndex([s for s in slots if isinstance(s, EntryFacts)], [], load)
+        return EntryIndex([s for s in slots if not isinstance(s, str)], [], load)
     loaded: list[Entry] | None = None
     if len(changed) > FEW:  # the whole folder, through the record cache (and refreshing it)
         records = read_records(folder, root.cache_dir)
@@ -167,15 +150,15 @@ def read_entry_index(root: CatalogRoot) -> EntryIndex:
     stale = len(kept) != len(cached)
     read: dict[str, EntryFacts] = {}
     for record, entry in valid:
-        read[record.path.name] = facts = EntryFacts.of(entry)
+        read[record.path.name] = facts = entry_facts(entry)
         if record.key is not None:
-            kept[record.key] = facts.to_json()
+            kept[record.key] = facts
     if len(changed) > FEW:
         loaded = [entry for _, entry in valid]
         facts_list = [read[r.path.name] for r, _ in valid]
     else:
         facts_list = [
-            s if isinstance(s, EntryFacts) else read[s] for s in slots if not isinstance(s, str) or s in read
+            read[s] if isinstance(s, str) else s for s in slots if not isinstance(s, str) or s in read
         ]
     if inside and (stale or valid):  # a broken file is read again by every command: it changes no fact
         save_signed(path, HEADER, {"version": FACTS_VERSION, "models": models_stamp(), "facts": kept})
