@@ -43,8 +43,15 @@ class TitleIndex:
     def add(self, title: str | None, ref: str) -> None:
         self.add_key(fuzzy_key(title), ref)
 
+    def extend(self, keys: list[str], refs: list[str]) -> None:
+        """Titles already normalised by fuzzy_key (as the entry facts keep them), with what each names."""
+        kept = [i for i, key in enumerate(keys) if key]
+        if kept:
+            self.keys += [keys[i] for i in kept]
+            self.refs += [refs[i] for i in kept]
+            self._sorted = False
+
     def add_key(self, key: str, ref: str) -> None:
-        """A title already normalised by fuzzy_key (as the entry facts keep it)."""
         if key:
             self.keys.append(key)
             self.refs.append(ref)
@@ -182,15 +189,20 @@ class KnownPapers:
             if not broken.arxiv_ids:
                 known.idless_broken_titles.add(broken.title, broken.path.stem)
         known.source = snapshot.entries
-        for entry_id, key, links in snapshot.entries.facts:
-            known.taken_entry_ids.add(entry_id)
-            known.titles.add_key(key, entry_id)
-            if not links:
-                known.idless_titles.add_key(key, entry_id)
+        facts = snapshot.entries.facts
+        known.taken_entry_ids.update(f[0] for f in facts)
+        known.titles.extend([f[1] for f in facts], [f[0] for f in facts])
+        idless = [f for f in facts if not f[2]]
+        known.idless_titles.extend([f[1] for f in idless], [f[0] for f in idless])
+        ids, arxiv_entries = known.ids, known.arxiv_entries
+        for entry_id, _, links in facts:
             for arxiv_id, named in links:
-                known.arxiv_entries[arxiv_id] = entry_id
+                arxiv_entries[arxiv_id] = entry_id
                 version = max(named or 0, approved.get(arxiv_id, 0)) or None
-                known.add(arxiv_id, Known("entry", version, entry_id))
+                if arxiv_id in ids:
+                    known.add(arxiv_id, Known("entry", version, entry_id))
+                else:  # the common case, once per entry at 20,000: nothing to merge with
+                    ids[arxiv_id] = Known("entry", version, entry_id)
         return known
 
     @property
