@@ -16,7 +16,7 @@ from helpers_queue import catalog_entry, new_root
 
 from ingest.catalog.cachekey import cache_key, forget_keys
 from ingest.catalog.known import KnownPapers
-from ingest.catalog.knowncache import HEADER, cache_path
+from ingest.catalog.knowncache import FEW, HEADER, cache_path
 from ingest.catalog.records import clear_cache
 from ingest.catalog.store import CatalogRoot
 from ingest.models import Candidate, Entry, Link, LinkKind
@@ -171,3 +171,28 @@ def test_a_forged_damaged_or_copied_facts_cache_is_ignored(tmp_path: Path) -> No
     known = _known(other)
     assert "2306.13640" not in known.ids
     assert "e0" in known.taken_entry_ids
+
+
+def test_many_changed_files_are_read_through_the_record_cache_with_the_same_index(tmp_path: Path) -> None:
+    """More changed files than FEW (a first run, a bulk edit): the whole folder is read at once; the index
+    is the one a rerun then takes from the cache."""
+    root = new_root(tmp_path / "cat")
+    entries = [
+        _entry(root, 0, id=f"e{i:03d}", links=[], title=f"Study {i} of rollouts") for i in range(FEW + 5)
+    ]
+    for i, entry in enumerate(entries[:-1]):
+        link = Link(kind=LinkKind.arxiv, url=f"https://arxiv.org/abs/2401.{i:05d}", arxiv_id=f"2401.{i:05d}")
+        root.write_entry(entry.model_copy(update={"links": [link]}))
+    root.write_entry(entries[-1])  # one without an arXiv id: known by its title only
+    cold = _known(root)
+    assert cold.source is not None
+    assert cold.source.loaded is not None  # read as models, and kept
+    warm = _known(root)
+    assert warm.source is not None
+    assert warm.source.loaded is None
+    assert warm.ids == cold.ids
+    assert warm.taken_entry_ids == cold.taken_entry_ids
+    assert warm.titles.keys == cold.titles.keys
+    assert _status(warm, "2401.00007") == "known"
+    assert _status(warm, "2502.00001", f"Study {FEW + 4} of rollouts") == "known"
+    assert _status(warm, "2502.00001", "A survey of reward models") == "new"

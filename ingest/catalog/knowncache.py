@@ -6,7 +6,8 @@ data) in one signed file of the root's cache (diskcache.load_signed: a damaged, 
 ignored whole). An unchanged file is then only listed and stat'ed, never read, parsed or validated; an added
 or edited one is read and validated as before, and its facts join the cache; a deleted one drops out. The
 facts of a file are taken only from an entry that validated under the current model code (the cache carries
-the models' digest) and the current facts rule (FACTS_VERSION).
+the models' digest) and the current facts rule (FACTS_VERSION). As for the record cache, an edit in place
+that keeps the size, within one tick of the file system's clock, goes unseen until the file changes again.
 
 The Entry models themselves are read only when a command asks for them (EntryIndex.entries): proposing a
 paper, the few-shot pool, a backfill.
