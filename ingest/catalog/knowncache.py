@@ -123,48 +123,51 @@ def read_entry_index(root: CatalogRoot) -> EntryIndex:
     inside = folder.resolve().is_relative_to(within)
     path = cache_path(root)
     cached = _cached(path) if inside else {}
-    slots: list[EntryFacts | str] = []  # facts from the cache, or the name of a file to read
-    kept: dict[str, Any] = {}
+    found: list[EntryFacts | None] = []  # by name: the cached facts, or None for a file to read
+    idents: list[str | None] = []
+    changed: list[int] = []
     with bulk(), _stat_in(folder) as lstat:
-        for name in names:
+        for i, name in enumerate(names):
             try:
                 info = lstat(name)
-            except OSError:
-                slots.append(name)  # gone since listed: read_record says so
+            except OSError:  # gone since listed: read_record says so
+                found.append(None)
+                idents.append(None)
+                changed.append(i)
                 continue
             key = f"{name}|{info.st_ino}|{info.st_mtime_ns}|{info.st_size}"
             facts = cached.get(key) if stat.S_ISREG(info.st_mode) else None
-            if not isinstance(facts, list):
-                slots.append(name)
-            else:
-                slots.append(facts)
-                kept[key] = facts
-    changed = [slot for slot in slots if isinstance(slot, str)]
+            if facts.__class__ is not list:
+                facts = None
+                changed.append(i)
+            found.append(facts)
+            idents.append(key)
 
     def load() -> list[Entry]:
         return scan_entries(root).entries
 
-    if not changed and len(kept) == len(cached):  # the no-op: nothing read, nothing written
-        return EntryIndex([s for s in slots if not isinstance(s, str)], [], load)
-    loaded: list[Entry] | None = None
+    stale = len(names) - len(changed) != len(cached)  # some cached file is gone or changed
+    if not changed and not stale:  # the no-op: nothing read, nothing written
+        return EntryIndex([f for f in found if f is not None], [], load)
     if len(changed) > FEW:  # the whole folder, through the record cache (and refreshing it)
         records = read_records(folder, root.cache_dir)
     else:
-        records = [read_record(folder / name, within, folder_checked=inside) for name in changed]
+        records = [read_record(folder / names[i], within, folder_checked=inside) for i in changed]
     valid, broken = _validate(records)
-    stale = len(kept) != len(cached)
+    kept = {k: f for k, f in zip(idents, found, strict=True) if k is not None and f is not None}
     read: dict[str, EntryFacts] = {}
     for record, entry in valid:
         read[record.path.name] = facts = entry_facts(entry)
         if record.key is not None:
             kept[record.key] = facts
+    loaded: list[Entry] | None = None
     if len(changed) > FEW:
         loaded = [entry for _, entry in valid]
         facts_list = [read[r.path.name] for r, _ in valid]
     else:
-        facts_list = [
-            read[s] if isinstance(s, str) else s for s in slots if not isinstance(s, str) or s in read
-        ]
+        for i in changed:
+            found[i] = read.get(names[i])
+        facts_list = [f for f in found if f is not None]
     if inside and (stale or valid):  # a broken file is read again by every command: it changes no fact
         save_signed(path, HEADER, {"version": FACTS_VERSION, "models": models_stamp(), "facts": kept})
     return EntryIndex(facts_list, broken, load, loaded)
