@@ -66,6 +66,15 @@ def test_an_unchanged_entry_file_is_not_read_again(tmp_path: Path) -> None:
     assert "2306.99990" not in second.ids
     assert second.source is not None
     assert second.source.loaded is None  # no Entry model was built for the index
+    # What propose asks: the one entry it would update, read from its own file (now: the edited bytes).
+    e1 = second.by_arxiv["2306.13641"]
+    assert e1.id == "e1"
+    assert "2306.13641" in second.by_arxiv
+    assert second.by_arxiv.get("2511.00001") is None
+    found = second.entry_by_title("Number 2 paper", has_arxiv=True)
+    assert found is not None
+    assert found.id == "e2"
+    assert second.source.loaded is None  # still no full read
 
 
 def test_an_edited_arxiv_id_or_title_is_seen_by_the_next_command(tmp_path: Path) -> None:

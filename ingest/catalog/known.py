@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -117,6 +118,25 @@ class Known:
     entry_id: str | None = None
 
 
+class _ByArxiv(Mapping[str, "Entry"]):
+    """KnownPapers.by_arxiv: arXiv id -> entry, each entry read only when looked up."""
+
+    def __init__(self, known: KnownPapers) -> None:
+        self.known = known
+
+    def __getitem__(self, arxiv_id: str) -> Entry:
+        entry = self.known.entry(self.known.arxiv_entries[arxiv_id])
+        if entry is None:  # changed since the index was read, and no longer valid
+            raise KeyError(arxiv_id)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.known.arxiv_entries)
+
+    def __len__(self) -> int:
+        return len(self.known.arxiv_entries)
+
+
 _RANK = {"entry": 3, "queue": 2, "exclusion": 1, "rejected": 0}
 
 
@@ -143,7 +163,7 @@ class KnownPapers:
     broken_titles: TitleIndex = field(default_factory=TitleIndex, repr=False)
     idless_broken_titles: TitleIndex = field(default_factory=TitleIndex, repr=False)
     _entries: dict[str, Entry] | None = field(default=None, init=False, repr=False)
-    _by_arxiv: dict[str, Entry] | None = field(default=None, init=False, repr=False)
+    _one: dict[str, Entry | None] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_root(cls, root: CatalogRoot, snapshot: Snapshot | None = None) -> KnownPapers:
@@ -212,13 +232,18 @@ class KnownPapers:
             self._entries = {e.id: e for e in (self.source.entries if self.source else [])}
         return self._entries
 
+    def entry(self, entry_id: str) -> Entry | None:
+        """One valid entry by id, its file read on demand (once) when the models are not read already."""
+        if self._entries is not None or (self.source is not None and self.source.loaded is not None):
+            return self.entries.get(entry_id)
+        if entry_id not in self._one:
+            self._one[entry_id] = self.source.entry(entry_id) if self.source else None
+        return self._one[entry_id]
+
     @property
-    def by_arxiv(self) -> dict[str, Entry]:
-        """The entry naming each arXiv id (the last in file order, as the index)."""
-        if self._by_arxiv is None:
-            entries = self.entries
-            self._by_arxiv = {a: entries[e] for a, e in self.arxiv_entries.items() if e in entries}
-        return self._by_arxiv
+    def by_arxiv(self) -> Mapping[str, Entry]:
+        """The entry naming each arXiv id (the last in file order, as the index), read when asked for."""
+        return _ByArxiv(self)
 
     # -- keeping it current within a command ----------------------------------------------------------------
     def add(self, arxiv_id: str, known: Known) -> None:
@@ -245,7 +270,7 @@ class KnownPapers:
         """An entry with (nearly) this title; for a paper with an arXiv id, only entries listed without one
         (an entry with another arXiv id is another paper, however alike the titles)."""
         found = (self.idless_titles if has_arxiv else self.titles).match(title, self.threshold)
-        return self.entries.get(found) if found else None
+        return self.entry(found) if found else None
 
     def in_broken_entry(self, arxiv_id: str | None, title: str | None) -> bool:
         """Whether a hand-broken entry file holds this paper: by arXiv id, or by title (as entry_by_title)."""

@@ -80,6 +80,19 @@ class EntryIndex:
     broken: list[Broken]
     load: Callable[[], list[Entry]] = field(default=list, repr=False)
     loaded: list[Entry] | None = field(default=None, repr=False)
+    folder: Path | None = field(default=None, repr=False)
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """One valid entry by id: from the models read already, else its own file, read and validated now
+        (proposing one paper needs the entry it updates, not the 20,000 others)."""
+        if self.loaded is not None:
+            return next((e for e in self.loaded if e.id == entry_id), None)  # KnownPapers keeps a dict
+        if self.folder is None or "/" in entry_id or entry_id.startswith("."):
+            return None
+        try:
+            return read_entry(read_record(self.folder / f"{entry_id}.yaml", self.folder.parent))
+        except CatalogError:
+            return None
 
     @property
     def entries(self) -> list[Entry]:
@@ -148,7 +161,7 @@ def read_entry_index(root: CatalogRoot) -> EntryIndex:
 
     stale = len(names) - len(changed) != len(cached)  # some cached file is gone or changed
     if not changed and not stale:  # the no-op: nothing read, nothing written
-        return EntryIndex([f for f in found if f is not None], [], load)
+        return EntryIndex([f for f in found if f is not None], [], load, folder=folder)
     if len(changed) > FEW:  # the whole folder, through the record cache (and refreshing it)
         records = read_records(folder, root.cache_dir)
     else:
@@ -170,7 +183,7 @@ def read_entry_index(root: CatalogRoot) -> EntryIndex:
         facts_list = [f for f in found if f is not None]
     if inside and (stale or valid):  # a broken file is read again by every command: it changes no fact
         save_signed(path, HEADER, {"version": FACTS_VERSION, "models": models_stamp(), "facts": kept})
-    return EntryIndex(facts_list, broken, load, loaded)
+    return EntryIndex(facts_list, broken, load, loaded, folder)
 
 
 @contextmanager
