@@ -3,8 +3,8 @@
 A catalog snapshot reads the entries, the queue, the decisions and the exclusions once per command (fast
 loader); the index is built from it once and answers discover's dedupe, propose and the run alike. Of the
 entries it reads only what the index needs (id, title, arXiv ids and versions), kept between commands for
-unchanged files (knowncache.py), so a no-op run never parses or validates them; the Entry models are read
-when first asked for (`KnownPapers.entries`, `by_arxiv`, `entry_by_title`).
+unchanged files (knowncache.py), so a no-op run never parses or validates them. Entry models are read when
+asked for: one file for `entry`, `by_arxiv` and `entry_by_title` (propose), all of them for `entries`.
 
 A paper is known by its version-less arXiv id (entries, queue, decisions, exclusions), or, for a paper without
 one in the catalog, by its title: one normalisation (`title_key`) and one fuzzy rule (token-sorted ratio at
