@@ -188,12 +188,20 @@ NO_OP_RUN = """
 import os, sys
 import ingest
 
+from ingest.models import Entry, Link, LinkKind
+
 root = ingest.open_root(sys.argv[1], environ=os.environ, create=True)
 options = ingest.PipelineOptions(backend="openai", model="m")
+section = root.taxonomy.catalog_sections[0].id
+for i in range(3):  # entries to index: their ids, titles and versions, not their models (knowncache.py)
+    aid = f"2306.1364{i}"
+    link = Link(kind=LinkKind.arxiv, url=f"https://arxiv.org/abs/{aid}v2", arxiv_id=aid)
+    root.write_entry(Entry(id=f"e{i}", name=f"E{i}", title=f"Paper {i}", links=[link], sections=[section]))
 for _ in range(2):  # a first run that finds nothing, then its rerun
     report = ingest.run(root, options)
     assert report.candidates == 0 and not report.proposed, report
     assert report.backend == "openai" and report.model == "m"
+    assert report.version_checked == 3, report.version_checked
 # nothing found: no LLM client, no PDF reader, no fuzzy matching, not even the screening rules
 watched = ("openai", "instructor", "pypdf", "pypdfium2", "rapidfuzz", "ingest.extract.screen")
 loaded = sorted(m for m in watched if m in sys.modules)

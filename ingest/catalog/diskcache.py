@@ -33,10 +33,13 @@ HEADER = b"ingest-records-v3 "
 @cache
 def models_stamp() -> str:
     """A digest of the models' source: a validity mark holds for the code that made it."""
-    import ingest.models
+    from importlib.util import find_spec
 
+    # Located, not imported: a command whose records all come from the cache need not load the models.
+    spec = find_spec("ingest.models")
+    origin = spec.origin if spec is not None else None
     digest = hashlib.sha256()
-    for path in sorted(Path(ingest.models.__file__).parent.glob("*.py")):
+    for path in sorted(Path(origin).parent.glob("*.py")) if origin else []:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
@@ -93,22 +96,7 @@ class DiskCache:
 
     def _load(self) -> Any:
         """The cache's JSON when its digest verifies under this cache's key; else None (rebuilt)."""
-        key = cache_key(self.path.parent.parent, create=False)
-        try:
-            raw = self.path.read_bytes() if key is not None else b""
-        except OSError:
-            return None
-        head, _, body = raw.partition(b"\n")
-        if key is None or not head.startswith(HEADER):
-            return None
-        mac = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
-        if not hmac.compare_digest(head[len(HEADER) :], mac):
-            return None
-        try:
-            with bulk():
-                return json.loads(body)
-        except (ValueError, RecursionError):
-            return None
+        return load_signed(self.path, HEADER)
 
     @classmethod
     def of(cls, path: Path) -> DiskCache:
@@ -160,9 +148,6 @@ class DiskCache:
         stale = set(self.items) - self.seen
         if not (self.dirty or stale):
             return
-        key = cache_key(self.path.parent.parent)
-        if key is None:
-            return  # a read-only cache only costs speed
         self.items = {k: v for k, v in self.items.items() if k in self.seen}
         self.trees = {k: v for k, v in self.trees.items() if k in self.items}
         self.valid = {k: v for k, v in self.valid.items() if k in self.items}
@@ -173,13 +158,43 @@ class DiskCache:
             "lines": self.trees,
             "valid": self.valid,
         }
-        body = json.dumps(document).encode()
-        mac = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
-        try:
-            atomic_write_bytes(self.path, HEADER + mac + b"\n" + body)
-        except OSError:
-            pass
+        save_signed(self.path, HEADER, document)
         self.dirty = False
+
+
+def load_signed(path: Path, header: bytes) -> Any:
+    """The JSON of a cache file (in <cache>/<folder>/) whose first line is `header` and an HMAC of the rest
+    under the cache's key; None when it is missing, damaged, edited or signed with another key."""
+    key = cache_key(path.parent.parent, create=False)
+    try:
+        raw = path.read_bytes() if key is not None else b""
+    except OSError:
+        return None
+    head, _, body = raw.partition(b"\n")
+    if key is None or not head.startswith(header):
+        return None
+    mac = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
+    if not hmac.compare_digest(head[len(header) :], mac):
+        return None
+    try:
+        with bulk():
+            return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def save_signed(path: Path, header: bytes, document: Any) -> None:
+    """Write `document` as load_signed reads it, atomically; a cache that cannot be written (read-only, no
+    key) only costs speed."""
+    key = cache_key(path.parent.parent)
+    if key is None:
+        return
+    body = json.dumps(document).encode()
+    mac = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
+    try:
+        atomic_write_bytes(path, header + mac + b"\n" + body)
+    except OSError:
+        pass
 
 
 def _mapping(value: Any) -> dict[str, Any]:

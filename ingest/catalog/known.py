@@ -1,7 +1,10 @@
 """The one known-papers index: what the root already holds, so no paper is discovered or proposed twice.
 
 A catalog snapshot reads the entries, the queue, the decisions and the exclusions once per command (fast
-loader); the index is built from it once and answers discover's dedupe, propose and the run alike.
+loader); the index is built from it once and answers discover's dedupe, propose and the run alike. Of the
+entries it reads only what the index needs (id, title, arXiv ids and versions), kept between commands for
+unchanged files (knowncache.py), so a no-op run never parses or validates them. Entry models are read when
+asked for: one file for `entry`, `by_arxiv` and `entry_by_title` (propose), all of them for `entries`.
 
 A paper is known by its version-less arXiv id (entries, queue, decisions, exclusions), or, for a paper without
 one in the catalog, by its title: one normalisation (`title_key`) and one fuzzy rule (token-sorted ratio at
@@ -13,26 +16,20 @@ from __future__ import annotations
 
 import bisect
 import math
-import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ingest.catalog.queue import EntryScan, Queue, scan_entries, scan_queue
+from ingest.catalog.knowncache import EntryIndex, fuzzy_key, read_entry_index
+from ingest.catalog.knowncache import title_key as title_key  # the one normalisation, where callers look
+from ingest.catalog.queue import Queue, scan_queue
 from ingest.catalog.records import read_records
 from ingest.catalog.store import CatalogRoot
-from ingest.models import Candidate, Decision, Entry, Exclusion, Proposal
 
-_NON_WORD = re.compile(r"[^\w]+")
+if TYPE_CHECKING:  # the models load when a record is validated: a no-op run may validate none
+    from ingest.models import Candidate, Decision, Entry, Exclusion, Proposal
+
 DEFAULT_THRESHOLD = 92.0
-
-
-def title_key(title: str | None) -> str:
-    """A title as compared across the root: lower case, letters and digits, single spaces."""
-    return " ".join(_NON_WORD.sub(" ", (title or "").lower()).split())
-
-
-def _fuzzy_key(title: str | None) -> str:
-    # Words sorted once here, so plain ratio over the keys is token_sort_ratio without re-sorting per pair.
-    return " ".join(sorted(title_key(title).split()))
 
 
 class TitleIndex:
@@ -45,7 +42,17 @@ class TitleIndex:
         self._sorted = True
 
     def add(self, title: str | None, ref: str) -> None:
-        key = _fuzzy_key(title)
+        self.add_key(fuzzy_key(title), ref)
+
+    def extend(self, keys: list[str], refs: list[str]) -> None:
+        """Titles already normalised by fuzzy_key (as the entry facts keep them), with what each names."""
+        kept = [i for i, key in enumerate(keys) if key]
+        if kept:
+            self.keys += [keys[i] for i in kept]
+            self.refs += [refs[i] for i in kept]
+            self._sorted = False
+
+    def add_key(self, key: str, ref: str) -> None:
         if key:
             self.keys.append(key)
             self.refs.append(ref)
@@ -60,7 +67,7 @@ class TitleIndex:
 
     def match(self, title: str | None, threshold: float) -> str | None:
         """What the closest title at or above `threshold` names, or None."""
-        key = _fuzzy_key(title)
+        key = fuzzy_key(title)
         if not key or not self.keys:
             return None
         if not self._sorted:
@@ -82,19 +89,24 @@ class TitleIndex:
 class Snapshot:
     """The root's records, each folder read once: entries (valid and broken), queue, decisions, exclusions."""
 
-    entries: EntryScan
+    entries: EntryIndex
     queue: Queue
     decisions: list[Decision]
     exclusions: list[Exclusion]
 
     @classmethod
     def read(cls, root: CatalogRoot) -> Snapshot:
-        return cls(
-            entries=scan_entries(root),
-            queue=scan_queue(root),
-            decisions=[r.validate(Decision) for r in read_records(root.decisions_dir, root.cache_dir)],
-            exclusions=[r.validate(Exclusion) for r in read_records(root.exclusions_dir, root.cache_dir)],
-        )
+        decision_records = read_records(root.decisions_dir, root.cache_dir)
+        exclusion_records = read_records(root.exclusions_dir, root.cache_dir)
+        decisions: list[Decision] = []
+        exclusions: list[Exclusion] = []
+        if decision_records or exclusion_records:
+            from ingest.models import Decision, Exclusion
+
+            decisions = [r.validate(Decision) for r in decision_records]
+            exclusions = [r.validate(Exclusion) for r in exclusion_records]
+        entries = read_entry_index(root)
+        return cls(entries=entries, queue=scan_queue(root), decisions=decisions, exclusions=exclusions)
 
 
 @dataclass
@@ -106,10 +118,26 @@ class Known:
     entry_id: str | None = None
 
 
+class _ByArxiv(Mapping[str, "Entry"]):
+    """KnownPapers.by_arxiv: arXiv id -> entry, each entry read only when looked up."""
+
+    def __init__(self, known: KnownPapers) -> None:
+        self.known = known
+
+    def __getitem__(self, arxiv_id: str) -> Entry:
+        entry = self.known.entry(self.known.arxiv_entries[arxiv_id])
+        if entry is None:  # changed since the index was read, and no longer valid
+            raise KeyError(arxiv_id)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.known.arxiv_entries)
+
+    def __len__(self) -> int:
+        return len(self.known.arxiv_entries)
+
+
 _RANK = {"entry": 3, "queue": 2, "exclusion": 1, "rejected": 0}
-_ID_IN_URL = re.compile(
-    r"arxiv\.org/(?:abs|pdf)/(?P<id>[a-z-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v(?P<v>\d+))?"
-)
 
 
 @dataclass
@@ -121,8 +149,8 @@ class KnownPapers:
     queued: dict[str, Proposal | None] = field(default_factory=dict)  # arXiv id -> proposal (None: broken)
     queued_ids: set[str] = field(default_factory=set)
     queued_titles: set[str] = field(default_factory=set)
-    entries: dict[str, Entry] = field(default_factory=dict)
-    by_arxiv: dict[str, Entry] = field(default_factory=dict)
+    arxiv_entries: dict[str, str] = field(default_factory=dict)  # arXiv id -> the entry id naming it
+    source: EntryIndex | None = field(default=None, repr=False)  # the entries, read as models on demand
     rejected: dict[str, Decision] = field(default_factory=dict)
     decided: set[tuple[str, str, int | None]] = field(default_factory=set)
     excluded: dict[str, Exclusion] = field(default_factory=dict)
@@ -134,6 +162,8 @@ class KnownPapers:
     idless_titles: TitleIndex = field(default_factory=TitleIndex, repr=False)
     broken_titles: TitleIndex = field(default_factory=TitleIndex, repr=False)
     idless_broken_titles: TitleIndex = field(default_factory=TitleIndex, repr=False)
+    _entries: dict[str, Entry] | None = field(default=None, init=False, repr=False)
+    _one: dict[str, Entry | None] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_root(cls, root: CatalogRoot, snapshot: Snapshot | None = None) -> KnownPapers:
@@ -178,22 +208,42 @@ class KnownPapers:
             known.broken_titles.add(broken.title, broken.path.stem)
             if not broken.arxiv_ids:
                 known.idless_broken_titles.add(broken.title, broken.path.stem)
-        for entry in snapshot.entries.entries:
-            known.entries[entry.id] = entry
-            known.taken_entry_ids.add(entry.id)
-            known.titles.add(entry.title, entry.id)
-            if not entry.arxiv_ids:
-                known.idless_titles.add(entry.title, entry.id)
-            for link in entry.links:
-                if not link.arxiv_id:
-                    continue
-                known.by_arxiv[link.arxiv_id] = entry
-                m = _ID_IN_URL.search(link.url)
-                named = [int(m.group("v"))] if m and m.group("v") else []
-                named += [link.version] if link.version else []
-                version = max([*named, approved.get(link.arxiv_id, 0)]) or None
-                known.add(link.arxiv_id, Known("entry", version, entry.id))
+        known.source = snapshot.entries
+        facts = snapshot.entries.facts
+        known.taken_entry_ids.update(f[0] for f in facts)
+        known.titles.extend([f[1] for f in facts], [f[0] for f in facts])
+        idless = [f for f in facts if not f[2]]
+        known.idless_titles.extend([f[1] for f in idless], [f[0] for f in idless])
+        ids, arxiv_entries = known.ids, known.arxiv_entries
+        for entry_id, _, links in facts:
+            for arxiv_id, named in links:
+                arxiv_entries[arxiv_id] = entry_id
+                version = max(named or 0, approved.get(arxiv_id, 0)) or None
+                if arxiv_id in ids:
+                    known.add(arxiv_id, Known("entry", version, entry_id))
+                else:  # the common case, once per entry at 20,000: nothing to merge with
+                    ids[arxiv_id] = Known("entry", version, entry_id)
         return known
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        """The valid entries by id, read as models at the first call (a no-op run never asks)."""
+        if self._entries is None:
+            self._entries = {e.id: e for e in (self.source.entries if self.source else [])}
+        return self._entries
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """One valid entry by id, its file read on demand (once) when the models are not read already."""
+        if self._entries is not None or (self.source is not None and self.source.loaded is not None):
+            return self.entries.get(entry_id)
+        if entry_id not in self._one:
+            self._one[entry_id] = self.source.entry(entry_id) if self.source else None
+        return self._one[entry_id]
+
+    @property
+    def by_arxiv(self) -> Mapping[str, Entry]:
+        """The entry naming each arXiv id (the last in file order, as the index), read when asked for."""
+        return _ByArxiv(self)
 
     # -- keeping it current within a command ----------------------------------------------------------------
     def add(self, arxiv_id: str, known: Known) -> None:
@@ -220,7 +270,7 @@ class KnownPapers:
         """An entry with (nearly) this title; for a paper with an arXiv id, only entries listed without one
         (an entry with another arXiv id is another paper, however alike the titles)."""
         found = (self.idless_titles if has_arxiv else self.titles).match(title, self.threshold)
-        return self.entries.get(found) if found else None
+        return self.entry(found) if found else None
 
     def in_broken_entry(self, arxiv_id: str | None, title: str | None) -> bool:
         """Whether a hand-broken entry file holds this paper: by arXiv id, or by title (as entry_by_title)."""

@@ -163,8 +163,12 @@ class EntryScan:
 
 def scan_entries(root: CatalogRoot) -> EntryScan:
     """Every entry in entries/, valid or not; never raises on a broken file."""
+    return scan_entry_records(read_records(root.entries_dir, root.cache_dir))
+
+
+def scan_entry_records(records: Sequence[Record]) -> EntryScan:
+    """These entry records, valid or not (scan_entries, for some files of the folder); never raises."""
     scan = EntryScan()
-    records = read_records(root.entries_dir, root.cache_dir)
     with bulk():
         for record in records:
             try:
