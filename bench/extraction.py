@@ -183,14 +183,15 @@ def measure() -> list[dict[str, Any]]:
             "name": "speed-up of concurrency 8 over 1",
             "value": round(speedup, 2),
             "unit": "x",
-            "goal": 6.0,
-            "ratio": round(speedup / 6.0, 2),
+            "goal": ">= 6",
+            "ratio": speedup / 6.0,
+            "met": speedup >= 6.0,  # the measured figure, not a rounded one: 5.97x does not meet 6x
         },
         {
             "name": "LLM calls on an immediate rerun",
             "value": rerun_calls,
             "unit": "calls",
-            "goal": 0,
+            "goal": "<= 0",
             "ratio": 1.0 if rerun_calls == 0 else 0.0,
         },
         {
@@ -205,7 +206,8 @@ def measure() -> list[dict[str, Any]]:
             "value": round(first_run, 2),
             "unit": "s",
             "goal": f"<= {budget:.2f}",
-            "ratio": round(budget / first_run, 2),
+            "ratio": budget / first_run,
+            "met": first_run <= budget,
         },
     ]
 
