@@ -118,6 +118,7 @@ class Pipeline:
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
         self._chain: Chain | None = None
+        self._warming: threading.Thread | None = None
         # The entries the command read already (a run's snapshot): the few-shot pool is built from them
         # when its cache is stale, instead of reading the catalog a second time.
         self.entries_read: EntriesRead | None = None
@@ -196,6 +197,38 @@ class Pipeline:
                     on_failed(candidate, error)
         return [c for c in candidates if c.key not in failed]
 
+    def warm_up(self, papers: int) -> None:
+        """Start, in the background, what the first paper would otherwise wait for; once per pipeline.
+
+        The reader processes' server (when more than one paper may need parsing) and the LLM backend with
+        the few-shot pool: the client's imports and schema are about a second of CPU, which the downloads,
+        the reader start and the first parses now cover instead of every paper's first call waiting for it.
+        `process` calls it; a run calls it before its downloads. A backend that cannot be built is left to the
+        first paper that needs it, which fails as it always did."""
+        if self._warming is not None or papers < 1:
+            return
+        chain = self.chain  # built here, in the caller's thread: the pipeline's threads share it
+        parse = papers > 1 and self.root.config.read.workers > 1
+
+        def warm() -> None:
+            if parse:
+                from ingest.paper.read import start_reader_server
+
+                start_reader_server()
+            try:
+                if self.backend_name != chain.rules.name:
+                    _ = self.backend, chain.examples
+            except Exception:  # the paper that needs the backend raises it again, as before
+                pass
+
+        self._warming = threading.Thread(target=warm, name="ingest-warm-up", daemon=True)
+        self._warming.start()
+
+    def settle(self) -> None:
+        """Wait for the warm-up to end, so that no thread of the pipeline outlives the command's work."""
+        if self._warming is not None:
+            self._warming.join()
+
     @property
     def chain(self) -> Chain:
         if self._chain is None:
@@ -211,6 +244,7 @@ class Pipeline:
         # One paper, or one reader: parse in the thread (starting a process would cost more than it saves).
         readers = root.config.read.workers if len(candidates) > 1 else 1
         lock = threading.Lock()
+        self.warm_up(len(candidates))
         with (
             ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(candidates)))) as pool,
             _Readers(readers, self.root.config.read.engine) as parser,
@@ -242,6 +276,7 @@ class Pipeline:
                     if on_done is not None:
                         with lock:
                             on_done(outcome)
+        self.settle()
         return [o for o in outcomes if o is not None]
 
 

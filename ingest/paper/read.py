@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from multiprocessing import get_context
+from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +52,7 @@ __all__ = [
     "read_pdf",
     "reader_pool",
     "select_context",
+    "start_reader_server",
 ]
 
 # Bump when normalisation, section or title finding changes, so cached texts are parsed again. The engine
@@ -326,12 +328,27 @@ def _exit_with_parent() -> None:
 
 def reader_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` reader processes; the caller shuts it down (use it as a context manager)."""
+    # A pool worker otherwise waits for work forever once its parent is killed, holding the parent's stdout.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_exit_with_parent)
+
+
+def start_reader_server() -> None:
+    """Start the process the readers are forked from, if it is not running, and return at once.
+
+    Its start (an interpreter and the readers' imports, ~0.4 s) then overlaps the caller's other work instead
+    of delaying the first PDF to parse; it runs until this process exits, as it does once a pool used it."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
+def _context() -> ForkServerContext:
     # forkserver: forking a process that runs threads (HTTP servers, LLM calls) can deadlock. The server
     # imports the readers once, so each worker starts with them loaded (a no-op if the server already runs).
-    # A pool worker otherwise waits for work forever once its parent is killed, holding the parent's stdout.
     context = get_context("forkserver")
     context.set_forkserver_preload([__name__, "ingest.paper.pdfium"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_exit_with_parent)
+    return context
 
 
 def read_many(
