@@ -23,12 +23,13 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from multiprocessing import get_context
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -38,6 +39,9 @@ from ingest.paper.context import select_context
 from ingest.paper.structure import find_sections
 from ingest.paper.title import choose_title
 from ingest.paper.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from diskcache import Cache
 
 __all__ = [
     "cached_text",
@@ -53,6 +57,7 @@ __all__ = [
     "reader_pool",
     "select_context",
     "start_reader_server",
+    "text_cache",
 ]
 
 # Bump when normalisation, section or title finding changes, so cached texts are parsed again. The engine
@@ -261,31 +266,47 @@ def _cache_key(path: Path, engine: Engine) -> str:
     return f"v{READER_VERSION}:{engine}:{_sha256(path)}"
 
 
-def cached_text(
-    path: Path, cache_dir: Path, *, source: str | None = None, engine: Engine = DEFAULT_ENGINE
-) -> PaperText | None:
-    """The PDF's text if an earlier read_cached stored it, else None (nothing is parsed)."""
+def text_cache(cache_dir: Path) -> Cache:
+    """The text cache (cache_dir/"text"), open: the caller closes it (a context manager).
+
+    Opening it costs ~7 ms of CPU (diskcache reads its settings), so a caller reading many PDFs opens it once
+    and passes it as `store`; diskcache is safe across threads."""
     from diskcache import Cache
 
+    return Cache(str(Path(cache_dir) / "text"))
+
+
+def cached_text(
+    path: Path,
+    cache_dir: Path,
+    *,
+    source: str | None = None,
+    engine: Engine = DEFAULT_ENGINE,
+    store: Cache | None = None,
+) -> PaperText | None:
+    """The PDF's text if an earlier read_cached stored it, else None (nothing is parsed)."""
     path = Path(path)
     if not path.is_file():
         return None
-    with Cache(str(Path(cache_dir) / "text")) as cache:
+    with nullcontext(store) if store is not None else text_cache(cache_dir) as cache:
         return _from_cache(cache, _cache_key(path, engine), source or path.name)
 
 
 def read_cached(
-    path: Path, cache_dir: Path, *, source: str | None = None, engine: Engine = DEFAULT_ENGINE
+    path: Path,
+    cache_dir: Path,
+    *,
+    source: str | None = None,
+    engine: Engine = DEFAULT_ENGINE,
+    store: Cache | None = None,
 ) -> PaperText:
     """read_pdf through a diskcache (cache_dir/"text", keyed by the PDF's sha256); a rerun parses nothing."""
-    from diskcache import Cache
-
     path = Path(path)
     name = source or path.name
     if not path.is_file():
         raise ReadError(name, f"{path} does not exist", hint="check the file, or download it again")
     key = _cache_key(path, engine)
-    with Cache(str(Path(cache_dir) / "text")) as cache:
+    with nullcontext(store) if store is not None else text_cache(cache_dir) as cache:
         paper = _from_cache(cache, key, name)
         if paper is None:
             paper = read_pdf(path, source=name, engine=engine)
