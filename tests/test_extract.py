@@ -283,11 +283,37 @@ def _small_pdf(path: Path, title: str) -> Path:
     return path
 
 
+def test_warm_up_builds_the_backend_in_the_background_without_a_call(tmp_path, llm_server):
+    from ingest.jobs.pipeline import PipelineOptions
+
+    pipeline = Pipeline(make_root(tmp_path), PipelineOptions(backend="openai"))
+    pipeline.warm_up(3)
+    pipeline.settle()
+    assert pipeline.backend_built
+    built = pipeline.backend
+    pipeline.warm_up(3)  # once per pipeline: the papers use the backend it built
+    pipeline.settle()
+    assert pipeline.backend is built
+    assert llm_server.calls == 0
+
+
+def test_warm_up_leaves_a_backend_that_cannot_be_built_to_the_first_paper(tmp_path):
+    from ingest.errors import UsageError
+    from ingest.jobs.pipeline import PipelineOptions
+
+    pipeline = Pipeline(make_root(tmp_path), PipelineOptions(backend="openai"))  # no OPENAI_API_KEY here
+    pipeline.warm_up(2)
+    pipeline.settle()
+    assert not pipeline.backend_built
+    with pytest.raises(UsageError, match="OPENAI_API_KEY"):
+        _ = pipeline.backend
+
+
 def test_uncached_papers_are_parsed_in_reader_processes_and_a_bad_one_fails_alone(tmp_path, llm_server):
     import multiprocessing
 
     from ingest.errors import ReadError
-    from ingest.paper.read import cached_text
+    from ingest.paper.read import cached_text, text_cache
 
     root = make_root(tmp_path, concurrency=4)  # read.workers is 2 by default
     paths = [_small_pdf(tmp_path / f"paper{i}.pdf", f"Rollouts of Student {i}") for i in range(3)]
@@ -316,6 +342,10 @@ def test_uncached_papers_are_parsed_in_reader_processes_and_a_bad_one_fails_alon
     assert multiprocessing.active_children() == []  # the reader processes ended with the call
     # The texts parsed in the workers are cached: a rerun reads them and parses nothing.
     assert all(cached_text(p, root.cache_dir) is not None for p in paths if p != broken)
+    with text_cache(root.cache_dir) as store:  # the cache opened once for many reads gives the same texts
+        assert [cached_text(p, root.cache_dir, store=store) for p in paths] == [
+            cached_text(p, root.cache_dir) for p in paths
+        ]
 
 
 def test_guidance_comes_from_the_taxonomy_file(tmp_path):

@@ -266,11 +266,16 @@ class Session:
     def work(self, candidates: list[Candidate]) -> None:
         """The download stage, then the extract stage of those that downloaded (run and backfill alike)."""
         if candidates:
-            with self.stage("download"):
-                candidates = self.download(candidates)
-        if candidates:
-            with self.stage("extract"):
-                self.process(candidates)
+            # The reader processes' server and the backend start now, so their start overlaps the downloads.
+            self.pipeline.warm_up(len(candidates))
+            try:
+                with self.stage("download"):
+                    candidates = self.download(candidates)
+                if candidates:
+                    with self.stage("extract"):
+                        self.process(candidates)
+            finally:
+                self.pipeline.settle()
 
     def process(self, candidates: list[Candidate]) -> None:
         outcomes = self.pipeline.process(candidates, on_done=self.on_done)
