@@ -267,10 +267,8 @@ def _cache_key(path: Path, engine: Engine) -> str:
 
 
 def text_cache(cache_dir: Path) -> Cache:
-    """The text cache (cache_dir/"text"), open: the caller closes it (a context manager).
-
-    Opening it costs ~7 ms of CPU (diskcache reads its settings), so a caller reading many PDFs opens it once
-    and passes it as `store`; diskcache is safe across threads."""
+    """The text cache, open (a context manager): opening costs ~7 ms of CPU, so a caller reading many PDFs
+    opens it once and passes it as `store` (diskcache is safe across threads)."""
     from diskcache import Cache
 
     return Cache(str(Path(cache_dir) / "text"))
@@ -354,10 +352,8 @@ def reader_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def start_reader_server() -> None:
-    """Start the process the readers are forked from, if it is not running, and return at once.
-
-    Its start (an interpreter and the readers' imports, ~0.4 s) then overlaps the caller's other work instead
-    of delaying the first PDF to parse; it runs until this process exits, as it does once a pool used it."""
+    """Start the process the readers are forked from, if not running, and return at once: its start (~0.4 s,
+    an interpreter and the readers' imports) overlaps the caller's work. It lives as long as this process."""
     from multiprocessing import forkserver
 
     _context()
