@@ -248,8 +248,12 @@ class Pipeline:
         readers = root.config.read.workers if len(candidates) > 1 else 1
         lock = threading.Lock()
         self.warm_up(len(candidates))
+        # The pool's threads make the calls (at most `workers` at once). The checks of an answer (the rules'
+        # cross-check, verify, support, score: CPU under the interpreter lock, so one thread is enough) run
+        # in their own thread: a paper waiting for a thread gets the one its call ended in at once.
         with (
             ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(candidates)))) as pool,
+            ThreadPoolExecutor(max_workers=1) as checks,
             _Readers(readers, self.root.config.read.engine) as parser,
             text_cache(root.cache_dir) as texts,  # opened once: ~7 ms of CPU each time saved
         ):
@@ -257,25 +261,31 @@ class Pipeline:
                 pool.submit(chain.fetch, c, parse=not parser.enabled, texts=texts): (i, "fetch")
                 for i, c in enumerate(candidates)
             }
+            papers: dict[int, PaperText] = {}
             while stages:
                 done, _ = wait(stages, return_when=FIRST_COMPLETED)
                 for future in done:
                     i, stage = stages.pop(future)
                     candidate = candidates[i]
-                    outcome = PaperOutcome(candidate)
+                    outcome = PaperOutcome(candidate, paper=papers.get(i))
                     with recorded(outcome):
                         if stage == "fetch":
                             path, paper = future.result()
                             if paper is None:
                                 stages[parser.submit(path, candidate.key, root.cache_dir)] = (i, "parse")
-                            else:
-                                stages[pool.submit(chain.finish, candidate, paper)] = (i, "extract")
-                            continue
-                        if stage == "parse":
+                                continue
+                        elif stage == "parse":
                             paper = parser.result(future)
-                            stages[pool.submit(chain.finish, candidate, paper)] = (i, "extract")
+                        if stage in ("fetch", "parse"):
+                            papers[i] = paper
+                            stages[pool.submit(chain.ask, paper, candidate)] = (i, "ask")
                             continue
-                        outcome = future.result()
+                        if stage == "ask":
+                            extraction, cross = future.result()
+                            judged = checks.submit(chain.judge, papers[i], candidate, extraction, cross)
+                            stages[judged] = (i, "judge")
+                            continue
+                        outcome.extraction = future.result()
                     outcomes[i] = outcome
                     if on_done is not None:
                         with lock:
@@ -332,40 +342,41 @@ class Chain:
             return path, read_cached(path, where, source=candidate.key, engine=engine, store=texts)
         return path, cached_text(path, where, source=candidate.key, engine=engine, store=texts)
 
-    def finish(self, candidate: Candidate, paper: PaperText) -> PaperOutcome:
-        """extract → verify → score of a paper already read, as its outcome."""
-        outcome = PaperOutcome(candidate, paper=paper)
-        with recorded(outcome):
-            outcome.extraction = self.extract(paper, candidate)
-        return outcome
-
     def extract(self, paper: PaperText, candidate: Candidate) -> Extraction:
         """extract → verify → score for a paper already read."""
+        return self.judge(paper, candidate, *self.ask(paper, candidate))
+
+    def ask(self, paper: PaperText, candidate: Candidate) -> tuple[Extraction, Extraction | None]:
+        """The backend's answer, and the cross-check's when it comes with the answer (else None)."""
+        cfg = self.config.extract
+        if self.pipeline.backend_name == self.rules.name:
+            return self.rules.extract(paper, candidate, examples=[]), None
+        backend = self.pipeline.backend
+        # The rules' section guess picks the examples; without examples they run in `judge`, after the call,
+        # where their CPU time overlaps with the other papers' waiting instead of delaying this request.
+        examples_at_hand = self.examples
+        rules = self.rules.extract(paper, candidate, examples=[]) if examples_at_hand else None
+        hint = rules.entry.primary_section if rules else None
+        examples = examples_at_hand.choose(candidate, k=cfg.few_shot, section_hint=hint)
+        extraction = backend.extract(paper, candidate, examples=examples)
+        second = getattr(backend, "second_opinion", None)
+        if cfg.cross_check == "second-sample" and second is not None:
+            cross = second(paper, candidate, examples=examples)
+            # The second answer is part of this paper's cost: the run report counts it.
+            return extraction.model_copy(update={"usage": extraction.usage + cross.usage}), cross
+        return extraction, rules if cfg.cross_check == "heuristic" else None
+
+    def judge(
+        self, paper: PaperText, candidate: Candidate, extraction: Extraction, cross: Extraction | None
+    ) -> Extraction:
+        """verify → support → score of the backend's answer, with the rules' cross-check if not made yet."""
         from ingest.extract.score import score
         from ingest.extract.support import check_support
         from ingest.extract.verify import verify
 
-        cfg = self.config.extract
-        if self.pipeline.backend_name == self.rules.name:
-            extraction, cross = self.rules.extract(paper, candidate, examples=[]), None
-        else:
-            backend = self.pipeline.backend
-            # The rules' section guess picks the examples; without examples they run after the call, where
-            # their CPU time overlaps with the other papers' waiting instead of delaying this request.
-            examples_at_hand = self.examples
-            rules = self.rules.extract(paper, candidate, examples=[]) if examples_at_hand else None
-            hint = rules.entry.primary_section if rules else None
-            examples = examples_at_hand.choose(candidate, k=cfg.few_shot, section_hint=hint)
-            extraction = backend.extract(paper, candidate, examples=examples)
-            second = getattr(backend, "second_opinion", None)
-            if cfg.cross_check == "heuristic":
-                cross = rules or self.rules.extract(paper, candidate, examples=[])
-            elif cfg.cross_check == "second-sample" and second is not None:
-                cross = second(paper, candidate, examples=examples)
-                # The second answer is part of this paper's cost: the run report counts it.
-                extraction = extraction.model_copy(update={"usage": extraction.usage + cross.usage})
-            else:
-                cross = None
+        rules_check = self.config.extract.cross_check == "heuristic"
+        if cross is None and rules_check and self.pipeline.backend_name != self.rules.name:
+            cross = self.rules.extract(paper, candidate, examples=[])
         return score(
             check_support(verify(extraction, paper), paper, self.taxonomy),
             taxonomy=self.taxonomy,
