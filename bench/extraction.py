@@ -150,6 +150,8 @@ def measure() -> list[dict[str, Any]]:
             assert run_usage(rerun).calls == rerun_calls
 
             # A first run: an empty text cache (root.cache_dir is read once per CatalogRoot) and a new model.
+            # The readers' fork server runs already (the rows above started it in their warm-up), as in a
+            # run, which starts it before its downloads; the reader processes themselves start in the call.
             os.environ["INGEST_CACHE_DIR"] = str(Path(tmp) / "first-run-cache")
             fresh = CatalogRoot(root.path)
             start = time.perf_counter()
