@@ -108,6 +108,9 @@ def measure() -> list[dict[str, Any]]:
     """Rows of (name, value, unit, goal, ratio): ratio >= 1 means the goal is met."""
     import multiprocessing
 
+    if len(list(PDFS.glob("*.pdf"))) < PAPERS:  # without the papers every figure would be meaningless
+        raise SystemExit(f"bench extraction needs {PAPERS} corpus PDFs in {PDFS} (set INGEST_SHARED)")
+
     import ingest.extract.openai  # noqa: F401  (imported before timing: a one-off cost of ~3 s)
     from ingest.catalog.store import CatalogRoot
     from ingest.config import Env
