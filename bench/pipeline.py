@@ -27,7 +27,7 @@ import arxiv_mirror  # noqa: E402 - needs the path above
 import llm_server  # noqa: E402
 
 from ingest.catalog.store import CatalogRoot, bundled  # noqa: E402
-from ingest.paper.read import read_many  # noqa: E402
+from ingest.paper.readers import read_many  # noqa: E402
 from ingest.taxonomy import load_taxonomy  # noqa: E402
 
 PAPERS = range(1, 11)  # MANIFEST.md files 1-10: four catalog papers and six in-domain ones

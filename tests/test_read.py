@@ -23,10 +23,10 @@ from ingest.paper.read import (
     locate,
     normalise,
     read_cached,
-    read_many,
     read_pdf,
     select_context,
 )
+from ingest.paper.readers import read_many
 from ingest.paper.title import metadata_title
 
 GKD_FILE = "gkd-2306.13649-iclr2024.pdf"

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
-    ProcessPoolExecutor,
     ThreadPoolExecutor,
     as_completed,
     wait,
@@ -32,7 +31,7 @@ from concurrent.futures import (
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ingest.catalog.store import CatalogRoot
 from ingest.errors import PaperError, UnexpectedError
@@ -210,7 +209,7 @@ class Pipeline:
         parse = papers > 1 and self.root.config.read.workers > 1
 
         def warm() -> None:
-            from ingest.paper.read import start_reader_server
+            from ingest.paper.readers import start_reader_server
 
             try:
                 if parse:
@@ -241,6 +240,7 @@ class Pipeline:
         if not candidates:
             return []
         from ingest.paper.read import text_cache
+        from ingest.paper.readers import Readers
 
         root, chain = self.root, self.chain
         outcomes: list[PaperOutcome | None] = [None] * len(candidates)
@@ -254,7 +254,7 @@ class Pipeline:
         with (
             ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(candidates)))) as pool,
             ThreadPoolExecutor(max_workers=1) as checks,
-            _Readers(readers, self.root.config.read.engine) as parser,
+            Readers(readers, self.root.config.read.engine) as parser,
             text_cache(root.cache_dir) as texts,  # opened once: ~7 ms of CPU each time saved
         ):
             stages: dict[Future[Any], tuple[int, str]] = {
@@ -383,38 +383,3 @@ class Chain:
             cross_check=cross,
             min_confidence=self.config.check.min_confidence,
         )
-
-
-class _Readers:
-    """The reader processes of one `process` call, started at the first PDF to parse, shut down at exit."""
-
-    def __init__(self, workers: int, engine: Literal["pdfium", "pypdf"] = "pdfium") -> None:
-        self.enabled = workers > 1
-        self.workers = workers
-        self.engine = engine
-        self._pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> _Readers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            # Waits for the workers to exit: none outlives the call, even when the run is interrupted.
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def submit(self, path: Path, source: str, cache_dir: Path) -> Future[Any]:
-        from ingest.paper.read import read_job, reader_pool
-
-        if self._pool is None:
-            self._pool = reader_pool(self.workers)
-        return self._pool.submit(read_job, (path, source, cache_dir, self.engine))
-
-    @staticmethod
-    def result(future: Future[Any]) -> PaperText:
-        """The parsed text, or the worker's ReadError raised again in this process."""
-        from ingest.paper.read import job_result
-
-        paper = job_result(future.result())
-        if isinstance(paper, PaperText):
-            return paper
-        raise paper

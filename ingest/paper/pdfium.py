@@ -2,7 +2,7 @@
 
 PDFium is not thread-safe: every function here that opens a PDF holds PDFIUM_LOCK (re-entrant), so threads
 (the review server's, or `process` parsing in its worker threads when it has a single reader) take turns; the
-weekly job reads in parallel in processes (read.reader_pool). Import this module only where PDFium is used,
+weekly job reads in parallel in processes (readers.reader_pool). Import this module only where PDFium is used,
 so the command line starts without loading it.
 """
 

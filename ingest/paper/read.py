@@ -1,4 +1,4 @@
-"""Read a PDF into normalised, page-tagged text (PDFium, or pypdf), cached by the PDF's sha256, in processes.
+"""Read a PDF into normalised, page-tagged text (PDFium or pypdf), cached by its sha256; many: readers.py.
 
 The `read.engine` setting chooses the reader: pdfium (default; pypdfium2, far faster than pypdf) or pypdf.
 A PDF that PDFium cannot open is read with pypdf, which also names what is wrong with a broken file.
@@ -14,20 +14,13 @@ names its page. The title is read from page 1's layout (title.py), quoted as pag
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import multiprocessing.connection
-import os
 import re
-import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
-from multiprocessing import get_context
-from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -51,12 +44,8 @@ __all__ = [
     "locate",
     "normalise",
     "read_cached",
-    "read_job",
-    "read_many",
     "read_pdf",
-    "reader_pool",
     "select_context",
-    "start_reader_server",
     "text_cache",
 ]
 
@@ -310,75 +299,6 @@ def read_cached(
             paper = read_pdf(path, source=name, engine=engine)
             cache.set(key, paper.model_dump_json())
     return paper
-
-
-ReadResult = PaperText | tuple[str, str, str | None]
-ReadJob = tuple[Path, str, Path] | tuple[Path, str, Path, Engine]
-
-
-def read_job(job: ReadJob) -> ReadResult:
-    """read_cached in a worker: (path, source, cache_dir[, engine]) -> the text, or a ReadError's parts."""
-    path, source, cache_dir = job[:3]
-    engine: Engine = job[3] if len(job) > 3 else DEFAULT_ENGINE
-    try:
-        return read_cached(path, cache_dir, source=source, engine=engine)
-    except ReadError as exc:
-        # PaperError's constructor takes (paper, message): it does not survive pickling, so send its parts.
-        return exc.paper, exc.reason, exc.hint
-
-
-def job_result(result: ReadResult) -> PaperText | ReadError:
-    """What read_job sent back, as the text or the ReadError again."""
-    return result if isinstance(result, PaperText) else ReadError(result[0], result[1], hint=result[2])
-
-
-def _exit_with_parent() -> None:
-    """In a reader process: exit as soon as the process that started it is gone (even SIGKILLed)."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)  # no cleanup to do: the worker holds nothing but the text it was parsing
-
-    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
-
-
-def reader_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of `workers` reader processes; the caller shuts it down (use it as a context manager)."""
-    # A pool worker otherwise waits for work forever once its parent is killed, holding the parent's stdout.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_exit_with_parent)
-
-
-def start_reader_server() -> None:
-    """Start the process the readers are forked from, if not running, and return at once: its start (~0.4 s,
-    an interpreter and the readers' imports) overlaps the caller's work. It lives as long as this process."""
-    from multiprocessing import forkserver
-
-    _context()
-    forkserver.ensure_running()
-
-
-def _context() -> ForkServerContext:
-    # forkserver: forking a process that runs threads (HTTP servers, LLM calls) can deadlock. The server
-    # imports the readers once, so each worker starts with them loaded (a no-op if the server already runs).
-    context = get_context("forkserver")
-    context.set_forkserver_preload([__name__, "ingest.paper.pdfium"])
-    return context
-
-
-def read_many(
-    paths: list[tuple[Path, str]], cache_dir: Path, *, workers: int, engine: Engine = DEFAULT_ENGINE
-) -> list[PaperText | ReadError]:
-    """Read (path, source) pairs in `workers` processes, in order; a failed paper comes back as ReadError."""
-    jobs: list[ReadJob] = [(Path(p), source, Path(cache_dir), engine) for p, source in paths]
-    if workers <= 1 or len(jobs) <= 1:
-        results = [read_job(job) for job in jobs]
-    else:
-        with reader_pool(min(workers, len(jobs))) as pool:
-            results = list(pool.map(read_job, jobs))
-    return [job_result(r) for r in results]
 
 
 def locate(paper: PaperText, quote: str) -> tuple[int, int] | None:
