@@ -181,6 +181,7 @@ class Cues(_Strict):
         description="section id -> title phrases: the section a paper joins for the kind of document it is",
     )
 
+
 class Implication(_Strict):
     """A fact of the list that implies axis values: the section an entry sits in, the heading above its row
     (e.g. a tag `(Q1=B)`), or a technical-details cell (`Teacher Access: White-box`). Every condition given

@@ -11,11 +11,11 @@ group's value; a later group is a fallback.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
 from ingest.extract.scope import OWN_PARTS, own_sentence
+from ingest.extract.support import FIRST_PERSON
 from ingest.models import FieldEvidence, Flag, Quote
 from ingest.taxonomy import DetailCues, Taxonomy
 
@@ -27,11 +27,10 @@ MAX_QUOTES = 2
 # A sentence that says "we" or stands in the method or abstract describes the paper's own choice: it counts
 # more than a sentence elsewhere (an example, a comparison in the experiments).
 OWN_WEIGHT = 2.0
-_FIRST_PERSON = re.compile(r"\b(we|our|us|this (paper|work|report|study))\b", re.IGNORECASE)
 
 
 def _weight(s: Sentence) -> float:
-    return OWN_WEIGHT if s.kind in OWN_PARTS or s.front or _FIRST_PERSON.search(s.text) else 1.0
+    return OWN_WEIGHT if s.kind in OWN_PARTS or s.front or FIRST_PERSON.search(s.text) else 1.0
 
 
 def own_indices(doc: Doc, taxonomy: Taxonomy) -> set[int]:

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.extract.sentences import Doc, Sentence, cue_group
+from ingest.extract.support import FIRST_PERSON
 from ingest.models import Scope
 from ingest.taxonomy import Taxonomy
 
@@ -28,7 +29,6 @@ ASIDE = frozenset({"related_work", "references"})
 IN_CONFIDENCE, BORDERLINE_CONFIDENCE, OUT_CONFIDENCE = 0.5, 0.2, 0.3
 # Where a paper describes what it does itself.
 OWN_PARTS = frozenset({"method", "abstract"})
-_FIRST_PERSON = re.compile(r"\b(we|our|us|this (paper|work|report|study))\b", re.IGNORECASE)
 # A model's name: a token holding a hyphen and a digit ("DeepSeek-R1-Distill-Qwen-7B", "Model-v1-Distilled").
 _MODEL_NAME = re.compile(r"(?<!\S)(?=\S*\d)\S*-\S+")
 
@@ -74,7 +74,7 @@ def opd_evidence(doc: Doc, taxonomy: Taxonomy) -> OpdEvidence:
         if i not in c2 and i in learner and any(_beside(doc.sents, i, j) and j in c2 for j in (i - 1, i + 1))
     ]
     done_here = any(
-        doc.sents[i].kind in OWN_PARTS or _FIRST_PERSON.search(doc.sents[i].text) for i in same + neighbour
+        doc.sents[i].kind in OWN_PARTS or FIRST_PERSON.search(doc.sents[i].text) for i in same + neighbour
     )
     return OpdEvidence(same=same, neighbour=neighbour, distils=len(c2), done_here=done_here)
 

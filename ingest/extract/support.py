@@ -29,7 +29,8 @@ REUSED = 3
 # Share of a text value's words that must be in or near the quote for weak support.
 WEAK_WORDS = 0.5
 SPECIAL = {UNKNOWN, NOT_APPLICABLE}
-_FIRST_PERSON = re.compile(r"\b(we|our|us|this (paper|work|report|study))\b", re.IGNORECASE)
+# A sentence that speaks of the paper itself: its own claim, not one about another paper.
+FIRST_PERSON = re.compile(r"\b(we|our|us|this (paper|work|report|study))\b", re.IGNORECASE)
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
@@ -106,7 +107,7 @@ class SupportCheck:
         self.citations = [re.compile(p) for p in taxonomy.cues.citation]
 
     def about_another_paper(self, text: str) -> bool:
-        return any(p.search(text) for p in self.citations) and not _FIRST_PERSON.search(text)
+        return any(p.search(text) for p in self.citations) and not FIRST_PERSON.search(text)
 
     def field(
         self, path: str, ev: FieldEvidence, entry: Entry, paper: PaperText | None
