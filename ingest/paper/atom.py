@@ -146,14 +146,14 @@ def _as_utf8(content: bytes, error: etree.XMLSyntaxError) -> etree._Element:
 
 
 def feed_error(root: etree._Element) -> str | None:
-    """The message of arXiv's error feed (an entry titled 'Error' under /api/errors), else None.
+    """The message of arXiv's error feed (an entry whose id is under /api/errors), else None.
 
-    The error feed looks like a one-paper answer (totalResults 1) and comes with HTTP 400, or 200."""
+    The error feed looks like a one-paper answer (totalResults 1) and comes with HTTP 400, or 200. Its entry
+    is titled "Error", but so may a paper be: only the id tells them apart."""
     for entry in root.iterfind(f"{ATOM}entry"):
         entry_id = (entry.findtext(f"{ATOM}id") or "").strip()
-        title = (entry.findtext(f"{ATOM}title") or "").strip()
-        if "/api/errors" in entry_id or title == "Error":
-            return (entry.findtext(f"{ATOM}summary") or title or entry_id).strip()
+        if "/api/errors" in entry_id:
+            return (entry.findtext(f"{ATOM}summary") or entry_id).strip()
     return None
 
 
@@ -164,7 +164,7 @@ def parse_page(content: bytes) -> Page:
         root = read_feed(content)
     except ValueError as exc:
         return Page(0, malformed=True, error=str(exc))
-    if (b"api/errors" in content or b"<title>Error</title>" in content) and (error := feed_error(root)):
+    if b"api/errors" in content and (error := feed_error(root)):
         return Page(0, api_error=error)
     results = [c for c in (_candidate(e) for e in root.iterfind(f"{ATOM}entry")) if c is not None]
     total = (root.findtext(f"{OPENSEARCH}totalResults") or "").strip()
