@@ -27,13 +27,15 @@ _NOT_TEXT = re.compile(
 )
 # The resolver looks at a word only when it starts with one of these (its table is keyed by first character).
 _RESOLVED_FIRST = frozenset("tTfF-+0123456789.<~nN=")
-# Plain text as ruamel writes it: no indicator first, no ': ' or ' #' inside, no space or ':' at either end,
-# printable characters only (ASCII and the ranges ruamel writes as they are with allow_unicode).
+# Plain text as ruamel writes it: no indicator first, no document marker ('---', '...') at the start, no ': '
+# or ' #' inside, no space or ':' at either end, printable characters only (ASCII and the ranges ruamel
+# writes as they are with allow_unicode).
 _SAFE_CHAR = (
     "\\x20-\\x7e\\xa0-\\u2027\\u202a-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd\\U00010000-\\U0010fffe"
 )
 _PLAIN = re.compile(
-    rf"""(?![,\[\]{{}}#&*!|>'"%@` ])(?![-?:](?: |$))(?!.*: )(?!.* \#)(?!.*[: ]$)[{_SAFE_CHAR}]+""",
+    rf"""(?![,\[\]{{}}#&*!|>'"%@` ])(?!---|\.\.\.)(?![-?:](?: |$))"""
+    rf"""(?!.*: )(?!.* \#)(?!.*[: ]$)[{_SAFE_CHAR}]+""",
     re.DOTALL,
 )
 # Single quotes hold any printable line without a quote of its own (ruamel writes that one in double quotes).

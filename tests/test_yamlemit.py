@@ -22,11 +22,14 @@ from bench.catalog import synthetic_entry
 EDGES = [*list("aZ09 -?:#'\",.[]{}&*!|>%@`/\\()_+=~;é—📄\t\n"), "\xa0", "\u2028", "\x85", "\ufeff", "\x7f"]
 words = st.one_of(
     st.text(st.sampled_from(EDGES), max_size=10),
-    st.sampled_from(["yes", "No", "2023.06", "1e3", "null", "2024-01-01", "0o7", ".5", "- a", "a:", "_"]),
+    st.sampled_from(
+        ["yes", "No", "2023.06", "1e3", "null", "2024-01-01", "0o7", ".5", "- a", "a:", "_", "...", "--- a"]
+    ),
 )
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(), words)
 values = st.recursive(
-    scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(words, inner, max_size=3)),
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(words, inner, max_size=3)),
     max_leaves=8,
 )
 
