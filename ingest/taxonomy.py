@@ -149,6 +149,11 @@ class Cues(_Strict):
     not_done: list[str] = Field(
         default_factory=list, description="words of a sentence about what the paper does not do (future work)"
     )
+    aside: list[str] = Field(
+        default_factory=list,
+        description="words that open a clause about what the method is not ('unlike', 'without'): the scope "
+        "call skips the clause",
+    )
     citation: list[str] = Field(
         default_factory=list, description="regexes of a sentence about another paper (a citation)"
     )

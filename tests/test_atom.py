@@ -125,9 +125,11 @@ def test_the_error_feed_is_its_message_not_a_paper(arxiv_api: Path) -> None:
 def test_a_paper_titled_error_is_a_paper_not_the_error_feed(arxiv_api: Path) -> None:
     # Only the entry's id (under /api/errors) marks arXiv's error feed; a real paper may be titled "Error".
     real = (arxiv_api / "idlist-0808.05394-1707.08567.xml").read_bytes()
-    start, end = real.index(b"<title>", real.index(b"<entry>")), real.index(b"</title>", real.index(b"<entry>"))
+    entry = real.index(b"<entry>")
+    start, end = real.index(b"<title>", entry), real.index(b"</title>", entry)
     page = parse_page(real[:start] + b"<title>Error" + real[end:])
-    assert not page.api_error and not page.malformed
+    assert not page.api_error
+    assert not page.malformed
     assert [c.title for c in page.results] == ["Error", *[c.title for c in parse_page(real).results][1:]]
 
 

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from ingest.extract.facts import section_implied
+from ingest.extract.heuristic import HeuristicBackend
 from ingest.extract.identity import affiliation
 from ingest.extract.placement import place
 from ingest.extract.scope import opd_evidence, scope_call
 from ingest.extract.sentences import Doc, Sentence
 from ingest.extract.support import SupportCheck
-from ingest.models import PaperText
+from ingest.models import UNKNOWN, Entry, FieldEvidence, PaperText, Quote
 from ingest.taxonomy import Taxonomy, load_taxonomy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,6 +89,39 @@ def test_sentences_that_do_not_describe_this_papers_method_count_for_nothing(tax
     evidence = opd_evidence(doc_of(taxonomy, texts, kind), taxonomy)
     assert evidence.weight == 0
     assert scope_call(evidence).verdict == "out"
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        # what the method is set against: the C1-and-C2 words sit in the clause "unlike"/"rather than" opens
+        [
+            "Unlike on-policy distillation from a teacher, we train the policy with a verifiable reward.",
+            "Rather than distilling the student's own samples, we fine-tune on the reference solutions.",
+            "Compared with on-policy distillation, our RL method needs no teacher model at all.",
+        ],
+        # what it does without: "without a teacher" names no supervisor
+        [
+            "The policy learns from its own rollouts without a teacher or any distillation loss.",
+            "We sample on-policy responses and score them without a reward model or teacher.",
+            "Our model improves on its self-generated outputs, w/o distillation from a larger model.",
+        ],
+    ],
+    ids=["set-against", "without"],
+)
+def test_a_clause_about_what_the_method_is_not_says_nothing_of_it(taxonomy, texts):
+    evidence = opd_evidence(doc_of(taxonomy, texts), taxonomy)
+    assert evidence.weight == 0
+    assert scope_call(evidence).verdict == "out"
+
+
+def test_the_rest_of_a_sentence_after_an_aside_clause_still_counts(taxonomy):
+    texts = [
+        "Instead of a fixed dataset, we train the student on its self-generated outputs with teacher help.",
+        "Unlike SFT, the student generates responses and the teacher scores every token of them.",
+        f"Our student{CURLY}s responses, rather than the teacher{CURLY}s, are distilled with a reverse KL.",
+    ]
+    assert opd_evidence(doc_of(taxonomy, texts), taxonomy).same == [0, 1, 2]
 
 
 def test_the_paper_must_say_it_distils_its_students_samples_itself(taxonomy):
@@ -431,3 +466,64 @@ def test_the_teacher_role_most_sentences_give_is_written_only_when_most_give_it(
     assert details_of(taxonomy, domain).get("Teacher Role") == "Multi-domain teachers"
     mixed = [domain[0], "A judge model scores each answer.", "A larger teacher scores each token."]
     assert "Teacher Role" not in details_of(taxonomy, mixed)
+
+
+def implied(
+    taxonomy: Taxonomy, doc: Doc, placing: list[Sentence], axes: dict[str, list[str]], evidence: dict
+) -> None:
+    """The heuristic's implied axes for a paper placed in speculative-decoding, titled "Drafting"."""
+    HeuristicBackend(taxonomy)._implied_axes(doc, placing, "Drafting", "speculative-decoding", axes, evidence)
+
+
+def test_an_unknown_axis_takes_the_value_its_section_implies_quoted_where_the_paper_names_it(taxonomy):
+    texts = [
+        "We distill the draft model on its own drafts to raise the acceptance rate of speculative decoding.",
+        "The target model stays frozen and is queried once per block of drafted tokens.",
+    ]
+    doc = doc_of(taxonomy, texts)
+    axes = {a.id: [UNKNOWN] for a in taxonomy.axes} | {"rollout_consumption": ["all"]}
+    evidence: dict[str, FieldEvidence] = {}
+    implied(taxonomy, doc, doc.sents[:1], axes, evidence)
+    # The taxonomy: the target model teaches the drafter, for speed. A known axis keeps its value.
+    assert axes["teacher_source"] == ["external"]
+    assert axes["pipeline_slot"] == ["compression"]
+    assert axes["rollout_consumption"] == ["all"]
+    ev = evidence["axes.teacher_source"]
+    assert "specdec-target-teaches-for-speed" in (ev.note or "")
+    assert [q.text for q in ev.quotes] == [texts[1]]  # the sentence that names the target model
+    assert ev.confidence <= 0.5
+    entry = Entry(id="x", name="X", sections=["speculative-decoding"], axes=axes, evidence=evidence)
+    assert SupportCheck(taxonomy).field("axes.teacher_source", ev, entry, None)[0] == "supported"
+
+
+def test_an_implication_whose_unless_the_paper_meets_does_not_fire(taxonomy):
+    # White-box implies an external teacher, unless the entry is self-distillation; the logits still follow.
+    assert section_implied(taxonomy, "white-box", "Self-distillation on the student's own outputs") == {
+        "supervision_signal": (["logits"], ["white-box-logits"]),
+    }
+    fired = section_implied(taxonomy, "white-box", "On-policy distillation from a larger model")
+    assert fired["teacher_source"] == (["external"], ["white-box-is-external-logits"])
+    assert section_implied(taxonomy, "reasoning", "anything") == {}
+
+
+def test_an_implied_value_no_sentence_of_the_paper_names_stays_unknown(taxonomy):
+    doc = doc_of(taxonomy, ["We distill the draft model on its own drafts to raise the acceptance rate."])
+    axes = {a.id: [UNKNOWN] for a in taxonomy.axes}
+    evidence: dict[str, FieldEvidence] = {}
+    implied(taxonomy, doc, doc.sents, axes, evidence)
+    assert axes["teacher_source"] == [UNKNOWN]  # nothing says who teaches: no quote would back "external"
+    assert "axes.teacher_source" not in evidence
+    assert axes["pipeline_slot"] == ["compression"]  # "draft" is a cue of compression: the sentence says it
+
+
+def test_an_implied_value_is_quoted_from_a_sentence_no_other_field_quotes(taxonomy):
+    texts = [
+        "We distill the draft model from the target model on its own drafts for faster decoding.",
+        "The target model stays frozen and is queried once per block of drafted tokens.",
+    ]
+    doc = doc_of(taxonomy, texts)
+    axes = {a.id: [UNKNOWN] for a in taxonomy.axes}
+    quoted = FieldEvidence(quotes=[Quote(text=texts[0], page=1)], confidence=0.3)
+    evidence: dict[str, FieldEvidence] = {"sections": quoted, "verdicts.c1": quoted}
+    implied(taxonomy, doc, doc.sents[:1], axes, evidence)
+    assert [q.text for q in evidence["axes.teacher_source"].quotes] == [texts[1]]

@@ -1,11 +1,13 @@
-"""An axis value that the paper's sentences name alone (a teacher named only by its role), for the heuristic
-backend; its organisation and code are in identity.py, the detail columns in details.py.
+"""Axis values for the heuristic backend beyond the keyword counts: the value the paper's sentences name alone
+(a teacher named only by its role), and the values the taxonomy implies for the section it is placed in. Its
+organisation and code are in identity.py, the detail columns in details.py.
 
 Every rule is cue words from the taxonomy file; none names a paper.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ingest.taxonomy import Taxonomy
@@ -32,3 +34,30 @@ def exclusive_value(doc: Doc, taxonomy: Taxonomy, axis_id: str) -> tuple[str, li
         if len(hits) >= EXCLUSIVE_SENTENCES and len(hits) > len(best[1]):
             best = (value, hits)
     return best
+
+
+def section_implied(taxonomy: Taxonomy, section_id: str, text: str) -> dict[str, tuple[list[str], list[str]]]:
+    """Axis id -> (values, implication ids) that the taxonomy's `implications` give every entry filed in
+    `section_id`: what the list would say of the paper once it sits there (render writes the section, import
+    reads these values back from it). Only rules of a section alone count (a heading or a cell is the list's,
+    not the paper's); a rule whose `unless` matches `text` (the paper's title and placing sentences) does not
+    fire; on each axis only the fired rules of the highest priority count, and their values are joined."""
+    fired: dict[str, list[tuple[int, list[str], str]]] = {}
+    for rule in taxonomy.implications:
+        if rule.section != section_id or rule.heading or rule.column:
+            continue
+        if rule.unless and re.search(rule.unless, text, re.IGNORECASE):
+            continue
+        for axis_id, values in rule.axes.items():
+            fired.setdefault(axis_id, []).append((rule.rank, values, rule.id))
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for axis_id, hits in fired.items():
+        top = max(rank for rank, _, _ in hits)
+        joined: list[str] = []
+        ids: list[str] = []
+        for rank, vals, rule_id in hits:
+            if rank == top:
+                joined += [v for v in vals if v not in joined]
+                ids.append(rule_id)
+        out[axis_id] = (joined, ids)
+    return out

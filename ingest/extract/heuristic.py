@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingest.catalog.store import CatalogRoot
 from ingest.extract.details import detail_columns, detail_evidence, own_indices
-from ingest.extract.facts import exclusive_value
+from ingest.extract.facts import exclusive_value, section_implied
 from ingest.extract.identity import affiliation, own_urls
 from ingest.extract.naming import guess_name
 from ingest.extract.placement import place
@@ -46,7 +46,7 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "9"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+VERSION = "10"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MAX_QUOTES = 2
 # The sentence helpers moved to extract/sentences.py; callers still import them from here.
 __all__ = ["HEURISTIC_CAP", "HeuristicBackend", "Sentence", "sentences"]
@@ -150,6 +150,8 @@ class HeuristicBackend:
         evidence["scope"] = _plain([], scope.confidence, note=scope.reason)
         if scope.verdict == "in":
             self._fallback_axes(own, axes, evidence)
+        titles = f"{candidate.title} {paper.title or ''}"
+        self._implied_axes(own, placed.hits, titles, sections[0], axes, evidence)
         details = self._details(doc, sections, evidence)
         code = [link.url for link in links if link.kind == LinkKind.code]
         entry = Entry(
@@ -218,6 +220,43 @@ class HeuristicBackend:
             if value:
                 axes[axis_id] = [value]
                 note = f"heuristic: {len(hits)} sentences name {value} and no other value"
+                evidence[f"axes.{axis_id}"] = _evidence(hits, len(hits), note=note)
+
+    def _implied_axes(
+        self,
+        own: Doc,
+        placing: list[Sentence],
+        titles: str,
+        section: str,
+        axes: dict[str, list[str]],
+        evidence: dict[str, FieldEvidence],
+    ) -> None:
+        """An axis still unknown takes a value the taxonomy implies for the paper's primary section (its
+        `implications`: the target model teaches a speculative-decoding drafter) when one of the paper's own
+        sentences names that value: the section is the prior, the sentence the evidence, and too few
+        sentences for the keyword rule are then enough. A value no sentence names stays unknown (the list
+        implies it once the entry is filed there); quoting a sentence that does not say it would be evidence
+        that is not."""
+        text = " ".join([titles, *(s.text for s in placing[:MAX_QUOTES])])
+        placed = {s.text for s in placing}
+        # A sentence other fields quote already would back three at once (weakly, says the support check).
+        used = Counter(q.text for ev in evidence.values() for q in ev.quotes)
+        for axis_id, (values, rules) in section_implied(self.taxonomy, section, text).items():
+            if axes.get(axis_id) != [UNKNOWN]:
+                continue
+            named: list[str] = []
+            hits: list[Sentence] = []
+            for value in values:
+                said = own.hits(self.taxonomy.value_cues(f"axes.{axis_id}", value))
+                said.sort(key=lambda s: (used[s.text], s.text not in placed, not s.front, s.page))
+                if said:
+                    named.append(value)
+                    hits += [s for s in said[:1] if s not in hits]
+            if named:
+                axes[axis_id] = named
+                note = (
+                    f"heuristic: implied by its section {section} (taxonomy implication {', '.join(rules)})"
+                )
                 evidence[f"axes.{axis_id}"] = _evidence(hits, len(hits), note=note)
 
     def _details(

@@ -5,9 +5,11 @@ A paper that merely distils (on teacher-written data) or only samples its own ro
 two, rarely both in a sentence or in two neighbouring ones. Sentences about other work do not count: the
 related work, the references, a sentence that cites another paper without saying "we", and one that puts the
 method in the future ("we leave ... to future work"). A model's name ("R1-Distill-Qwen-7B") says nothing about
-the method: an RL paper that trains a distilled model on-policy is not distilling. And the paper must say it
-does this itself: one such sentence is in its method or says "we". Every rule is a cue word of the taxonomy
-file (`cues.own_samples`, `cues.distillation`, `cues.not_done`) or a pattern of wording; none names a paper.
+the method: an RL paper that trains a distilled model on-policy is not distilling. Nor does a clause that
+says what the method is not or is set against ("unlike on-policy distillation, we ...", "without a teacher"):
+it is read past, up to its comma. And the paper must say it does this itself: one such sentence is in its
+method or says "we". Every rule is a cue word of the taxonomy file (`cues.own_samples`, `cues.distillation`,
+`cues.not_done`, `cues.aside`) or a pattern of wording; none names a paper.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ IN_CONFIDENCE, BORDERLINE_CONFIDENCE, OUT_CONFIDENCE = 0.5, 0.2, 0.3
 OWN_PARTS = frozenset({"method", "abstract"})
 # A model's name: a token holding a hyphen and a digit ("DeepSeek-R1-Distill-Qwen-7B", "Model-v1-Distilled").
 _MODEL_NAME = re.compile(r"(?<!\S)(?=\S*\d)\S*-\S+")
+# Where an aside clause ends: its comma, semicolon, colon or bracket (else the sentence's end).
+_CLAUSE_END = re.compile(r"[,;:()\[\]]")
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,17 @@ def opd_evidence(doc: Doc, taxonomy: Taxonomy) -> OpdEvidence:
     """The C1 sentences of the paper's own text with C2 in them or right beside them (same page and part)."""
     cues = taxonomy.cues
     not_done = set(doc.with_cues(cues.not_done))
-    c1 = [i for i in doc.with_cues(cues.own_samples) if own_sentence(doc, i) and i not in not_done]
-    supervises = cue_group(tuple(sorted(c for c in cues.distillation if c.strip())))
-    c2 = {i for i in doc.with_cues(cues.distillation) if supervises.search(_without_names(doc.sents[i].text))}
+    said = _Said(cues.aside)
+    generates = _group(cues.own_samples)
+    c1 = [
+        i
+        for i in doc.with_cues(cues.own_samples)
+        if own_sentence(doc, i) and i not in not_done and generates.search(said(doc.sents[i].low))
+    ]
+    supervises = _group(cues.distillation)
+    c2 = {
+        i for i in doc.with_cues(cues.distillation) if supervises.search(said(doc.sents[i].low, names=True))
+    }
     same = [i for i in c1 if i in c2]
     # C2 beside C1 only when the C1 sentence names the student: "the policy samples its own rollouts" next
     # to "we distill on the teacher's answers" is RL after off-policy distillation, not OPD.
@@ -79,8 +91,30 @@ def opd_evidence(doc: Doc, taxonomy: Taxonomy) -> OpdEvidence:
     return OpdEvidence(same=same, neighbour=neighbour, distils=len(c2), done_here=done_here)
 
 
-def _without_names(text: str) -> str:
-    return _MODEL_NAME.sub(" ", text.lower())
+def _group(cues: list[str]) -> re.Pattern[str]:
+    return cue_group(tuple(sorted(c for c in cues if c.strip())))
+
+
+class _Said:
+    """A sentence's lowered text without its aside clauses (and, for C2, without models' names)."""
+
+    def __init__(self, aside: list[str]) -> None:
+        self.opens = _group(aside) if any(c.strip() for c in aside) else None
+
+    def __call__(self, low: str, *, names: bool = False) -> str:
+        if names:
+            low = _MODEL_NAME.sub(" ", low)
+        if self.opens is None:
+            return low
+        kept, pos = [], 0
+        for m in self.opens.finditer(low):
+            if m.start() < pos:
+                continue  # inside a clause already cut
+            kept.append(low[pos : m.start()])
+            end = _CLAUSE_END.search(low, m.end())
+            pos = end.start() if end else len(low)
+        kept.append(low[pos:])
+        return " ".join(kept)
 
 
 def _beside(sents: list[Sentence], i: int, j: int) -> bool:
