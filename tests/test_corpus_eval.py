@@ -23,9 +23,9 @@ TRUTH = REPO / "tests" / "data" / "corpus-truth.yaml"
 # teacher_source is scored wherever the catalog states it: since the import infers the axes from the list
 # (issue 14), that is 3 papers of the reporting half (Falcon, Qwen3, Step-Audio-R1), of which the heuristic
 # gets 1 right. Support measured 0.90 after the scope/placement rework (issue 13, part 3), 0.94 once the
-# detail columns were filled from the paper's own sentences; details (the mean share of the gold's detail
-# columns matched, the row label included) measured 0.08.
-FLOOR = {"scope": 0.75, "primary_section": 0.66, "teacher_source": 0.33, "support": 0.90, "details": 0.08}
+# detail columns were filled from the paper's own sentences, 0.947 with the aside clauses and the implied axes
+# (VERSION 10); details (the mean share of the gold's detail columns matched, the row label included) 0.08.
+FLOOR = {"scope": 0.75, "primary_section": 0.66, "teacher_source": 0.33, "support": 0.94, "details": 0.08}
 
 
 def test_the_truth_file_covers_every_corpus_pdf_and_agrees_with_the_catalog():
