@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ PAPERS = [
     ("step-audio-r1-2511.15848-report.pdf", "2511.15848"),
     ("falcon-2412.12639-aaai2025.pdf", "2412.12639"),
 ]
-SUPPORTED_FLAG_LIMIT = 0.05  # the issue's goal: at most 5 % of the fields of supporting answers flagged
+CUE_PICKED_FLAG_LIMIT = 0.05  # the circular test's bound (see its docstring)
 
 
 def make_root(path: Path) -> CatalogRoot:
@@ -153,14 +154,18 @@ def test_unrelated_sentences_flag_every_field_unsupported(tmp_path, llm_server, 
     assert all(ev.support_note for _, _, ev in fields)
 
 
-def test_supporting_sentences_are_flagged_on_at_most_five_percent(tmp_path, llm_server, corpus_paper):
+def test_sentences_picked_by_the_checks_own_cues_pass_the_check(tmp_path, llm_server, corpus_paper):
+    """Circular by construction: each quote is a sentence chosen BECAUSE it holds a cue of its value, so
+    this shows only that the check finds the cues it looks for (and that nothing else in the chain, e.g. the
+    reuse rule, flags such answers). It measures nothing about quotes a reader picks: see
+    test_a_readers_quotes_flagged_share for that measurement."""
     extractions = run(tmp_path, llm_server, corpus_paper, support=True)
     fields = [(x.paper, p, ev) for x in extractions for p, ev in checked_fields(x).items()]
     assert len(fields) >= 7 * 8
     flagged = [(paper, p, ev.support_note) for paper, p, ev in fields if Flag.unsupported in ev.flags]
     share = len(flagged) / len(fields)
-    print(f"supporting answers: {len(flagged)} of {len(fields)} fields flagged unsupported ({share:.1%})")
-    assert share <= SUPPORTED_FLAG_LIMIT, flagged
+    print(f"cue-picked answers: {len(flagged)} of {len(fields)} fields flagged unsupported ({share:.1%})")
+    assert share <= CUE_PICKED_FLAG_LIMIT, flagged
 
 
 # --- the rules, one by one, on a real paper -----------------------------------------------------------------
@@ -265,3 +270,116 @@ def test_review_show_and_check_annotations_show_the_support_result(tmp_path, llm
 )
 def test_one_scan_for_a_set_of_cues_finds_what_the_cues_one_by_one_find(text: str, cues: list[str]) -> None:
     assert mentions(text.lower(), cues) == (holds_cue(text, cues) is not None)
+
+
+# --- a reader's quotes: the support check measured on quotes it did not choose ------------------------------
+
+GOLD = Path(__file__).parent / "data" / "support-quotes.yaml"
+# What the check flagged on the reader's quotes when this test was written (quoted fields of each half):
+# a later change that flags more of them fails here. Lower these when the check improves.
+MEASURED_UNSUPPORTED = {"tuning": 6, "reporting": 4}  # of 36 and 25 quoted fields
+MEASURED_WEAK = {"tuning": 2, "reporting": 1}
+
+
+def gold_papers() -> list[dict[str, Any]]:
+    import yaml
+
+    papers: list[dict[str, Any]] = yaml.safe_load(GOLD.read_text(encoding="utf-8"))["papers"]
+    return papers
+
+
+def gold_arguments(fields: list[dict[str, Any]], taxonomy: Taxonomy, *, quoteless: bool) -> dict[str, Any]:
+    """The extractor's answer giving each gold value with the reader's quote. A field the reader found no
+    sentence for carries its value with no quote when `quoteless` (the schema refuses that: a re-ask), else
+    `unknown` with no quote (the only quoteless answer the schema takes)."""
+
+    def ev(f: dict[str, Any] | None, key: str, nothing: Any) -> dict[str, Any]:
+        """`key: value` with the quote; `key: nothing` (null, no URL, unknown) with none for no gold value."""
+        if f is None or (f["quote"] is None and not quoteless):
+            return {key: nothing, "quotes": [], "confidence": 0.5}
+        value = [f["value"]] if isinstance(nothing, list) else f["value"]
+        quotes = [] if f["quote"] is None else [{"text": f["quote"], "page": f["page"]}]
+        return {key: value, "quotes": quotes, "confidence": 0.9}
+
+    by_path = {f["path"]: f for f in fields}
+    out: dict[str, Any] = {k: ev(by_path.get(k), "value", None) for k in ("name", "title", "org")}
+    out["links"] = ev(by_path.get("links"), "urls", [])
+    out["sections"] = ev(by_path["sections"], "values", ["unknown"])
+    out["axes"] = {a.id: ev(by_path.get(f"axes.{a.id}"), "values", ["unknown"]) for a in taxonomy.axes}
+    out["verdicts"] = {}
+    for c in taxonomy.criteria:
+        got = ev(by_path.get(f"verdicts.{c.id}"), "value", "unknown")
+        if got["value"] in ("partial", "no"):
+            got["note"] = "only part of the student's own samples is trained on (the reader's gold)"
+        out["verdicts"][c.id] = got
+    out["details"] = []
+    # The scope quote is not judged; it reuses C1's quote, so no gold quote reaches the reuse rule's three.
+    c1 = by_path["verdicts.c1"]
+    out["scope"] = {
+        "verdict": "in",
+        "reason": "the catalog lists it",
+        "quotes": [{"text": c1["quote"], "page": c1["page"]}],
+        "confidence": 0.9,
+    }
+    return out
+
+
+def test_a_readers_quotes_flagged_share(tmp_path, llm_server, corpus_paper):
+    """Issue 13's measurement without the circle: the 7 catalog papers answered with their gold values and
+    the quotes a reader picked (tests/data/support-quotes.yaml, picked before looking at the check's words),
+    through the real openai backend chain; the share of quoted fields flagged unsupported (and weak), per
+    half and overall. Fields the reader found no sentence for are counted apart: they are no supporting
+    answer, and the schema makes the model re-ask them into `unknown`, which the check does not judge."""
+    root = make_root(tmp_path)
+    rows: list[tuple[str, str, str, str, str | None]] = []  # (half, paper, path, support, note)
+    quoteless: dict[str, int] = {"tuning": 0, "reporting": 0}
+    for gold in gold_papers():
+        half, arxiv_id, fields = gold["half"], gold["arxiv_id"], gold["fields"]
+        paper = corpus_paper(gold["file"], source=arxiv_id)
+        missing = [f for f in fields if f["quote"] is None]
+        quoteless[half] += len(missing)
+        script = [answer(gold_arguments(fields, root.taxonomy, quoteless=True))]
+        if missing:
+            script.append(answer(gold_arguments(fields, root.taxonomy, quoteless=False)))
+        calls = llm_server.calls
+        llm_server.script(*script)
+        candidate = Candidate(arxiv_id=arxiv_id, title=paper.title or gold["file"])
+        x = Chain(Pipeline(root, PipelineOptions(backend="openai"))).extract(paper, candidate)
+        # A value without a quote is refused and re-asked: one more call, and the field is not judged.
+        assert llm_server.calls - calls == len(script)
+        assert llm_server.pending == 0
+        judged = checked_fields(x)
+        quoted = [f["path"] for f in fields if f["quote"] is not None]
+        assert sorted(judged) == sorted(quoted), (arxiv_id, sorted(judged), sorted(quoted))
+        for path in quoted:
+            ev = judged[path]
+            # Every reader's quote is in the paper as printed: what is measured is support, not grounding.
+            assert all(q.match == "exact" for q in ev.quotes), (arxiv_id, path, ev.quotes)
+            assert Flag.page_corrected not in ev.flags, (arxiv_id, path)
+            assert all(len(q.text) <= 300 for q in ev.quotes), (arxiv_id, path)
+            assert (Flag.unsupported in ev.flags) == (ev.support == "unsupported")
+            rows.append((half, arxiv_id, path, ev.support or "", ev.support_note))
+
+    def tally(half: str | None) -> dict[str, int]:
+        got = Counter(r[3] for r in rows if half is None or r[0] == half)
+        return {k: got[k] for k in ("unsupported", "weak", "supported")}
+
+    print("\na reader's quotes (tests/data/support-quotes.yaml), judged by the support check:")
+    for half in ("tuning", "reporting", None):
+        t, n = tally(half), sum(tally(half).values())
+        nulls = quoteless[half] if half else sum(quoteless.values())
+        print(
+            f"  {half or 'overall':9}: {n} quoted fields: unsupported {t['unsupported']} "
+            f"({t['unsupported'] / n:.1%}), weak {t['weak']} ({t['weak'] / n:.1%}), supported "
+            f"{t['supported']} ({t['supported'] / n:.1%}); {nulls} field(s) with no supporting sentence"
+        )
+    # The tuning half's flags by name, to learn from; the reporting half's only counted (held out).
+    for half, arxiv_id, path, support, note in rows:
+        if support != "supported" and half == "tuning":
+            print(f"  [{half}] {arxiv_id} {path}: {support}: {note}")
+
+    assert len(rows) >= 7 * 8
+    for half in ("tuning", "reporting"):
+        t = tally(half)
+        assert t["unsupported"] <= MEASURED_UNSUPPORTED[half], (half, t)
+        assert t["unsupported"] + t["weak"] <= MEASURED_UNSUPPORTED[half] + MEASURED_WEAK[half], (half, t)
