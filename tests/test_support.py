@@ -17,10 +17,10 @@ from llm_server import answer
 from ingest.catalog.store import CatalogRoot
 from ingest.config import Env
 from ingest.extract.heuristic import sentences
-from ingest.extract.support import NEAR, check_support, holds_cue, mentions
+from ingest.extract.support import NEAR, SupportCheck, check_support, holds_cue, mentions
 from ingest.jobs.pipeline import Chain, Pipeline, PipelineOptions
 from ingest.models import Candidate, Entry, Extraction, FieldEvidence, Flag, PaperText, Quote, Scope
-from ingest.taxonomy import Taxonomy
+from ingest.taxonomy import Taxonomy, load_taxonomy
 
 # The catalog's papers of the corpus: (file, arXiv id).
 PAPERS = [
@@ -236,6 +236,24 @@ def test_each_rule_names_what_is_missing(tmp_path, gkd):
     assert data["support"] == "supported"
 
 
+@pytest.mark.parametrize(
+    ("org", "support"),
+    [
+        ("Google DeepMind (Agarwal et al.)", "supported"),  # the bracketed note is the list's, not the claim
+        ("Google DeepMind", "supported"),
+        ("Google Research (Agarwal et al.)", "weak"),  # half its words: "google" is there, "research" is not
+        ("Tencent Hunyuan", "unsupported"),
+    ],
+)
+def test_an_organisation_is_found_among_affiliation_markers_without_its_bracketed_note(org, support):
+    # As a PDF prints page 1: the affiliation's marker digits glued to the names and to the organisation.
+    quote = Quote(text="Rishabh Agarwal12 Nino Vieillard1 Olivier Bachem1 1Google DeepMind", page=1)
+    ev = FieldEvidence(quotes=[quote], confidence=0.9)
+    entry = Entry(id="x", name="X", org=org, sections=["white-box"], evidence={"org": ev})
+    taxonomy = load_taxonomy(Path(__file__).resolve().parents[1] / "taxonomy.yaml")
+    assert SupportCheck(taxonomy).field("org", ev, entry, None)[0] == support
+
+
 def test_review_show_and_check_annotations_show_the_support_result(tmp_path, llm_server, corpus_paper):
     from click.testing import CliRunner
 
@@ -277,7 +295,8 @@ def test_one_scan_for_a_set_of_cues_finds_what_the_cues_one_by_one_find(text: st
 GOLD = Path(__file__).parent / "data" / "support-quotes.yaml"
 # What the check flagged on the reader's quotes when this test was written (quoted fields of each half):
 # a later change that flags more of them fails here. Lower these when the check improves.
-MEASURED_UNSUPPORTED = {"tuning": 6, "reporting": 4}  # of 36 and 25 quoted fields
+# Tuning: 6 unsupported when first measured, 2 once its false alarms' cues and the text rule were fixed.
+MEASURED_UNSUPPORTED = {"tuning": 2, "reporting": 4}  # of 36 and 25 quoted fields
 MEASURED_WEAK = {"tuning": 2, "reporting": 1}
 
 

@@ -3,6 +3,7 @@
 Per field, after verify (which gives each quote its span in the paper):
 
 - name, title, org and detail columns: the value (or most of its words) is in the quote or right beside it;
+  a bracketed note after it ("Google DeepMind (Agarwal et al.)") need not be;
   a detail value may instead be backed by one of its cue words (the taxonomy's `cues.details`);
 - links: every code URL of the entry is in a quote or right beside one;
 - axes, sections, verdicts: a quote holds a cue word of the value (the taxonomy's keywords and `cues`);
@@ -31,7 +32,10 @@ WEAK_WORDS = 0.5
 SPECIAL = {UNKNOWN, NOT_APPLICABLE}
 # A sentence that speaks of the paper itself: its own claim, not one about another paper.
 FIRST_PERSON = re.compile(r"\b(we|our|us|this (paper|work|report|study))\b", re.IGNORECASE)
-_WORDS = re.compile(r"[a-z0-9]+")
+# Letters and digits apart: a PDF glues affiliation markers to names ("Agarwal12", "1Google DeepMind").
+_WORDS = re.compile(r"[a-z]+|[0-9]+")
+# A note in brackets after a value ("Google DeepMind (Agarwal et al.)", as a list's Org column writes it).
+_NOTE = re.compile(r"\s*\([^()]*\)")
 
 
 def _literal(word: str) -> str:
@@ -187,6 +191,9 @@ def _text_rule(
         norm = _norm(value)
         if not norm or any(norm in c for c in contexts) or (whole and value.lower().rstrip("/") in raw):
             continue
+        bare = _norm(_NOTE.sub("", value))
+        if bare and bare != norm and any(bare in c for c in contexts):
+            continue  # the value without its bracketed note is there whole
         if whole:
             return "unsupported", f"does not mention '{value}'"
         # Short words ("on", "of", "a") say nothing about which value a quote backs.
