@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import PDFS
 from llm_server import ValidAnswers, share_text_cache
 
+from ingest.catalog.queue import scan_queue
 from ingest.catalog.store import CatalogRoot
 from ingest.cli import cli
 
@@ -111,3 +112,35 @@ def test_an_unreachable_llm_endpoint_exits_3(tmp_path, monkeypatch, corpus_paper
     result = run(root, "add", str(PDFS / FALCON))
     assert result.exit_code == 3
     assert "could not reach the LLM endpoint" in result.stderr
+
+
+def test_a_paper_the_root_holds_is_not_extracted_again_and_one_that_adds_nothing_is_not_proposed(
+    tmp_path, corpus_paper, corpus_text_cache
+):
+    gkd = "gkd-2306.13649-iclr2024.pdf"
+    corpus_paper(gkd)
+    share_text_cache(corpus_text_cache, Path(os.environ["INGEST_CACHE_DIR"]))
+    root = tmp_path / "root"
+    first = run(root, "add", str(PDFS / gkd))
+    assert first.exit_code == 0, first.output
+    (proposal,) = scan_queue(CatalogRoot(root)).proposals
+    # Queued: the PDF and the arXiv id (no lookup: the REF names the paper) are held before any extraction.
+    again = run(root, "add", str(PDFS / gkd), "2306.13649", "--json")
+    assert again.exit_code == 0, again.output
+    assert f"not extracted 2306.13649: already in the review queue as {proposal.id}" in again.stderr
+    assert json.loads(again.stdout) == [
+        {
+            "ref": "2306.13649",
+            "paper": "2306.13649",
+            "ok": True,
+            "not_extracted": f"already in the review queue as {proposal.id}",
+        }
+    ]
+    assert [p.id for p in scan_queue(CatalogRoot(root)).proposals] == [proposal.id]
+    # Approved: the paper is extracted again (it might fill what its entry lacks) but adds nothing.
+    approved = run(root, "review", "approve", proposal.id, "--reviewer", "t")
+    assert approved.exit_code == 0, approved.output
+    third = run(root, "add", str(PDFS / gkd))
+    assert third.exit_code == 0, third.output
+    assert f"not proposed 2306.13649: in the catalog as {proposal.entry.id}" in third.stderr
+    assert scan_queue(CatalogRoot(root)).proposals == []

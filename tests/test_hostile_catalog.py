@@ -377,7 +377,7 @@ def test_a_run_and_an_add_at_once_never_duplicate_a_proposal(
     try:
         wait_for(lambda: len(llm_server.requests) > 0, what="the run at work")
         before = snapshot(root.path)
-        add = cli(root.path, "add", papers[0], *options)
+        add = cli(root.path, "add", papers[0], *options, env={"INGEST_LOCK_WAIT": "0.2"})
         assert snapshot(root.path) == before
     finally:
         gate.set()
@@ -386,10 +386,12 @@ def test_a_run_and_an_add_at_once_never_duplicate_a_proposal(
     assert f"(ingest run pid {run.pid}) holds the lock" in one_line(add.stderr)
     assert run.returncode == 0, err
     assert arxiv_ids_in_queue(root) == sorted(papers)
-    again = cli(
-        root.path, "add", papers[0], *options
-    )  # after the run: the paper is queued, not proposed twice
+    # After the run: the paper is queued, so it is neither extracted (no LLM call) nor proposed twice.
+    calls = len(llm_server.requests)
+    again = cli(root.path, "add", papers[0], *options)
     assert again.returncode == 0, again.stderr
+    assert f"not extracted {papers[0]}: already in the review queue as " in again.stderr
+    assert len(llm_server.requests) == calls
     assert arxiv_ids_in_queue(root) == sorted(papers)
 
 

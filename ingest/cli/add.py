@@ -82,6 +82,8 @@ def print_extraction(extraction: Extraction) -> None:
 
 def _json(result: AddResult) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [{"ref": ref, "ok": False, "error": str(exc)} for ref, exc in result.bad_refs]
+    out += [{"ref": paper, "paper": paper, "ok": True, "not_extracted": why} for paper, why in result.held]
+    known = dict(result.known)
     for o in result.outcomes:
         out.append(
             {
@@ -91,6 +93,7 @@ def _json(result: AddResult) -> list[dict[str, Any]]:
                 "error": str(o.error) if o.error else None,
                 "stage": o.error.stage if o.error else None,
                 "extraction": o.extraction.model_dump(mode="json") if o.extraction else None,
+                "not_proposed": known.get(o.extraction.paper) if o.extraction else None,
             }
         )
     return out
@@ -119,7 +122,9 @@ def register(cli: click.Group) -> None:
 
         A REF that fails is reported on one line and the others go on. Exit code: 0 when at least one REF went
         through; when none did, the first failure's code (1 a paper failed, 2 bad usage, 3 a service was
-        unreachable). Creates the root if missing; proposals go to review_queue/."""
+        unreachable). Creates the root if missing; proposals go to review_queue/. A paper already waiting
+        in the queue, or excluded, is not extracted again (no LLM call); one that adds nothing to its catalog
+        entry is not proposed; each says why."""
         options = PipelineOptions(backend=backend, model=model, concurrency=concurrency)
         with progress("extracting") as steps:
             steps.total(len(refs))
@@ -147,6 +152,10 @@ def register(cli: click.Group) -> None:
             err_console.print(
                 f"proposed {proposal.id} ({proposal.kind}): see `ingest review show {proposal.id}`"
             )
+        for paper, why in result.held:
+            err_console.print(f"not extracted {paper}: {why}", markup=False, highlight=False)
+        for paper, why in result.known:
+            err_console.print(f"not proposed {paper}: {why}", markup=False, highlight=False)
         click.get_current_context().exit(result.exit_code)
 
 

@@ -106,27 +106,15 @@ def propose(
     """Write the extraction's proposal to review_queue/ and return it; None when the paper is known."""
     known = known or KnownPapers.from_root(root)
     paper, version = extraction.paper, extraction.version
-    arxiv_id = paper if extraction.entry.arxiv_ids and paper in extraction.entry.arxiv_ids else None
-    arxiv_id = arxiv_id or (paper if _looks_arxiv(paper) else None)
-    if arxiv_id and arxiv_id in known.queued:
+    arxiv_id = _arxiv_id(extraction)
+    if _held(known, extraction, arxiv_id):
         return None
-    if not arxiv_id and title_key(extraction.entry.title or extraction.entry.name) in known.queued_titles:
-        return None
-    if arxiv_id and arxiv_id in known.excluded:
-        return None
-    if known.in_broken_entry(arxiv_id, extraction.entry.title):
-        return None
-    target = known.by_arxiv.get(arxiv_id) if arxiv_id else None
-    if target is None and extraction.entry.title:
-        target = known.entry_by_title(extraction.entry.title, has_arxiv=arxiv_id is not None)
+    target = _target(known, extraction, arxiv_id)
     if target is not None:
         return _propose_update(root, extraction, target, known, run_id=run_id, arxiv_id=arxiv_id, only=only)
-    resubmission_of = None
-    if arxiv_id and arxiv_id in known.rejected:
-        rejected = known.rejected[arxiv_id]
-        if not version or not rejected.version or version <= rejected.version:
-            return None
-        resubmission_of = rejected.id
+    if _rejected(known, extraction, arxiv_id):
+        return None
+    resubmission_of = known.rejected[arxiv_id].id if arxiv_id and arxiv_id in known.rejected else None
     if extraction.scope.verdict == "out":
         candidate = Candidate(
             arxiv_id=arxiv_id, version=version or 1, title=extraction.entry.title or extraction.entry.name
@@ -157,6 +145,65 @@ def propose(
         provenance=_provenance(extraction, run_id),
     )
     return _write(root, proposal, known)
+
+
+def _arxiv_id(extraction: Extraction) -> str | None:
+    paper = extraction.paper
+    arxiv_id = paper if extraction.entry.arxiv_ids and paper in extraction.entry.arxiv_ids else None
+    return arxiv_id or (paper if _looks_arxiv(paper) else None)
+
+
+def _held(known: KnownPapers, extraction: Extraction, arxiv_id: str | None) -> str | None:
+    """Why the paper is held back before anything else is asked (queued, excluded, in a broken entry file)."""
+    if arxiv_id and (held := held_before_extraction(known, arxiv_id)):
+        return held
+    if not arxiv_id and title_key(extraction.entry.title or extraction.entry.name) in known.queued_titles:
+        return "a proposal of the same title is already in the review queue"
+    if known.in_broken_entry(arxiv_id, extraction.entry.title):
+        return "an entry file that does not load names it: mend that file first (`ingest check` shows it)"
+    return None
+
+
+def held_before_extraction(known: KnownPapers, arxiv_id: str) -> str | None:
+    """Why a paper named by its arXiv id need not be extracted at all: it waits in the queue, or the catalog
+    excluded it (a newer version changes neither). Asked before any download or LLM call."""
+    if arxiv_id in known.queued:
+        queued = known.queued[arxiv_id]
+        return f"already in the review queue as {queued.id}" if queued else "already in the review queue"
+    if arxiv_id in known.excluded:
+        return f"excluded from the catalog ({known.excluded[arxiv_id].id})"
+    return None
+
+
+def _target(known: KnownPapers, extraction: Extraction, arxiv_id: str | None) -> Entry | None:
+    """The catalog entry the paper would update: by arXiv id, else by title."""
+    target = known.by_arxiv.get(arxiv_id) if arxiv_id else None
+    if target is None and extraction.entry.title:
+        target = known.entry_by_title(extraction.entry.title, has_arxiv=arxiv_id is not None)
+    return target
+
+
+def _rejected(known: KnownPapers, extraction: Extraction, arxiv_id: str | None) -> str | None:
+    """Why a rejected paper is not proposed again: only a newer arXiv version is (a resubmission)."""
+    rejected = known.rejected.get(arxiv_id) if arxiv_id else None
+    version = extraction.version
+    if rejected is not None and (not version or not rejected.version or version <= rejected.version):
+        return f"rejected before ({rejected.id}); only a newer arXiv version is proposed again"
+    return None
+
+
+def why_not_proposed(known: KnownPapers, extraction: Extraction) -> str:
+    """Why `propose` wrote nothing for `extraction` (asked after it returned None), for the user to read."""
+    arxiv_id = _arxiv_id(extraction)
+    held = _held(known, extraction, arxiv_id)
+    if held:
+        return held
+    target = _target(known, extraction, arxiv_id)
+    if target is not None:
+        if arxiv_id and ("update", arxiv_id, extraction.version) in known.decided:
+            return f"an update of the entry {target.id} for this version was decided already"
+        return f"in the catalog as {target.id}, and the paper adds nothing it lacks"
+    return _rejected(known, extraction, arxiv_id) or "nothing to propose"
 
 
 def _propose_update(
@@ -277,11 +324,21 @@ def _looks_arxiv(ref: str) -> bool:
     return bool(ARXIV_ID_RE.match(ref))
 
 
-def propose_many(root: CatalogRoot, extractions: list[Extraction], *, run_id: str) -> list[Proposal]:
-    """Propose each extraction (as `ingest add` does); the papers already known are left out."""
-    known = KnownPapers.from_root(root)
-    proposals = [propose(root, extraction, run_id=run_id, known=known) for extraction in extractions]
-    return [p for p in proposals if p is not None]
+def propose_many(
+    root: CatalogRoot, extractions: list[Extraction], *, run_id: str, known: KnownPapers | None = None
+) -> tuple[list[Proposal], list[tuple[str, str]]]:
+    """Propose each extraction (as `ingest add` does): the proposals, and (paper, why) for each paper already
+    known and so left out."""
+    known = known or KnownPapers.from_root(root)
+    proposals: list[Proposal] = []
+    skipped: list[tuple[str, str]] = []
+    for extraction in extractions:
+        proposal = propose(root, extraction, run_id=run_id, known=known)
+        if proposal is None:
+            skipped.append((extraction.paper, why_not_proposed(known, extraction)))
+        else:
+            proposals.append(proposal)
+    return proposals, skipped
 
 
 def adhoc_run_id(prefix: str) -> str:
