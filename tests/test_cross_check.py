@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from llm_server import answer, valid_arguments
 from ingest.catalog.store import CatalogRoot
 from ingest.config import Env
 from ingest.jobs.pipeline import Chain, Pipeline, PipelineOptions
+from ingest.jobs.report import RunReport
 from ingest.models import Candidate, Flag
 
 GKD = Candidate(arxiv_id="2306.13649", title="On-Policy Distillation of Language Models")
@@ -51,6 +53,12 @@ def test_a_second_sample_flags_the_fields_it_disagrees_on_and_its_cost_is_counte
     assert ex.usage.calls == 2
     assert ex.usage.prompt_tokens == 3000
     assert abs(ex.usage.cost_usd - ((2000 * 0.15 + 500 * 0.6) + (1000 * 2.5 + 100 * 10.0)) / 1e6) < 1e-9
+    # ... and the second one's share is counted apart, for the run report and the terminal.
+    assert ex.usage.cross_check_calls == 1
+    assert abs(ex.usage.cross_check_cost_usd - (1000 * 2.5 + 100 * 10.0) / 1e6) < 1e-9
+    assert ex.usage.cross_check_note() == " (cross-check: 1 call, $0.0035)"
+    report = RunReport(run_id="r", started=datetime.now(UTC), usage=ex.usage + ex.usage).to_markdown()
+    assert "$0.0082 (cross-check: 2 calls, $0.0070)" in report
 
     # A rerun is answered from the cache, the second sample included: no call, no cost.
     again = Chain(Pipeline(root, PipelineOptions(backend="openai"))).extract(gkd, GKD)

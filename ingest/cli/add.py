@@ -147,6 +147,7 @@ def register(cli: click.Group) -> None:
             console.print(
                 f"{len(result.ok)} of {len(refs)} REFs extracted · {spent.calls} LLM calls · "
                 f"{spent.prompt_tokens + spent.completion_tokens} tokens · ${spent.cost_usd:.4f}"
+                f"{spent.cross_check_note()}"
             )
         for proposal in result.proposals:
             err_console.print(

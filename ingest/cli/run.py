@@ -81,7 +81,8 @@ def _print_report(report: RunReport, as_json: bool, only: tuple[str, ...] | None
         )
     u = report.usage
     console.print(
-        f"LLM: {u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens, ${u.cost_usd:.4f}; "
+        f"LLM: {u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens, ${u.cost_usd:.4f}"
+        f"{u.cross_check_note()}; "
         + ", ".join(f"{k} {v:.1f}s" for k, v in report.stage_seconds.items()),
         markup=False,
     )

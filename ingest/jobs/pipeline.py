@@ -363,7 +363,8 @@ class Chain:
         if cfg.cross_check == "second-sample" and second is not None:
             cross = second(paper, candidate, examples=examples)
             # The second answer is part of this paper's cost: the run report counts it.
-            return extraction.model_copy(update={"usage": extraction.usage + cross.usage}), cross
+            usage = extraction.usage + cross.usage.as_cross_check()
+            return extraction.model_copy(update={"usage": usage}), cross
         return extraction, rules if cfg.cross_check == "heuristic" else None
 
     def judge(

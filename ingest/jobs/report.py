@@ -174,7 +174,7 @@ class RunReport(Model):
         lines += [
             f"LLM: {u.calls} calls, {u.prompt_tokens} prompt + {u.completion_tokens} "
             "completion tokens, "
-            f"${u.cost_usd:.4f}",
+            f"${u.cost_usd:.4f}{u.cross_check_note()}",
             "",
         ]
         if self.stage_seconds:

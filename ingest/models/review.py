@@ -19,6 +19,9 @@ class Usage(Model):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     cached: bool = False
+    # Of the above, what the second-sample cross-check spent: a maintainer weighs it against what it flags.
+    cross_check_calls: int = 0
+    cross_check_cost_usd: float = 0.0
 
     def __add__(self, other: "Usage") -> "Usage":
         return Usage(
@@ -27,7 +30,21 @@ class Usage(Model):
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cost_usd=round(self.cost_usd + other.cost_usd, 6),
             cached=self.cached and other.cached,
+            cross_check_calls=self.cross_check_calls + other.cross_check_calls,
+            cross_check_cost_usd=round(self.cross_check_cost_usd + other.cross_check_cost_usd, 6),
         )
+
+    def as_cross_check(self) -> "Usage":
+        """This usage, counted as the cross-check's (a second answer's)."""
+        shares = {"cross_check_calls": self.calls, "cross_check_cost_usd": self.cost_usd}
+        return self.model_copy(update=shares)
+
+    def cross_check_note(self) -> str:
+        """' (cross-check: N calls, $x)' when a second sample was paid for, else ''."""
+        if not self.cross_check_calls:
+            return ""
+        n = self.cross_check_calls
+        return f" (cross-check: {n} call{'' if n == 1 else 's'}, ${self.cross_check_cost_usd:.4f})"
 
 
 class Scope(Model):
