@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import resource
+import shutil
 import stat
 import subprocess
 import sys
@@ -64,11 +65,21 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.fixture
-def imported(tmp_path: Path) -> CatalogRoot:
-    root = tmp_path / "cat"
-    done = cli(root, "import-markdown", str(LIST))
+@pytest.fixture(scope="module")
+def imported_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The list imported by a real `ingest import-markdown`, once a module: each test gets a copy of it."""
+    base = tmp_path_factory.mktemp("imported")
+    # The session's own cache and home: this runs before the per-test environment is set.
+    env = {"INGEST_CACHE_DIR": str(base / "cache"), "HOME": str(base / "home")}
+    done = cli(base / "cat", "import-markdown", str(LIST), env=env)
     assert done.returncode == 0, done.stderr
+    return base / "cat"
+
+
+@pytest.fixture
+def imported(imported_once: Path, tmp_path: Path) -> CatalogRoot:
+    root = tmp_path / "cat"
+    shutil.copytree(imported_once, root, symlinks=True)
     return CatalogRoot(root)
 
 
