@@ -129,8 +129,8 @@ def test_a_paper_the_root_holds_is_not_extracted_again_and_one_that_adds_nothing
     assert again.exit_code == 0, again.output
     assert f"not extracted 2306.13649: already in the review queue as {proposal.id}" in again.stderr
     assert json.loads(again.stdout) == [
-        {
-            "ref": "2306.13649",
+        {  # one line for the paper, with the first REF that named it
+            "ref": str(PDFS / gkd),
             "paper": "2306.13649",
             "ok": True,
             "not_extracted": f"already in the review queue as {proposal.id}",

@@ -82,7 +82,7 @@ def print_extraction(extraction: Extraction) -> None:
 
 def _json(result: AddResult) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [{"ref": ref, "ok": False, "error": str(exc)} for ref, exc in result.bad_refs]
-    out += [{"ref": paper, "paper": paper, "ok": True, "not_extracted": why} for paper, why in result.held]
+    out += [{"ref": ref, "paper": paper, "ok": True, "not_extracted": why} for ref, paper, why in result.held]
     known = dict(result.known)
     for o in result.outcomes:
         out.append(
@@ -153,7 +153,7 @@ def register(cli: click.Group) -> None:
             err_console.print(
                 f"proposed {proposal.id} ({proposal.kind}): see `ingest review show {proposal.id}`"
             )
-        for paper, why in result.held:
+        for _, paper, why in result.held:
             err_console.print(f"not extracted {paper}: {why}", markup=False, highlight=False)
         for paper, why in result.known:
             err_console.print(f"not proposed {paper}: {why}", markup=False, highlight=False)

@@ -15,13 +15,13 @@ from ingest.models import Candidate, Proposal, Usage
 @dataclass
 class AddResult:
     """The papers that went through the chain, the REFs that could not even be resolved, and the proposals;
-    (paper, why) for each paper not extracted because the root holds it already (`held`: queued or excluded),
-    and for each extracted paper that added nothing to propose (`known`)."""
+    (REF, paper, why) for each paper not extracted because the root holds it already (`held`: queued or
+    excluded), and (paper, why) for each extracted paper that added nothing to propose (`known`)."""
 
     outcomes: list[PaperOutcome]
     bad_refs: list[tuple[str, IngestError]]
     proposals: list[Proposal] = field(default_factory=list)
-    held: list[tuple[str, str]] = field(default_factory=list)
+    held: list[tuple[str, str, str]] = field(default_factory=list)
     known: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -70,22 +70,23 @@ def add(
         # A paper waiting in the queue, or excluded, is not extracted again: that would cost a lookup, a
         # download and an LLM call, and propose nothing. (One in the catalog is: it may fill what its entry
         # lacks.) An arXiv REF names its paper before any lookup; a PDF once its first page is read.
-        held: dict[str, str] = {}
+        held: dict[str, tuple[str, str]] = {}  # paper -> (the first REF naming it, why)
         for ref in refs:
             try:
                 parsed = parse_ref(ref)
                 if not isinstance(parsed, Path) and (why := held_before_extraction(known, parsed[0])):
-                    held.setdefault(parsed[0], why)
+                    held.setdefault(parsed[0], (ref, why))
                     continue
                 candidate = resolve_ref(ref, root.config.arxiv)
             except IngestError as exc:
                 bad.append((ref, exc))
                 continue
             if candidate.arxiv_id and (why := held_before_extraction(known, candidate.arxiv_id)):
-                held.setdefault(candidate.key, why)
+                held.setdefault(candidate.key, (ref, why))
             else:
                 candidates.append(candidate)
-        result = AddResult(pipeline.process(candidates, on_done=on_done), bad, held=list(held.items()))
+        result = AddResult(pipeline.process(candidates, on_done=on_done), bad)
+        result.held = [(ref, paper, why) for paper, (ref, why) in held.items()]
         extractions = [o.extraction for o in result.ok if o.extraction is not None]
         result.proposals, result.known = propose_many(
             root, extractions, run_id=adhoc_run_id("add"), known=known
