@@ -20,6 +20,18 @@ REQUIRED_ROLES = ("resource", "stars", "date", "org", "links", "title")  # `repo
 DEFAULT_COLUMNS = {"repo": {"header": "Repo"}}
 
 
+# A cue word that starts with this is a regex on the lowered text, matched anywhere (a formula, as a sample
+# drawn from the policy, has no word to start at); any other cue is a phrase matched at a word's start.
+REGEX_CUE = "re:"
+
+
+def _compiles(rx: str, where: str) -> None:
+    try:
+        re.compile(rx)
+    except re.error as exc:
+        raise ValueError(f"{where}: bad regex {rx!r}: {exc}") from exc
+
+
 class _Strict(BaseModel):
     # defer_build: validators are built when a taxonomy is first loaded, not when a command imports this.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -49,6 +61,11 @@ class Criterion(_Strict):
     label: str
     description: str
     keywords: list[str] = Field(default_factory=list)
+    scope_side: Literal["own_samples", "supervised"] | None = Field(
+        default=None,
+        description="the side of the heuristic's scope call that decides this verdict: the student's own "
+        "samples (C1), or a teacher supervising them (C2); none: the verdict is read from its keywords",
+    )
 
 
 class Column(_Strict):
@@ -174,6 +191,11 @@ class Cues(_Strict):
     contrast: list[str] = Field(
         default_factory=list, description="words of a sentence that sets the method against another (details)"
     )
+    core_axes: list[str] = Field(
+        default_factory=list,
+        description="axes read first from the sentences that describe the distillation (the scope's "
+        "C1-and-C2 sentences and their neighbours); the whole paper only when those name no value",
+    )
     own_axes: list[str] = Field(
         default_factory=list,
         description="axes read from the paper's own sentences only (not related work or citing sentences)",
@@ -185,6 +207,25 @@ class Cues(_Strict):
         default_factory=dict,
         description="section id -> title phrases: the section a paper joins for the kind of document it is",
     )
+
+    @model_validator(mode="after")
+    def _regexes(self) -> "Cues":
+        for rx in self.citation:
+            _compiles(rx, "cues.citation")
+        for where, cues in self._cue_lists():
+            for cue in cues:
+                if cue.startswith(REGEX_CUE):
+                    _compiles(cue[len(REGEX_CUE) :], where)
+        return self
+
+    def _cue_lists(self) -> list[tuple[str, list[str]]]:
+        """Every list of cue words, named as in the file (a cue in any of them may be a regex)."""
+        lists = [(f"cues.{k}", v) for k, v in vars(self).items() if isinstance(v, list) and k != "citation"]
+        lists += [(f"cues.criteria.{k}", v) for k, v in self.criteria.items()]
+        lists += [(f"cues.sections.{k}", v) for k, v in self.sections.items()]
+        lists += [(f"cues.axes.{a}.{k}", v) for a, vs in self.axes.items() for k, v in vs.items()]
+        lists += [(f"cues.details.{g.columns[0]}.{k}", v) for g in self.details for k, v in g.values.items()]
+        return [(where, [c for c in cues if isinstance(c, str)]) for where, cues in lists]
 
 
 class Implication(_Strict):

@@ -76,6 +76,19 @@ def test_a_broken_taxonomy_exits_2(root: CatalogRoot) -> None:
     assert ingest(root, "check").exit_code == 1
 
 
+@pytest.mark.parametrize(("key", "cue"), [("citation", "[unclosed"), ("own_samples", "re:[unclosed")])
+def test_a_cue_regex_that_does_not_compile_is_one_line_naming_the_list(
+    root: CatalogRoot, key: str, cue: str
+) -> None:
+    text = root.taxonomy_path.read_text(encoding="utf-8")
+    root.taxonomy_path.write_text(text.replace(f"  {key}: [", f"  {key}: ['{cue}', ", 1), encoding="utf-8")
+    result = ingest(root, "render")
+    assert result.exit_code == 2
+    [message] = result.stderr.strip().splitlines()
+    assert "taxonomy.yaml:" in message
+    assert f"cues.{key}: bad regex '[unclosed'" in message
+
+
 @pytest.mark.parametrize("path", [REPO / "ingest" / "data" / "ingest.yaml", REPO / "ingest.yaml"])
 def test_the_config_files_point_to_the_cli_reference(path: Path) -> None:
     header = path.read_text(encoding="utf-8").splitlines()[1]

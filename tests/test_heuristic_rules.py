@@ -124,6 +124,23 @@ def test_the_rest_of_a_sentence_after_an_aside_clause_still_counts(taxonomy):
     assert opd_evidence(doc_of(taxonomy, texts), taxonomy).same == [0, 1, 2]
 
 
+def test_c1_written_as_a_formula_counts_and_a_fixed_distributions_sample_does_not(taxonomy):
+    # As PDFs print a loss: the expectation is over the policy's (the student's) own samples.
+    formulas = [
+        "Our loss is KL(\u03c0\u03b8 \u2225 \u03c0teacher) = Ex\u223c\u03c0\u03b8 "
+        "[log \u03c0\u03b8(y|x) \u2212 log \u03c0teacher(y|x)] on each token.",
+        "We minimise E y \u223c p \u03b8 S (\u00b7|x) of the divergence between teacher and student.",
+        "We distill with the reverse KL, where y\u223cpS(\u00b7|x) is sampled token by token.",
+    ]
+    assert opd_evidence(doc_of(taxonomy, formulas), taxonomy).same == [0, 1, 2]
+    # Samples of a fixed distribution or a dataset, beside a teacher: off-policy distillation.
+    fixed = [
+        "We distill the teacher with E(x,y)\u223cD [log p(y|x)] on its outputs.",
+        "To sample x \u223c p(x) from the teacher, we instead sample x \u223c q(x) and distill it.",
+    ]
+    assert opd_evidence(doc_of(taxonomy, fixed), taxonomy).weight == 0
+
+
 def test_the_paper_must_say_it_distils_its_students_samples_itself(taxonomy):
     # Three C1-and-C2 sentences, all in the introduction, none saying "we": a description, not a method.
     texts = [
@@ -527,3 +544,58 @@ def test_an_implied_value_is_quoted_from_a_sentence_no_other_field_quotes(taxono
     evidence: dict[str, FieldEvidence] = {"sections": quoted, "verdicts.c1": quoted}
     implied(taxonomy, doc, doc.sents[:1], axes, evidence)
     assert [q.text for q in evidence["axes.teacher_source"].quotes] == [texts[1]]
+
+
+def _extract(taxonomy: Taxonomy, texts: list[str]):
+    from ingest.extract.heuristic import HeuristicBackend
+    from ingest.extract.support import check_support
+    from ingest.extract.verify import verify
+    from ingest.models import Candidate
+
+    paper = PaperText(source="test", pages=[" ".join(texts)], title="A Method")
+    raw = HeuristicBackend(taxonomy).extract(paper, Candidate(title="A Method"), examples=[])
+    return check_support(verify(raw, paper), paper, taxonomy)
+
+
+def test_c1_and_c2_are_read_as_the_scope_call_reads_them_and_quoted_from_its_sentences(taxonomy):
+    texts = [
+        *OPD,
+        "We sample on-policy rollouts from the student for every prompt.",
+        "The teacher is a larger model of the same family.",
+    ]
+    ex = _extract(taxonomy, texts)
+    assert ex.scope.verdict == "in"
+    assert {c: v.value for c, v in ex.entry.verdicts.items()} == {"c1": "yes", "c2": "yes"}
+    c1, c2 = (ex.entry.evidence[f"verdicts.{c}"] for c in ("c1", "c2"))
+    assert {q.text for q in c2.quotes} <= set(OPD)  # the sentences that say both
+    assert c1.quotes[0].text == texts[3]  # C1 alone first: C2 quotes the others
+    for ev in (c1, c2):  # in a paper this short, a sentence may also back two other fields
+        assert ev.support == "supported" or (ev.support_note or "").startswith("the same quote backs")
+
+
+def test_an_rl_paper_says_c1_but_no_teacher_supervises_its_samples(taxonomy):
+    texts = [
+        "We sample on-policy rollouts from the policy and score them with a rule-based reward.",
+        "Our policy learns from its own responses with GRPO.",
+        "Each of its own samples is scored by the verifier.",
+    ]
+    ex = _extract(taxonomy, texts)
+    assert ex.scope.verdict == "out"
+    assert ex.entry.verdicts["c1"].value == "yes"  # the policy does learn from its own samples
+    assert ex.entry.verdicts["c2"].value == "unknown"  # nothing says it is absent either: the rule can't tell
+    assert ex.entry.evidence["verdicts.c2"].quotes == []
+    assert "no sentence of its own" in (ex.entry.evidence["verdicts.c2"].note or "")
+
+
+def test_the_distillations_own_sentences_name_its_signal_over_the_rest_of_the_paper(taxonomy):
+    texts = [
+        *OPD,
+        "Each token of the student's rollout gets the teacher's logits as its target.",
+        # an RL paper names its reward everywhere else
+        *[f"Section {n}: the sequence-level reward of the outcome reward model is reported." for n in range(5)],
+    ]
+    ex = _extract(taxonomy, texts)
+    assert ex.entry.axes["supervision_signal"] == ["logits"]
+    ev = ex.entry.evidence["axes.supervision_signal"]
+    assert ev.quotes[0].text in texts[:4]  # a sentence of the distillation, not a reward sentence
+    assert ev.support == "supported" or (ev.support_note or "").startswith("the same quote backs")

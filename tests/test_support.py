@@ -254,6 +254,21 @@ def test_an_organisation_is_found_among_affiliation_markers_without_its_brackete
     assert SupportCheck(taxonomy).field("org", ev, entry, None)[0] == support
 
 
+@pytest.mark.parametrize(
+    ("quote", "support"),
+    [
+        ("KL(\u03c0\u03b8 \u2225 \u03c0teacher) = Ex\u223c\u03c0\u03b8 [log \u03c0\u03b8]", "supported"),
+        ("The loss is E(x,y)\u223cD [log p\u03b8(y|x)] over the dataset", "unsupported"),
+    ],
+)
+def test_a_c1_verdict_is_backed_by_a_formula_over_the_students_own_samples(quote, support):
+    ev = FieldEvidence(quotes=[Quote(text=quote, page=4)], confidence=0.9)
+    verdicts = {"c1": {"value": "yes"}}
+    entry = Entry(id="x", name="X", sections=["white-box"], verdicts=verdicts, evidence={"verdicts.c1": ev})
+    taxonomy = load_taxonomy(Path(__file__).resolve().parents[1] / "taxonomy.yaml")
+    assert SupportCheck(taxonomy).field("verdicts.c1", ev, entry, None)[0] == support
+
+
 def test_review_show_and_check_annotations_show_the_support_result(tmp_path, llm_server, corpus_paper):
     from click.testing import CliRunner
 
@@ -296,7 +311,7 @@ GOLD = Path(__file__).parent / "data" / "support-quotes.yaml"
 # What the check flagged on the reader's quotes when this test was written (quoted fields of each half):
 # a later change that flags more of them fails here. Lower these when the check improves.
 # Tuning: 6 unsupported when first measured, 2 once its false alarms' cues and the text rule were fixed.
-MEASURED_UNSUPPORTED = {"tuning": 2, "reporting": 4}  # of 36 and 25 quoted fields
+MEASURED_UNSUPPORTED = {"tuning": 1, "reporting": 4}  # of 36 and 25 quoted fields
 MEASURED_WEAK = {"tuning": 2, "reporting": 1}
 
 

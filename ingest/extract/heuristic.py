@@ -22,7 +22,14 @@ from ingest.extract.naming import guess_name
 from ingest.extract.placement import place
 from ingest.extract.prompts import digest
 from ingest.extract.response import entry_date, entry_kind
-from ingest.extract.scope import opd_evidence, own_sentence, scope_call
+from ingest.extract.scope import (
+    OpdEvidence,
+    core_indices,
+    opd_evidence,
+    own_sentence,
+    scope_call,
+    verdict_of,
+)
 from ingest.extract.sentences import Doc, Sentence, phrase_pattern, sentences
 from ingest.extract.support import SupportCheck, mentions
 from ingest.models import (
@@ -46,7 +53,7 @@ from ingest.taxonomy import Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
-VERSION = "10"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
+VERSION = "11"  # bump when a rule changes: it is part of the prompt hash, so cached results are not reused
 MAX_QUOTES = 2
 # The sentence helpers moved to extract/sentences.py; callers still import them from here.
 __all__ = ["HEURISTIC_CAP", "HeuristicBackend", "Sentence", "sentences"]
@@ -59,6 +66,14 @@ def _support(keywords: Iterable[str], doc: Doc) -> tuple[float, list[Sentence]]:
     # A sentence about another paper backs nothing (support check): the own sentences are quoted first.
     hits.sort(key=lambda s: (doc.cites(s.text), not s.front, s.page))
     return weight, hits
+
+
+def _chosen(
+    scored: list[tuple[str, float, list[Sentence]]], least: float
+) -> list[tuple[str, float, list[Sentence]]]:
+    """The (at most two) values with `least` weight and half the best one's, best first."""
+    top = max((w for _, w, _ in scored), default=0.0)
+    return sorted([s for s in scored if s[1] >= least and s[1] >= 0.5 * top], key=lambda s: -s[1])[:2]
 
 
 def _evidence(hits: list[Sentence], weight: float, note: str | None = None) -> FieldEvidence:
@@ -139,12 +154,13 @@ class HeuristicBackend:
         evidence: dict[str, FieldEvidence] = {}
         # The values the paper's own sentences name: not the teacher of a paper it cites or reviews.
         own = Doc([s for i, s in enumerate(doc.sents) if own_sentence(doc, i)], doc.cites)
-        axes = self._axes(doc, own, evidence)
         opd = opd_evidence(doc, self.taxonomy)
+        core = Doc([doc.sents[i] for i in sorted(core_indices(doc, opd))], doc.cites)
+        axes = self._axes(doc, own, core, evidence)
         placed = place(doc, opd, f"{candidate.title} {paper.title or ''}", self.taxonomy)
         sections = placed.sections
         evidence["sections"] = _evidence(placed.hits, placed.weight, note=placed.note)
-        verdicts = self._verdicts(doc, evidence)
+        verdicts = self._verdicts(doc, opd, evidence)
         name, title, org, links = self._identity(paper, candidate, evidence)
         scope = scope_call(opd)
         evidence["scope"] = _plain([], scope.confidence, note=scope.reason)
@@ -185,15 +201,20 @@ class HeuristicBackend:
             confidence=0.0,
         )
 
-    def _axes(self, doc: Doc, own: Doc, evidence: dict[str, FieldEvidence]) -> dict[str, list[str]]:
+    def _axes(
+        self, doc: Doc, own: Doc, core: Doc, evidence: dict[str, FieldEvidence]
+    ) -> dict[str, list[str]]:
         """Per axis, the (at most two) values whose keywords enough sentences use; else unknown. An axis of
-        the taxonomy's cues.own_axes counts only the paper's own sentences (`own`)."""
+        the taxonomy's cues.own_axes counts only the paper's own sentences (`own`); one of cues.core_axes
+        takes what the sentences that describe the distillation (`core`) name, if they name any."""
         axes: dict[str, list[str]] = {}
         for axis in self.taxonomy.axes:
             sents = own if axis.id in self.taxonomy.cues.own_axes else doc
-            scored = [(v.id, *_support(v.keywords, sents)) for v in axis.values]
-            top = max((w for _, w, _ in scored), default=0.0)
-            chosen = sorted([s for s in scored if s[1] >= 3 and s[1] >= 0.5 * top], key=lambda s: -s[1])[:2]
+            chosen = []
+            if axis.id in self.taxonomy.cues.core_axes:
+                chosen = _chosen([(v.id, *_support(v.keywords, core)) for v in axis.values], least=1)
+            if not chosen:
+                chosen = _chosen([(v.id, *_support(v.keywords, sents)) for v in axis.values], least=3)
             if chosen:
                 axes[axis.id] = [c[0] for c in chosen]
                 # The best sentence of each chosen value first, so every value has its quote.
@@ -275,18 +296,24 @@ class HeuristicBackend:
                 details[section_id] = {c: v for c, (v, _) in found.items()}
         return details
 
-    def _verdicts(self, doc: Doc, evidence: dict[str, FieldEvidence]) -> dict[str, Verdict]:
+    def _verdicts(self, doc: Doc, opd: OpdEvidence, evidence: dict[str, FieldEvidence]) -> dict[str, Verdict]:
+        """A criterion with a `scope_side` as the scope call read it (so an in-scope paper's C1 and C2 agree
+        with its scope, quoted from the sentences that decided it); any other from its keywords."""
         verdicts: dict[str, Verdict] = {}
         for c in self.taxonomy.criteria:
-            weight, hits = _support(c.keywords, doc)
-            value = "yes" if weight >= 6 else "partial" if weight >= 2 else UNKNOWN
-            note = (
-                f"heuristic: {len(hits)} sentences mention {c.label}'s keywords"
-                if value == "partial"
-                else None
-            )
+            if c.scope_side is not None:
+                value, indices, weight, said = verdict_of(c.scope_side, opd, doc)
+                # C1 and C2 often rest on the same sentences: quote those no field quotes yet first (one
+                # sentence that backs three fields backs them weakly).
+                used = Counter(q.text for ev in evidence.values() for q in ev.quotes)
+                hits = sorted((doc.sents[i] for i in indices), key=lambda s: used[s.text] > 0)
+            else:
+                weight, hits = _support(c.keywords, doc)
+                value = "yes" if weight >= 6 else "partial" if weight >= 2 else UNKNOWN
+                said = f"heuristic: {len(hits)} sentences mention {c.label}'s keywords"
+            note = said if value == "partial" else None
             verdicts[c.id] = Verdict(value=value, note=note)  # type: ignore[arg-type]
-            evidence[f"verdicts.{c.id}"] = _evidence(hits, weight, note=note)
+            evidence[f"verdicts.{c.id}"] = _evidence(hits, weight, note=said)
         return verdicts
 
     def _identity(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.extract.scope import OpdEvidence, own_sentence
+from ingest.extract.scope import OpdEvidence, core_indices, own_sentence
 from ingest.extract.sentences import Doc, Sentence, phrase_pattern
 from ingest.taxonomy import Section, Taxonomy
 
@@ -37,15 +37,6 @@ def section_words(section: Section, taxonomy: Taxonomy) -> list[str]:
     return [w for w in dict.fromkeys(words) if w.strip() and w.lower() not in c2]
 
 
-def _core(doc: Doc, evidence: OpdEvidence) -> set[int]:
-    """The sentences that describe the distillation, and their neighbours on the same page."""
-    near: set[int] = set()
-    sents = doc.sents
-    for i in evidence.units:
-        near |= {j for j in (i - 1, i, i + 1) if 0 <= j < len(sents) and sents[j].page == sents[i].page}
-    return near
-
-
 def place(doc: Doc, evidence: OpdEvidence, titles: str, taxonomy: Taxonomy) -> Placement:
     """The primary section and at most one close second; see the module docstring."""
     title_low = titles.lower()  # the candidate's title (arXiv's) and the one printed on page 1
@@ -55,7 +46,7 @@ def place(doc: Doc, evidence: OpdEvidence, titles: str, taxonomy: Taxonomy) -> P
             hits = doc.hits([said])
             hits.sort(key=lambda s: (not s.front, s.page))
             return Placement([section_id], TITLE_UNITS, hits, f"heuristic: the title says {said!r}")
-    core = _core(doc, evidence)
+    core = core_indices(doc, evidence)
     scored: list[tuple[str, float, list[Sentence]]] = []
     for section in taxonomy.catalog_sections:
         if section.id in taxonomy.cues.genre_sections:

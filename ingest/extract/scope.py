@@ -15,7 +15,7 @@ method or says "we". Every rule is a cue word of the taxonomy file (`cues.own_sa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingest.extract.sentences import Doc, Sentence, cue_group
 from ingest.extract.support import FIRST_PERSON
@@ -45,6 +45,8 @@ class OpdEvidence:
     neighbour: list[int]  # say C1, with C2 in the sentence right before or after
     distils: int  # sentences that mention distillation or a teacher at all
     done_here: bool = True  # one of them is in the method (or abstract) or says "we"
+    # the paper's own sentences that say C1, with C2 or without
+    samples: list[int] = field(default_factory=list)
 
     @property
     def weight(self) -> float:
@@ -88,7 +90,7 @@ def opd_evidence(doc: Doc, taxonomy: Taxonomy) -> OpdEvidence:
     done_here = any(
         doc.sents[i].kind in OWN_PARTS or FIRST_PERSON.search(doc.sents[i].text) for i in same + neighbour
     )
-    return OpdEvidence(same=same, neighbour=neighbour, distils=len(c2), done_here=done_here)
+    return OpdEvidence(same=same, neighbour=neighbour, distils=len(c2), done_here=done_here, samples=c1)
 
 
 def _group(cues: list[str]) -> re.Pattern[str]:
@@ -146,3 +148,36 @@ def scope_call(evidence: OpdEvidence) -> Scope:
         + (f" ({distils} mention distillation or a teacher)" if distils else ""),
         confidence=OUT_CONFIDENCE,
     )
+
+
+def verdict_of(side: str, evidence: OpdEvidence, doc: Doc) -> tuple[str, list[int], float, str]:
+    """A criterion's verdict as the scope call read it, with the sentences that back it, their weight and a
+    note: C1 (`own_samples`) from the paper's own sentences that say the student samples what it learns from;
+    C2 (`supervised`) from those that also say a teacher supervises those samples. With none, "unknown": a
+    rule that finds no sentence cannot tell that the paper does not do it."""
+    if side == "own_samples":
+        # Those that say C1 alone first: C2's quotes are the others, and one sentence backing many fields
+        # backs them weakly (support check).
+        said = [i for i in evidence.samples if i not in evidence.same] + evidence.same
+        weight = float(len(said))
+        what = "say the student learns from its own samples"
+    else:
+        said, weight = evidence.same + evidence.neighbour, evidence.weight
+        what = "say a teacher supervises the student's own samples"
+    here = any(doc.sents[i].kind in OWN_PARTS or FIRST_PERSON.search(doc.sents[i].text) for i in said)
+    n = len(said)
+    note = f"heuristic: {n} sentence{'' if n == 1 else 's'} of its own {what}"
+    if weight >= IN_SCOPE_UNITS and here:
+        return "yes", said, weight, note
+    if said:
+        return "partial", said, weight, note + ("" if here else ", none in its method or saying 'we'")
+    return "unknown", [], 0.0, f"heuristic: no sentence of its own {what}"
+
+
+def core_indices(doc: Doc, evidence: OpdEvidence) -> set[int]:
+    """The sentences that describe the distillation (C1 with C2), and their neighbours on the same page."""
+    near: set[int] = set()
+    sents = doc.sents
+    for i in evidence.units:
+        near |= {j for j in (i - 1, i, i + 1) if 0 <= j < len(sents) and sents[j].page == sents[i].page}
+    return near

@@ -21,7 +21,7 @@ from collections import Counter
 from functools import cache
 
 from ingest.models import NOT_APPLICABLE, UNKNOWN, Entry, Extraction, FieldEvidence, Flag, PaperText, Quote
-from ingest.taxonomy import Taxonomy
+from ingest.taxonomy import REGEX_CUE, Taxonomy
 
 # Characters either side of a quote that still count as "next to" it (a name in the title line above).
 NEAR = 40
@@ -50,7 +50,10 @@ def _cue_regex(cue: str) -> str:
 
 @cache
 def cue_pattern(cue: str) -> re.Pattern[str]:
-    """A cue matched at the start of a word, case-insensitively; a hyphen or space in it matches either."""
+    """A cue matched at the start of a word, case-insensitively; a hyphen or space in it matches either.
+    A cue written `re:...` is that regex, matched anywhere in the lowered text."""
+    if cue.startswith(REGEX_CUE):
+        return re.compile(cue[len(REGEX_CUE) :])
     return re.compile(r"(?<![a-z0-9])" + _cue_regex(cue))
 
 
@@ -69,6 +72,9 @@ def any_cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
     instead of trying the lookbehind at every position of a paper (about twice as fast, same matches)."""
     alternatives = []
     for cue in cues:
+        if cue.startswith(REGEX_CUE):
+            alternatives.append(f"(?:{cue[len(REGEX_CUE) :]})")
+            continue
         words = [w for w in re.split(r"[\s-]+", cue.strip().lower()) if w]
         if not words:
             if cue.strip():  # all hyphens: cue_pattern matches at any word start; so does this
@@ -176,7 +182,8 @@ class SupportCheck:
 
 def _shortest(cues: list[str]) -> str:
     """The cue to name in a note: the most specific short one (two words at most, the longest of those)."""
-    short = [c for c in cues if len(c.split()) <= 2] or cues
+    words = [c for c in cues if not c.startswith(REGEX_CUE)] or cues
+    short = [c for c in words if len(c.split()) <= 2] or words
     return max(short, key=len)
 
 
