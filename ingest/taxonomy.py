@@ -320,6 +320,10 @@ class Taxonomy(_Strict):
         axis_ids = [a.id for a in self.axes]
         if len(set(axis_ids)) != len(axis_ids):
             raise ValueError("an axis id is listed twice")
+        for key in ("core_axes", "own_axes", "fallback_axes"):
+            stray = [a for a in getattr(self.cues, key) if a not in axis_ids]
+            if stray:
+                raise ValueError(f"cues.{key}: {stray} are not axis ids ({', '.join(axis_ids)})")
         for imp in self.implications:
             if imp.section and imp.section not in ids:
                 raise ValueError(f"implication {imp.id}: section {imp.section!r} is not a section id")

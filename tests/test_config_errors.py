@@ -89,6 +89,15 @@ def test_a_cue_regex_that_does_not_compile_is_one_line_naming_the_list(
     assert f"cues.{key}: bad regex '[unclosed'" in message
 
 
+def test_an_axis_list_of_the_cues_that_names_no_axis_is_one_line(root: CatalogRoot) -> None:
+    text = root.taxonomy_path.read_text(encoding="utf-8")
+    root.taxonomy_path.write_text(text.replace("  core_axes: [", "  core_axes: [teacher_sauce, ", 1))
+    result = ingest(root, "render")
+    assert result.exit_code == 2
+    [message] = result.stderr.strip().splitlines()
+    assert "cues.core_axes: ['teacher_sauce'] are not axis ids" in message
+
+
 @pytest.mark.parametrize("path", [REPO / "ingest" / "data" / "ingest.yaml", REPO / "ingest.yaml"])
 def test_the_config_files_point_to_the_cli_reference(path: Path) -> None:
     header = path.read_text(encoding="utf-8").splitlines()[1]

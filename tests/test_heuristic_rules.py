@@ -592,10 +592,23 @@ def test_the_distillations_own_sentences_name_its_signal_over_the_rest_of_the_pa
         *OPD,
         "Each token of the student's rollout gets the teacher's logits as its target.",
         # an RL paper names its reward everywhere else
-        *[f"Section {n}: the sequence-level reward of the outcome reward model is reported." for n in range(5)],
+        *[f"Section {n}: the sequence-level reward of the outcome reward model is shown." for n in range(5)],
     ]
     ex = _extract(taxonomy, texts)
     assert ex.entry.axes["supervision_signal"] == ["logits"]
     ev = ex.entry.evidence["axes.supervision_signal"]
     assert ev.quotes[0].text in texts[:4]  # a sentence of the distillation, not a reward sentence
     assert ev.support == "supported" or (ev.support_note or "").startswith("the same quote backs")
+
+
+def test_the_stage_of_the_distillation_is_read_where_the_paper_speaks_of_distillation(taxonomy):
+    texts = [
+        *OPD,
+        "After SFT, we distill the 7B teacher into the 1.8B model on its own outputs.",
+        "The next chapter turns to deployment.",
+        # a report's chapter on quantization compresses the models, without any distillation
+        *[f"Weight quantization variant {n} can compress the small model further." for n in range(4)],
+    ]
+    ex = _extract(taxonomy, texts)
+    assert ex.entry.axes["pipeline_slot"] == ["inter-stage"]
+    assert ex.entry.evidence["axes.pipeline_slot"].quotes[0].text == texts[3]

@@ -49,7 +49,7 @@ from ingest.models import (
     Verdict,
     slugify,
 )
-from ingest.taxonomy import Taxonomy
+from ingest.taxonomy import Axis, Taxonomy
 
 HEURISTIC_CAP = 0.5
 NAME = "heuristic"
@@ -66,14 +66,6 @@ def _support(keywords: Iterable[str], doc: Doc) -> tuple[float, list[Sentence]]:
     # A sentence about another paper backs nothing (support check): the own sentences are quoted first.
     hits.sort(key=lambda s: (doc.cites(s.text), not s.front, s.page))
     return weight, hits
-
-
-def _chosen(
-    scored: list[tuple[str, float, list[Sentence]]], least: float
-) -> list[tuple[str, float, list[Sentence]]]:
-    """The (at most two) values with `least` weight and half the best one's, best first."""
-    top = max((w for _, w, _ in scored), default=0.0)
-    return sorted([s for s in scored if s[1] >= least and s[1] >= 0.5 * top], key=lambda s: -s[1])[:2]
 
 
 def _evidence(hits: list[Sentence], weight: float, note: str | None = None) -> FieldEvidence:
@@ -155,8 +147,12 @@ class HeuristicBackend:
         # The values the paper's own sentences name: not the teacher of a paper it cites or reviews.
         own = Doc([s for i, s in enumerate(doc.sents) if own_sentence(doc, i)], doc.cites)
         opd = opd_evidence(doc, self.taxonomy)
-        core = Doc([doc.sents[i] for i in sorted(core_indices(doc, opd))], doc.cites)
-        axes = self._axes(doc, own, core, evidence)
+        # What the distillation is (its teacher, signal, samples, slot) is said where the paper describes it:
+        # first its C1-and-C2 sentences and their neighbours, then any of its own that mention distillation.
+        core_set = {i for i in core_indices(doc, opd) if own_sentence(doc, i)}
+        speaks = {i for i in doc.with_cues(self.taxonomy.cues.distillation) if own_sentence(doc, i)}
+        tiers = [Doc([doc.sents[i] for i in sorted(ids)], doc.cites) for ids in (core_set, core_set | speaks)]
+        axes = self._axes(doc, own, tiers, evidence)
         placed = place(doc, opd, f"{candidate.title} {paper.title or ''}", self.taxonomy)
         sections = placed.sections
         evidence["sections"] = _evidence(placed.hits, placed.weight, note=placed.note)
@@ -202,19 +198,17 @@ class HeuristicBackend:
         )
 
     def _axes(
-        self, doc: Doc, own: Doc, core: Doc, evidence: dict[str, FieldEvidence]
+        self, doc: Doc, own: Doc, core: list[Doc], evidence: dict[str, FieldEvidence]
     ) -> dict[str, list[str]]:
         """Per axis, the (at most two) values whose keywords enough sentences use; else unknown. An axis of
         the taxonomy's cues.own_axes counts only the paper's own sentences (`own`); one of cues.core_axes
-        takes what the sentences that describe the distillation (`core`) name, if they name any."""
+        takes what the first of the `core` sentence sets that names a value names (one sentence is enough)."""
         axes: dict[str, list[str]] = {}
         for axis in self.taxonomy.axes:
             sents = own if axis.id in self.taxonomy.cues.own_axes else doc
-            chosen = []
-            if axis.id in self.taxonomy.cues.core_axes:
-                chosen = _chosen([(v.id, *_support(v.keywords, core)) for v in axis.values], least=1)
-            if not chosen:
-                chosen = _chosen([(v.id, *_support(v.keywords, sents)) for v in axis.values], least=3)
+            tiers = core if axis.id in self.taxonomy.cues.core_axes else []
+            chosen = next((c for t in tiers if (c := self._scored(axis, t, least=1))), None)
+            chosen = chosen or self._scored(axis, sents, least=3)
             if chosen:
                 axes[axis.id] = [c[0] for c in chosen]
                 # The best sentence of each chosen value first, so every value has its quote.
@@ -226,6 +220,14 @@ class HeuristicBackend:
                     [], 0, note="heuristic: no keyword of this axis found"
                 )
         return axes
+
+    @staticmethod
+    def _scored(axis: Axis, doc: Doc, least: float) -> list[tuple[str, float, list[Sentence]]]:
+        """The (at most two) values whose keyword sentences weigh `least` and half the best one's, best
+        first, each with its weight and sentences."""
+        scored = [(v.id, *_support(v.keywords, doc)) for v in axis.values]
+        top = max((w for _, w, _ in scored), default=0.0)
+        return sorted([s for s in scored if s[1] >= least and s[1] >= 0.5 * top], key=lambda s: -s[1])[:2]
 
     def _fallback_axes(
         self, doc: Doc, axes: dict[str, list[str]], evidence: dict[str, FieldEvidence]
