@@ -124,6 +124,18 @@ def test_compare_scores_every_field_of_a_known_case(taxonomy: Taxonomy) -> None:
     assert scores.flag_counts == {"ungrounded": 1, "low-confidence": 1, "disagreement": 1}
 
 
+def test_a_row_label_the_extraction_leaves_out_is_scored_as_the_list_shows_it(taxonomy: Taxonomy) -> None:
+    gold = gold_entry()
+    gold.details["white-box"] = {"Method": "GKD (Agarwal)", "Loss / Divergence": "Reverse KL"}
+    by = {f.field: f for f in compare(gold, predicted(), taxonomy).fields}
+    assert by["details"].score == 1.0  # the list labels the row with the entry's name, "GKD"
+    assert "Method: GKD" in by["details"].predicted
+    elsewhere = predicted()
+    elsewhere.entry.sections = ["opsd"]  # filed in another section, the row is not in this table at all
+    by = {f.field: f for f in compare(gold, elsewhere, taxonomy).fields}
+    assert by["details"].score == 0.5
+
+
 def test_calibration_buckets_hold_the_fields_by_confidence(taxonomy: Taxonomy) -> None:
     scores = compare(gold_entry(), predicted(), taxonomy)
     buckets = calibration(scores.fields)

@@ -167,7 +167,7 @@ def compare(gold: Entry, predicted: Extraction, taxonomy: Taxonomy) -> FieldScor
     else:
         out.skipped["links.code"] = "gold lists no code link"
 
-    out.fields.extend(_details(gold, pred, ev, out.skipped))
+    out.fields.extend(_details(gold, pred, ev, out.skipped, taxonomy))
     _evidence_stats(ev, out)
     out.flag_counts.update({f.value: out.flag_counts.get(f.value, 0) + 1 for f in predicted.flags})
     usage = predicted.usage
@@ -177,15 +177,20 @@ def compare(gold: Entry, predicted: Extraction, taxonomy: Taxonomy) -> FieldScor
 
 
 def _details(
-    gold: Entry, pred: Entry, ev: dict[str, FieldEvidence], skipped: dict[str, str]
+    gold: Entry, pred: Entry, ev: dict[str, FieldEvidence], skipped: dict[str, str], taxonomy: Taxonomy
 ) -> list[FieldScore]:
-    """The gold primary section's detail columns, each matched fuzzily against the same predicted column."""
+    """The gold primary section's detail columns, each matched fuzzily against the same predicted column.
+    The row's label (the section's `detail_key` column, "Model: HY-MT1.5") is scored as the list shows it:
+    an entry filed in that section that gives no label is labelled with its name."""
     section = gold.primary_section
     gold_cols = {c: v for c, v in gold.details.get(section, {}).items() if v.strip() and _norm(v) != UNKNOWN}
     if not gold_cols:
         skipped["details"] = "gold has no technical details"
         return []
-    pred_cols = pred.details.get(section, {})
+    pred_cols = dict(pred.details.get(section, {}))
+    key = taxonomy.section(section).detail_key if section in taxonomy.section_ids else None
+    if key in gold_cols and section in pred.sections and not pred_cols.get(key, "").strip():
+        pred_cols[key] = pred.name
     scores = []
     for column, value in gold_cols.items():
         guess = pred_cols.get(column, "")
