@@ -194,7 +194,8 @@ class Cues(_Strict):
     core_axes: list[str] = Field(
         default_factory=list,
         description="axes read first from the sentences that describe the distillation (the scope's "
-        "C1-and-C2 sentences and their neighbours); the whole paper only when those name no value",
+        "C1-and-C2 sentences and their neighbours), then from the paper's own sentences that mention "
+        "distillation; the whole paper only when neither names a value",
     )
     own_axes: list[str] = Field(
         default_factory=list,

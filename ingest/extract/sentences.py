@@ -11,6 +11,7 @@ from functools import cache, cached_property
 
 from ingest.extract.support import any_cue_pattern
 from ingest.models import PaperText
+from ingest.taxonomy import REGEX_CUE
 
 MIN_SENTENCE, MAX_SENTENCE = 30, 400
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
@@ -108,7 +109,9 @@ class Doc:
     def indices(self, keywords: Iterable[str]) -> list[int]:
         found: set[int] = set()
         for k in keywords:
-            if k.strip():
+            if k.startswith(REGEX_CUE):  # a cue list's regex (taxonomy cues), matched as the cue rule does
+                found |= self.naming([k])
+            elif k.strip():
                 found |= self._sentences_with(k.lower())
         return sorted(found)
 
