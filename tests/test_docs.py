@@ -75,3 +75,13 @@ def test_every_module_a_doc_names_exists(doc: Path) -> None:
     missing = sorted(p for p in named if not (REPO / p).exists())
     assert not missing, f"{doc.name} names files that do not exist: {missing}"
 
+
+
+def test_every_readme_section_the_workflows_point_to_exists() -> None:
+    # The workflows' messages send a maintainer to a README section by its title ("README: Add a paper").
+    headings = {m.strip() for m in re.findall(r"^#+ (.+)$", (REPO / "README.md").read_text(), re.M)}
+    cited: set[str] = set()
+    for workflow in (REPO / ".github" / "workflows").glob("*.yml"):
+        cited |= set(re.findall(r"README[:,] \"?([A-Z][\w ]+?)\"?\)", workflow.read_text()))
+    assert cited, "no workflow points to a README section any more: drop this test"
+    assert not cited - headings, f"README.md has no section {sorted(cited - headings)}"
