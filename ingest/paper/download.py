@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import os
+import shutil
 import threading
 import time
 from datetime import UTC, datetime
@@ -146,6 +147,10 @@ def download_pdf(
         path = Path(candidate.local_pdf)
         if not path.is_file():
             raise DownloadError(paper, f"{path} does not exist", hint="check the path")
+        if candidate.versioned_id:
+            # `review serve` shows a quote on the page of the PDF it came from, looked up in the cache by
+            # arXiv id: a copy there, or a paper added from a file would show no page at all.
+            _keep_copy(path, Path(cache_dir) / "pdf-files" / pdf_file_name(candidate))
         return path
     if not candidate.versioned_id:
         raise DownloadError(
@@ -170,6 +175,16 @@ def download_pdf(
         tmp.write_bytes(data)
         os.replace(tmp, target)
     return target
+
+
+def _keep_copy(path: Path, target: Path) -> None:
+    """A copy of the local PDF at `target`, written atomically, unless one of that size is there already."""
+    if target.is_file() and target.stat().st_size == path.stat().st_size:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    shutil.copyfile(path, tmp)
+    os.replace(tmp, target)
 
 
 def is_cached(candidate: Candidate, cache_dir: Path) -> bool:
