@@ -85,3 +85,34 @@ def test_every_readme_section_the_workflows_point_to_exists() -> None:
         cited |= set(re.findall(r"README[:,] \"?([A-Z][\w ]+?)\"?\)", workflow.read_text()))
     assert cited, "no workflow points to a README section any more: drop this test"
     assert not cited - headings, f"README.md has no section {sorted(cited - headings)}"
+
+
+def test_the_readmes_install_command_installs_every_library_the_tests_import() -> None:
+    # README: `pip install -e ".[test]"`, then `pytest`. A library the tests import that neither the
+    # package nor its `test` extra requires fails the collection on a fresh checkout.
+    import ast
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    declared = {
+        re.split(r"[<>=!\[; ]", spec, maxsplit=1)[0].lower().replace("_", "-")
+        for spec in [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    }
+    ours = {p.stem for p in (REPO / "tests").glob("*.py")} | {"ingest", "bench", "conftest"}
+    imported: set[str] = set()
+    for path in [*(REPO / "tests").glob("*.py"), *(REPO / "bench").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.split(".")[0])
+    third_party = sorted(imported - ours - set(sys.stdlib_module_names))
+    dists = packages_distributions()
+    missing = {
+        module: dists.get(module)
+        for module in third_party
+        if not {d.lower().replace("_", "-") for d in dists.get(module, [module])} & declared
+    }
+    assert not missing, f"tests/ or bench/ import these; add them to pyproject.toml's test extra: {missing}"
