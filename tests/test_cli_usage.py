@@ -87,7 +87,8 @@ def test_importing_a_file_with_no_catalog_table_exits_2_and_says_why(tmp_path: P
     notes.write_text("# My notes\n\nNo tables here.\n")
     result = ingest(tmp_path / "cat", "import-markdown", str(notes))
     assert result.exit_code == 2
-    assert "imported 0 entries" in result.stdout
+    assert result.stdout == ""  # no "imported 0 entries into cat": there is no root cat
+    assert not (tmp_path / "cat").exists()
     [line] = result.stderr.splitlines()
     assert line.startswith(
         f"error: {notes}: no table matched a section of taxonomy.yaml; nothing was imported"
