@@ -116,3 +116,11 @@ def test_the_readmes_install_command_installs_every_library_the_tests_import() -
         if not {d.lower().replace("_", "-") for d in dists.get(module, [module])} & declared
     }
     assert not missing, f"tests/ or bench/ import these; add them to pyproject.toml's test extra: {missing}"
+
+
+def test_every_environment_variable_is_in_the_readme() -> None:
+    from ingest.env import Env
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [v for v in Env.variables().values() if f"`{v}`" not in readme]
+    assert not missing, f"README.md's Environment paragraph lacks {missing}"
