@@ -248,6 +248,8 @@ def test_a_script_that_runs_ingest_needs_the_main_guard_and_is_told_so(arxiv_mir
     env = {**os.environ, "PYTHONPATH": str(REPO), "INGEST_LOCK_WAIT": "0"}
     outputs = {}
     for name, tail in (("guarded", 'if __name__ == "__main__":\n    main()\n'), ("bare", "main()\n")):
+        if name == "bare":  # a third paper: one may reach the readers after the pool broke (its submit fails)
+            arxiv_mirror.list_paper("2603.10165", submitted=datetime.now(UTC) - timedelta(days=2))
         script = tmp_path / f"{name}.py"
         script.write_text(RUN_SCRIPT + tail)
         done = subprocess.run(
@@ -263,7 +265,7 @@ def test_a_script_that_runs_ingest_needs_the_main_guard_and_is_told_so(arxiv_mir
     assert outputs["guarded"] == {"proposed": 2, "failed": []}
     bare = outputs["bare"]
     assert bare["proposed"] == 0
-    assert len(bare["failed"]) == 2
+    assert len(bare["failed"]) >= 2  # the third may be screened out before it is read
     for reason in bare["failed"]:
         assert "reader process ended abruptly" in reason
         assert 'if __name__ == "__main__":' in reason

@@ -28,6 +28,7 @@ BROKEN = (
     "a PDF reader process ended abruptly (killed, out of memory, or a script that calls ingest outside "
     '`if __name__ == "__main__":`, which each reader process imports)'
 )
+BROKEN_HINT = "guard the script, or set read.workers: 1 in ingest.yaml; then run it again"
 ReadJob = tuple[Path, str, Path] | tuple[Path, str, Path, Engine]
 
 
@@ -118,7 +119,10 @@ class Readers:
     def submit(self, path: Path, source: str, cache_dir: Path) -> Future[Any]:
         if self._pool is None:
             self._pool = reader_pool(self.workers)
-        future = self._pool.submit(read_job, (path, source, cache_dir, self.engine))
+        try:
+            future = self._pool.submit(read_job, (path, source, cache_dir, self.engine))
+        except BrokenProcessPool as exc:  # a reader died before: the pool takes no more work
+            raise ReadError(source, BROKEN, hint=BROKEN_HINT) from exc
         self._sources[future] = source
         return future
 
@@ -130,7 +134,7 @@ class Readers:
             raise ReadError(
                 self._sources.get(future, "a paper"),
                 BROKEN,
-                hint="guard the script, or set read.workers: 1 in ingest.yaml; then run it again",
+                hint=BROKEN_HINT,
             ) from exc
         paper = job_result(done)
         if isinstance(paper, PaperText):
