@@ -147,10 +147,6 @@ def download_pdf(
         path = Path(candidate.local_pdf)
         if not path.is_file():
             raise DownloadError(paper, f"{path} does not exist", hint="check the path")
-        if candidate.versioned_id:
-            # `review serve` shows a quote on the page of the PDF it came from, looked up in the cache by
-            # arXiv id: a copy there, or a paper added from a file would show no page at all.
-            _keep_copy(path, Path(cache_dir) / "pdf-files" / pdf_file_name(candidate))
         return path
     if not candidate.versioned_id:
         raise DownloadError(
@@ -177,9 +173,14 @@ def download_pdf(
     return target
 
 
-def _keep_copy(path: Path, target: Path) -> None:
-    """A copy of the local PDF at `target`, written atomically, unless one of that size is there already."""
-    if target.is_file() and target.stat().st_size == path.stat().st_size:
+def keep_local_copy(candidate: Candidate, cache_dir: Path) -> None:
+    """A copy of a local PDF whose arXiv id is known in cache_dir/"pdf-files", where a download would put
+    it (atomic; skipped when one of that size is there already)."""
+    if not candidate.local_pdf or not candidate.versioned_id:
+        return
+    path = Path(candidate.local_pdf)
+    target = Path(cache_dir) / "pdf-files" / pdf_file_name(candidate)
+    if not path.is_file() or (target.is_file() and target.stat().st_size == path.stat().st_size):
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
