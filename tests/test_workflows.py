@@ -243,11 +243,18 @@ def test_the_weekly_run_step_works_on_a_fork_without_the_openai_secret(tmp_path:
     from helpers_queue import new_root
 
     root = new_root(tmp_path / "cat")
-    gkd = "2306.13649"  # a tuning-half corpus paper
-    arxiv_mirror.list_paper(gkd, submitted=datetime.now(UTC) - timedelta(days=2))
+    # The maintainer's cap in ingest.yaml holds on a scheduled run (no `max` input): the workflow used to
+    # pass --max 50 whatever ingest.yaml said.
+    config = root.config_path.read_text()
+    assert "  max_results: 200\n" in config
+    root.config_path.write_text(config.replace("  max_results: 200\n", "  max_results: 1\n"))
+    gkd, hy = "2306.13649", "2512.24092"  # tuning-half corpus papers; GKD was submitted first
+    arxiv_mirror.list_paper(gkd, submitted=datetime.now(UTC) - timedelta(days=3))
+    arxiv_mirror.list_paper(hy, submitted=datetime.now(UTC) - timedelta(days=2))
     script, env = _step_script("weekly-ingest.yml", "ingest run")
     assert set(env) >= {"OPENAI_API_KEY", "OPENAI_BASE_URL", "INGEST_MODEL", "SINCE", "MAX"}
-    unset = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "INGEST_MODEL": "", "SINCE": "", "MAX": "50"}
+    # what a scheduled run gets: an unset secret, variable or input is ""
+    unset = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "INGEST_MODEL": "", "SINCE": "", "MAX": ""}
     done = _as_github_runs(script, root.path, unset, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "::notice title=No OPENAI_API_KEY::" in done.stdout
@@ -255,6 +262,7 @@ def test_the_weekly_run_step_works_on_a_fork_without_the_openai_secret(tmp_path:
     [proposal] = [root.read_proposal(p.stem) for p in root.queue_dir.glob("*.yaml")]
     assert proposal.arxiv_id == gkd
     assert proposal.provenance.backend == "heuristic"
+    assert "the cap of 1 candidates stopped discovery" in done.stderr
 
 
 def test_the_suggest_paper_step_works_on_a_fork_without_the_openai_secret(
