@@ -87,7 +87,8 @@ def test_importing_a_file_with_no_catalog_table_exits_2_and_says_why(tmp_path: P
     notes.write_text("# My notes\n\nNo tables here.\n")
     result = ingest(tmp_path / "cat", "import-markdown", str(notes))
     assert result.exit_code == 2
-    assert "imported 0 entries" in result.stdout
+    assert result.stdout == ""  # no "imported 0 entries into cat": there is no root cat
+    assert not (tmp_path / "cat").exists()
     [line] = result.stderr.splitlines()
     assert line.startswith(
         f"error: {notes}: no table matched a section of taxonomy.yaml; nothing was imported"
@@ -260,3 +261,39 @@ def test_a_backfill_whose_every_paper_failed_exits_1(tmp_path: Path, arxiv_mirro
     assert lines[0].startswith("backfill-")
     assert lines[0].endswith("downloaded 0, extracted 0, proposed 0, flagged 0, failed 1")
     assert any(line.startswith(f"failed {gone} (lookup): ") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "help_of"),
+    [
+        (["run", "--since", "yesterday"], "Invalid value for '--since': 'yesterday'", "ingest run"),
+        (["nosuch"], "No such command 'nosuch'", "ingest"),
+        (["review", "approve"], "Missing argument 'PROPOSAL_IDS...'", "ingest review approve"),
+        (["check", "--format", "xml"], "Invalid value for '--format': 'xml'", "ingest check"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_help_to_read(
+    tmp_path: Path, args: list[str], message: str, help_of: str
+) -> None:
+    # click's own form was three lines ("Usage: ...", "Try 'ingest run --help' for help.", "Error: ...").
+    done = ingest_process(tmp_path, *args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: {message}")
+    assert line.endswith(f"(see `{help_of} --help`)")
+
+
+def test_a_bad_option_of_ingest_itself_is_one_line_too(tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    done = subprocess.run(
+        [sys.executable, "-m", "ingest", "--root", str(a_file), "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: Invalid value for '--root'")
+    assert line.endswith("(see `ingest --help`)")

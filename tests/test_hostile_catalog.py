@@ -481,6 +481,25 @@ def test_check_strict_passes_on_a_fully_reviewed_catalog_and_flags_a_change_sinc
     assert "low-confidence" in strict.stdout
 
 
+def test_check_strict_passes_after_approving_a_real_heuristic_extraction(tmp_path: Path, pdfs: Path) -> None:
+    # Before: the approved entry kept the extraction's `scope` evidence (the heuristic's 0.5), which names no
+    # field a reviewer could have approved, so `check --strict` failed on every approved heuristic paper.
+    root = new_root(tmp_path / "cat")
+    local = tmp_path / "2306.13649v3.pdf"  # a tuning-half corpus paper
+    shutil.copyfile(pdfs / "gkd-2306.13649-iclr2024.pdf", local)
+    add = cli(root.path, "add", str(local), "--backend", "heuristic")
+    assert add.returncode == 0, add.stderr
+    [proposal_id] = [p.stem for p in root.queue_dir.glob("*.yaml")]
+    proposed = root.read_proposal(proposal_id).entry
+    assert proposed is not None
+    assert "scope" in proposed.evidence
+    approve = cli(root.path, "review", "approve", proposal_id, "--reviewer", "ana")
+    assert approve.returncode == 0, approve.stderr
+    strict = cli(root.path, "check", "--strict")
+    assert strict.returncode == 0, strict.stdout
+    assert "0 errors, 0 warnings" in strict.stdout
+
+
 def test_a_lock_file_left_by_a_killed_process_does_not_block(imported: CatalogRoot) -> None:
     # what `kill -9` leaves: the file still names its holder, but the kernel freed the flock with the process
     (imported.path / LOCK).write_text("ingest run pid 999999\n", encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -222,3 +223,49 @@ def test_a_run_with_nothing_to_do_builds_no_backend(arxiv_mirror, tmp_path: Path
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "loaded []"
+
+
+RUN_SCRIPT = """
+import json, os, sys
+import ingest
+
+def main():
+    root = ingest.open_root(sys.argv[1], environ=os.environ, create=True)
+    report = ingest.run(root, ingest.PipelineOptions(backend="heuristic"))
+    print(json.dumps({"proposed": len(report.proposed), "failed": [f.reason for f in report.failed]}))
+
+"""
+
+
+def test_a_script_that_runs_ingest_needs_the_main_guard_and_is_told_so(arxiv_mirror, tmp_path: Path) -> None:
+    # The PDF readers are processes that import the script's module, as every multiprocessing child does;
+    # without the guard, each one ran the script again and died at the root's lock, and every paper failed
+    # with "BrokenProcessPool: A process in the process pool was terminated abruptly ...".
+    from datetime import UTC, datetime, timedelta
+
+    for paper in ("2306.13649", "2512.24092"):  # tuning-half corpus papers: two, so the readers are used
+        arxiv_mirror.list_paper(paper, submitted=datetime.now(UTC) - timedelta(days=2))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "INGEST_LOCK_WAIT": "0"}
+    outputs = {}
+    for name, tail in (("guarded", 'if __name__ == "__main__":\n    main()\n'), ("bare", "main()\n")):
+        if name == "bare":  # a third paper: one may reach the readers after the pool broke (its submit fails)
+            arxiv_mirror.list_paper("2603.10165", submitted=datetime.now(UTC) - timedelta(days=2))
+        script = tmp_path / f"{name}.py"
+        script.write_text(RUN_SCRIPT + tail)
+        done = subprocess.run(
+            [sys.executable, str(script), str(tmp_path / name)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+            env={**env, "INGEST_CACHE_DIR": str(tmp_path / name / ".ingest-cache")},  # no text parsed before
+        )
+        assert done.returncode == 0, done.stderr
+        outputs[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outputs["guarded"] == {"proposed": 2, "failed": []}
+    bare = outputs["bare"]
+    assert bare["proposed"] == 0
+    assert len(bare["failed"]) >= 2  # the third may be screened out before it is read
+    for reason in bare["failed"]:
+        assert "reader process ended abruptly" in reason
+        assert 'if __name__ == "__main__":' in reason

@@ -23,6 +23,7 @@ from helpers_queue import extraction, new_root
 
 from ingest.catalog.store import CatalogRoot
 from ingest.cli import cli
+from ingest.env import Env
 from ingest.extract.heuristic import HeuristicBackend
 from ingest.extract.score import score
 from ingest.extract.verify import verify
@@ -509,3 +510,28 @@ def test_the_command_serves_the_queue_on_loopback_until_stopped(review_root: Cat
     assert taken.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr
     assert "--port" in taken.stderr
+
+
+def test_a_paper_added_from_a_local_pdf_shows_its_pages(tmp_path: Path, pdfs: Path) -> None:
+    # The README's quickstart: `ingest add some.pdf`, then `review serve`. The page finds a PDF by arXiv id
+    # in the cache, where only a download used to put one: a paper added from a file showed no page.
+    root = new_root(tmp_path / "cat")
+    local = tmp_path / "papers" / "2306.13649v3.pdf"  # named like the README's, which gives its arXiv id
+    local.parent.mkdir()
+    shutil.copyfile(pdfs / "gkd-2306.13649-iclr2024.pdf", local)
+    added = CliRunner().invoke(cli, ["--root", str(root.path), "add", str(local), "--backend", "heuristic"])
+    assert added.exit_code == 0, added.output
+    [proposal_id] = [p.stem for p in root.queue_dir.glob("*.yaml")]
+    assert proposal_id.endswith("2306.13649v3")
+    # The root as `ingest review serve` opens it: with the environment's settings (the cache folder).
+    for server in _serve(CatalogRoot(root.path, env=Env.from_mapping(os.environ))):
+        with _client(server) as client:
+            view = client.get(f"/api/proposal/{proposal_id}").json()
+            assert view["has_pdf"], view
+            assert view["pages"] == 18
+            quote = next(q for row in view["rows"] for q in row["quotes"] if q["rects"])
+            png = client.get(quote["image"])
+            assert png.status_code == 200
+            assert png.headers["content-type"] == "image/png"
+    # the user's file is left as it was
+    assert local.read_bytes() == (pdfs / "gkd-2306.13649-iclr2024.pdf").read_bytes()

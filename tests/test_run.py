@@ -162,6 +162,29 @@ def test_backfill_proposes_updates_for_entries_with_unknown_axes(
     )
 
 
+def test_backfill_with_a_limit_says_which_entries_it_left_for_later(root: CatalogRoot, arxiv_mirror) -> None:
+    # Before: `backfill --limit 1` tried one entry and reported every other one as "the extractor found no
+    # value", though nothing had read them.
+    tax = root.taxonomy
+    hy = "2512.24092"  # with GKD (catalog_entry's default): tuning-half corpus papers
+    root.write_entry(catalog_entry(tax))
+    link = Link(kind=LinkKind.arxiv, url=f"https://arxiv.org/abs/{hy}", arxiv_id=hy)
+    root.write_entry(
+        catalog_entry(tax, id="hy-mt", name="HY-MT", title="HY-MT1.5 Technical Report", links=[link])
+    )
+    field = f"axes.{tax.axes[0].id}"
+    result = invoke(
+        root.path, "backfill", "--field", field, "--limit", "1", "--backend", "heuristic", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["extracted"] == 1
+    counts = report["still_unknown"][field]
+    assert counts["left for a later run (--limit)"] == 1
+    assert counts.get("the extractor found no value", 0) + counts.get("proposed (waiting for review)", 0) == 1
+    assert sum(counts.values()) == 2
+
+
 def test_ingest_add_proposes_what_it_extracts(root: CatalogRoot, arxiv_mirror, llm_server) -> None:
     llm_server.default = responder(root.taxonomy, paper_texts(arxiv_mirror.papers))
     result = invoke(root.path, "add", HINTON, "--backend", "openai", "--model", "test-model")

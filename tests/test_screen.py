@@ -13,6 +13,7 @@ from ingest.extract.backend import make_backend
 from ingest.extract.heuristic import HeuristicBackend
 from ingest.extract.screen import goes_on, screen
 from ingest.models import Candidate
+from ingest.yamlio import load_yaml
 
 OPD = Candidate(
     arxiv_id="2306.13649",
@@ -76,3 +77,34 @@ def test_a_failed_screen_never_drops_the_paper(tmp_path, llm_server):
     assert scope.verdict == "borderline"
     assert "screening failed" in scope.reason
     assert json.dumps(llm_server.requests[0])  # the request was made, and failed
+
+
+def test_a_runs_llm_line_counts_its_screening_calls(tmp_path, arxiv_mirror, llm_server):
+    # The run's "LLM: N calls, ..., $total" line and report counted only the extraction calls: a run that
+    # screened 2 papers and extracted 2 said "2 calls" after 4 requests (and their cost) to the endpoint.
+    from datetime import UTC, datetime, timedelta
+
+    from helpers_run import invoke
+    from llm_server import ValidAnswers
+
+    from ingest.paper.read import read_pdf
+
+    root = make_root(tmp_path)
+    gkd = "2306.13649"  # a tuning-half corpus paper, not in a new root's catalog
+    arxiv_mirror.list_paper(gkd, submitted=datetime.now(UTC) - timedelta(days=2))
+    text = read_pdf(arxiv_mirror.papers[gkd].file, source=gkd)
+    llm_server.default = ValidAnswers(root.taxonomy, {gkd: text})
+    result = invoke(root.path, "run", "--backend", "openai", "--model", "test-model", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [p["paper"] for p in report["proposed"]] == [gkd]
+    screens = [r for r in llm_server.requests if "ScreenAnswer" in json.dumps(r)]
+    assert len(screens) == 1
+    assert llm_server.calls == 2  # the screen, then the extraction
+    assert report["usage"]["calls"] == llm_server.calls
+    assert report["usage"]["prompt_tokens"] == 2 * 1200  # llm_server's usage per answer
+    markdown = (root.runs_dir / f"{report['run_id']}.md").read_text()
+    assert "LLM: 2 calls, 2400 prompt + 600 completion tokens" in markdown
+    # The screening's cost is the report's; the scope written with the proposal stays as it was.
+    [proposal] = [load_yaml(p) for p in root.queue_dir.glob("*.yaml")]
+    assert set(proposal["scope"]) == {"verdict", "reason", "confidence"}

@@ -55,6 +55,9 @@ def still_reviewed(entry: Entry, path: str) -> bool:
     # evidence may name a part of a field (details.<section>.<column>): the reviewed one is its parent
     while path not in values and "." in path:
         path = path.rsplit(".", 1)[0]
+    if path not in values:
+        # evidence of no field, such as the paper's scope call: the approval that made the entry decided it
+        return bool(entry.reviewed)
     recorded = entry.reviewed.get(path)
     return recorded is not None and path in values and fingerprint(values[path]) == recorded
 

@@ -59,9 +59,22 @@ class IngestGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
 
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:  # a bad option of `ingest` itself (`--root FILE`)
+            _usage_line(exc)
+            raise click.exceptions.Exit(exc.exit_code) from exc
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            # click's own form is three lines (usage, a "Try" line, the error); every ingest error is one.
+            _usage_line(exc)
+            ctx.exit(exc.exit_code)
         except IngestError as exc:
             from rich.markup import escape
 
@@ -87,6 +100,13 @@ class IngestGroup(click.Group):
                 soft_wrap=True,
             )
             ctx.exit(2)
+
+
+def _usage_line(exc: click.UsageError) -> None:
+    """A bad option, argument or command as one line on stderr, naming the help that lists the right ones."""
+    where = exc.ctx.command_path if exc.ctx is not None else "ingest"
+    message = " ".join(exc.format_message().split())
+    click.echo(f"error: {message} (see `{where} --help`)", err=True)
 
 
 @click.group(

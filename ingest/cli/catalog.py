@@ -56,6 +56,12 @@ def import_markdown_cmd(
     result = import_markdown(root, file, keep_prose=keep_prose, overwrite=overwrite, dry_run=dry_run)
     for problem in result.problems:
         err_console.print(f"{file}:{problem.line}: {problem.message}", highlight=False, markup=False)
+    if not result.entries and not result.exclusions:
+        # before any summary: "imported 0 entries into DIR" would name a root that is not there (or unchanged)
+        raise UsageError(
+            f"{file}: no table matched a section of {root.taxonomy_path.name}; nothing was imported",
+            hint="is it the list's markdown? match its headings in the taxonomy's sections",
+        )
     if as_json:
         print_json(
             {
@@ -73,11 +79,6 @@ def import_markdown_cmd(
     else:
         _print_import(root, result, dry_run)
         _print_merge(result.merge, dry_run)
-    if not result.entries and not result.exclusions:
-        raise UsageError(
-            f"{file}: no table matched a section of {root.taxonomy_path.name}; nothing was imported",
-            hint="is it the list's markdown? match its headings in the taxonomy's sections",
-        )
 
 
 def _merge_json(merge: MergeReport | None) -> dict[str, object] | None:

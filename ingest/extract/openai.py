@@ -209,8 +209,8 @@ class OpenAIBackend:
 
     def screen(self, candidate: Candidate) -> Scope:
         prompt = screen_prompt(self.taxonomy, candidate, self.prompts_dir)
-        answer, _ = self._ask(prompt, self.screen_model, candidate.key, kind="screen")
-        return Scope(verdict=answer.verdict, reason=answer.reason, confidence=answer.confidence)
+        answer, usage = self._ask(prompt, self.screen_model, candidate.key, kind="screen")
+        return Scope(verdict=answer.verdict, reason=answer.reason, confidence=answer.confidence, usage=usage)
 
     def _count_call(self, *args: Any, **kwargs: Any) -> None:
         self._local.calls = getattr(self._local, "calls", 0) + 1

@@ -57,6 +57,7 @@ def add(
     each extraction to the review queue (papers already known are left out). Creates the root if missing."""
     from ingest.catalog.known import KnownPapers
     from ingest.paper.discover import parse_ref, resolve_ref
+    from ingest.paper.download import keep_local_copy
     from ingest.review.propose import adhoc_run_id, held_before_extraction, propose_many
 
     # The lock for the whole command, as `ingest run` takes it: a run and an add working at once would both
@@ -85,6 +86,10 @@ def add(
                 held.setdefault(candidate.key, (ref, why))
             else:
                 candidates.append(candidate)
+        for candidate in candidates:
+            # `review serve` shows each quote on its PDF page, found in the cache by arXiv id: without a
+            # copy there, a paper added from a file would show no page at all.
+            keep_local_copy(candidate, root.cache_dir)
         result = AddResult(pipeline.process(candidates, on_done=on_done), bad)
         result.held = [(ref, paper, why) for paper, (ref, why) in held.items()]
         extractions = [o.extraction for o in result.ok if o.extraction is not None]

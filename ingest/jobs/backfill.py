@@ -60,11 +60,17 @@ def backfill_targets(
 
 
 def still_unknown(
-    root: CatalogRoot, before: dict[str, Entry], queued: set[str], fields: list[str] | None, report: RunReport
+    root: CatalogRoot,
+    before: dict[str, Entry],
+    queued: set[str],
+    fields: list[str] | None,
+    report: RunReport,
+    tried: set[str] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Field → why it is still unknown after the run → how many entries: no arXiv id to read, an update
-    already queued before the run, the run failed on the paper, or the extractor found no value; `proposed`
-    counts the ones now waiting for a reviewer."""
+    already queued before the run, left for a later run (not among `tried`, the papers --limit let in), the
+    run failed on the paper, or the extractor found no value; `proposed` counts the ones now waiting for a
+    reviewer."""
     from ingest.catalog.known import KnownPapers
 
     after = KnownPapers.from_root(root).queued
@@ -78,6 +84,8 @@ def still_unknown(
                 why = "no arXiv id to read"
             elif arxiv in queued:
                 why = "an update was already queued"
+            elif tried is not None and arxiv not in tried:
+                why = "left for a later run (--limit)"
             elif arxiv in failed:
                 why = f"failed at {failed[arxiv]}"
             elif proposal and any(c.field in (name, name.split(".")[0]) for c in proposal.changes):
@@ -135,7 +143,8 @@ def backfill(
         session.work(candidates)
         report.finished = datetime.now(UTC)
         report.downloaded = len(session.journal.downloaded)
-        report.still_unknown = still_unknown(root, before, queued, fields, report)
+        tried = {arxiv_id for _, arxiv_id in targets}
+        report.still_unknown = still_unknown(root, before, queued, fields, report, tried)
         write_report(root, report)
         path.unlink(missing_ok=True)
         return report

@@ -178,6 +178,7 @@ class Session:
             scope = self.journal.scopes.get(key)
             if scope is None:
                 scope = screen(candidate, self.pipeline.backend, self.root.taxonomy)
+                self.report.usage = self.report.usage + scope.usage  # screening is paid for too
                 self.journal.scopes[key] = scope
                 self.save()
             if goes_on(scope):

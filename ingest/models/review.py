@@ -51,6 +51,8 @@ class Scope(Model):
     verdict: Literal["in", "borderline", "out"]
     reason: str
     confidence: float = Field(default=0.5, ge=0, le=1)
+    # What the screening call cost, for the run's usage line; never written to a file (the report has it).
+    usage: Usage = Field(default_factory=Usage, exclude=True)
 
 
 class Extraction(Model):

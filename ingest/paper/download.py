@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import os
+import shutil
 import threading
 import time
 from datetime import UTC, datetime
@@ -170,6 +171,21 @@ def download_pdf(
         tmp.write_bytes(data)
         os.replace(tmp, target)
     return target
+
+
+def keep_local_copy(candidate: Candidate, cache_dir: Path) -> None:
+    """A copy of a local PDF whose arXiv id is known in cache_dir/"pdf-files", where a download would put
+    it (atomic; skipped when one of that size is there already)."""
+    if not candidate.local_pdf or not candidate.versioned_id:
+        return
+    path = Path(candidate.local_pdf)
+    target = Path(cache_dir) / "pdf-files" / pdf_file_name(candidate)
+    if not path.is_file() or (target.is_file() and target.stat().st_size == path.stat().st_size):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    shutil.copyfile(path, tmp)
+    os.replace(tmp, target)
 
 
 def is_cached(candidate: Candidate, cache_dir: Path) -> bool:

@@ -11,6 +11,7 @@ import multiprocessing.connection
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
@@ -21,6 +22,13 @@ from ingest.models import PaperText
 from ingest.paper.read import DEFAULT_ENGINE, Engine, read_cached
 
 ReadResult = PaperText | tuple[str, str, str | None]
+# A reader process starts like any multiprocessing child: it imports the caller's main module, so a script
+# whose top level calls ingest runs again in it (and stops at the root's lock) unless it is guarded.
+BROKEN = (
+    "a PDF reader process ended abruptly (killed, out of memory, or a script that calls ingest outside "
+    '`if __name__ == "__main__":`, which each reader process imports)'
+)
+BROKEN_HINT = "guard the script, or set read.workers: 1 in ingest.yaml; then run it again"
 ReadJob = tuple[Path, str, Path] | tuple[Path, str, Path, Engine]
 
 
@@ -98,6 +106,7 @@ class Readers:
         self.workers = workers
         self.engine = engine
         self._pool: ProcessPoolExecutor | None = None
+        self._sources: dict[Future[Any], str] = {}  # the paper each job reads, to name it when a reader dies
 
     def __enter__(self) -> Readers:
         return self
@@ -110,12 +119,24 @@ class Readers:
     def submit(self, path: Path, source: str, cache_dir: Path) -> Future[Any]:
         if self._pool is None:
             self._pool = reader_pool(self.workers)
-        return self._pool.submit(read_job, (path, source, cache_dir, self.engine))
+        try:
+            future = self._pool.submit(read_job, (path, source, cache_dir, self.engine))
+        except BrokenProcessPool as exc:  # a reader died before: the pool takes no more work
+            raise ReadError(source, BROKEN, hint=BROKEN_HINT) from exc
+        self._sources[future] = source
+        return future
 
-    @staticmethod
-    def result(future: Future[Any]) -> PaperText:
+    def result(self, future: Future[Any]) -> PaperText:
         """The parsed text, or the worker's ReadError raised again in this process."""
-        paper = job_result(future.result())
+        try:
+            done = future.result()
+        except BrokenProcessPool as exc:
+            raise ReadError(
+                self._sources.get(future, "a paper"),
+                BROKEN,
+                hint=BROKEN_HINT,
+            ) from exc
+        paper = job_result(done)
         if isinstance(paper, PaperText):
             return paper
         raise paper
