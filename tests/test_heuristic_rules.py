@@ -616,9 +616,10 @@ def test_the_stage_of_the_distillation_is_read_where_the_paper_speaks_of_distill
 
 
 def test_a_regex_cue_is_matched_by_every_finder_of_the_heuristic(taxonomy):
-    # Cue lists feed the sentence index two ways (whole-word keywords, and cues at a word's start); a 're:' cue
-    # is a regex in both, never a literal string that silently finds nothing.
-    doc = doc_of(taxonomy, ["The loss is E x\u223c\u03c0\u03b8 [log q].", "Nothing to see here at all, really."])
+    # Cue lists feed the sentence index two ways (whole-word keywords, and cues at a word's start); a 're:'
+    # cue is a regex in both, never a literal string that silently finds nothing.
+    texts = ["The loss is E x\u223c\u03c0\u03b8 [log q].", "Nothing to see here at all, really."]
+    doc = doc_of(taxonomy, texts)
     cue = "re:[\u223c~]\\s*\u03c0\\s*\u03b8"
     assert doc.indices([cue]) == [0]
     assert doc.with_cues([cue]) == [0]
