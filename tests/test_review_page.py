@@ -327,29 +327,37 @@ def _browser(sync_api: Any) -> Any:
     return playwright, browser
 
 
-@contextmanager
-def _queue_page(server: ReviewServer) -> Iterator[Any]:
-    """The review page in chromium, opened on the server with its first proposal shown."""
-    playwright, browser = _browser(need_browser())
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One chromium for the module's browser tests (its start costs seconds of CPU): each test opens its
+    own page in a new context, so no cookie, storage or page state passes from one test to the next."""
+    playwright, chromium = _browser(need_browser())
     try:
-        page = browser.new_page(bypass_csp=True)
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+@contextmanager
+def _queue_page(server: ReviewServer, browser: Any) -> Iterator[Any]:
+    """The review page in chromium, opened on the server with its first proposal shown."""
+    page = browser.new_page(bypass_csp=True)
+    try:
         page.goto(server.url)
         page.wait_for_function("document.body.dataset.shown")
         yield page
     finally:
-        browser.close()
-        playwright.stop()
+        page.close()
 
 
 def test_in_chromium_the_quote_is_highlighted_on_its_page_and_keys_edit_approve_and_reject(
-    server: ReviewServer, pdfs: Path, tmp_path: Path
+    server: ReviewServer, pdfs: Path, tmp_path: Path, browser: Any
 ) -> None:
-    sync_api = need_browser()
     root = server.root
-    playwright, browser = _browser(sync_api)
+    # bypass_csp: Playwright evaluates its waits as strings, which the page's CSP forbids scripts to do.
+    page = browser.new_page(viewport={"width": 1500, "height": 1000}, bypass_csp=True)
     try:
-        # bypass_csp: Playwright evaluates its waits as strings, which the page's CSP forbids scripts to do.
-        page = browser.new_page(viewport={"width": 1500, "height": 1000}, bypass_csp=True)
         page.goto(server.url)
         page.wait_for_function("document.body.dataset.shown")
         shown = page.evaluate("document.body.dataset.shown")
@@ -421,8 +429,7 @@ def test_in_chromium_the_quote_is_highlighted_on_its_page_and_keys_edit_approve_
         page.keyboard.press("Enter")
         page.wait_for_function(f"document.getElementById('status').textContent === 'rejected {second}'")
     finally:
-        browser.close()
-        playwright.stop()
+        page.close()
 
     remaining = [p.stem for p in root.queue_dir.glob("*.yaml")]
     assert shown not in remaining
@@ -439,8 +446,10 @@ def test_in_chromium_the_quote_is_highlighted_on_its_page_and_keys_edit_approve_
     assert (rejected.action, rejected.reason) == ("rejected", "out of scope for the catalog")
 
 
-def test_in_chromium_a_proposal_without_a_pdf_shows_the_arxiv_link(server: ReviewServer) -> None:
-    with _queue_page(server) as page:
+def test_in_chromium_a_proposal_without_a_pdf_shows_the_arxiv_link(
+    server: ReviewServer, browser: Any
+) -> None:
+    with _queue_page(server, browser) as page:
         page.locator(".q[data-id='dpo-2305.18290v2']").click()
         page.wait_for_function("document.body.dataset.shown === 'dpo-2305.18290v2'")
         link = page.locator("#page-info a")
@@ -448,7 +457,9 @@ def test_in_chromium_a_proposal_without_a_pdf_shows_the_arxiv_link(server: Revie
         assert "No local PDF" in page.locator("#page-info").inner_text()
 
 
-def test_in_chromium_a_broken_proposal_is_listed_and_can_be_rejected(server: ReviewServer) -> None:
+def test_in_chromium_a_broken_proposal_is_listed_and_can_be_rejected(
+    server: ReviewServer, browser: Any
+) -> None:
     root = server.root
     broken = root.queue_dir / "broken-2401.00001v1.yaml"
     broken.write_text("id: broken-2401.00001v1\narxiv_id: '2401.00001'\n  title: misindented\n", "utf-8")
@@ -457,7 +468,7 @@ def test_in_chromium_a_broken_proposal_is_listed_and_can_be_rejected(server: Rev
     assert [item["id"] for item in listed] == ["broken-2401.00001v1"]
     assert listed[0]["problem"].startswith("review_queue/broken-2401.00001v1.yaml")
 
-    with _queue_page(server) as page:
+    with _queue_page(server, browser) as page:
         page.locator("button.reject-broken[data-id='broken-2401.00001v1']").click()
         assert page.locator("#reject-id").inner_text() == "broken-2401.00001v1"
         page.locator("#reject-reason").fill("the extraction file is damaged")
