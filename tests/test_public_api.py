@@ -125,7 +125,7 @@ def test_check_imports_only_what_validating_needs(tmp_path: Path) -> None:
 
 
 # The offline commands, one after the other in one process (one interpreter start for all): after each, the
-# LLM client must still be unloaded. The heuristic `add` reads a PDF and extracts it without a key.
+# LLM client and the HTTP client must still be unloaded. The heuristic `add` of a local PDF asks no service.
 OFFLINE = """
 import json, sys
 from pathlib import Path
@@ -138,7 +138,7 @@ def ingest(*args):
         main()
     except SystemExit as exc:
         assert not exc.code, f"{args}: exit {exc.code}"
-    loaded = sorted(m for m in ("openai", "instructor") if m in sys.modules)
+    loaded = sorted(m for m in ("openai", "instructor", "httpx") if m in sys.modules)
     print("after", args[0], args[1] if len(args) > 1 and not args[1].startswith("/") else "", loaded)
 def queued():
     return sorted(p.stem for p in (Path(root) / "review_queue").glob("*.yaml"))
@@ -160,8 +160,8 @@ ingest("check")
 
 
 def test_the_offline_commands_never_import_the_llm_client(tmp_path: Path) -> None:
-    """import, render, check, a heuristic add and the review commands need no LLM client: `openai` alone
-    costs 1 to 2.5 s of CPU to import (its pydantic types), more than most of these commands' whole work."""
+    """import, render, check, a heuristic add and the review commands need no LLM or HTTP client: `openai`
+    alone costs 1 to 2.5 s of CPU to import (its pydantic types), more than most of these commands' work."""
     listing = REPO / "tests" / "fixtures" / "awesomeopd-later" / "README.md"
     pdf = _paper(tmp_path / "paper.pdf")
     other = _paper(tmp_path / "other.pdf", title="Teacher Hints: Distilling Reasoning Traces On Policy")

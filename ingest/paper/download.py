@@ -15,8 +15,8 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from diskcache import Cache
 
 from ingest.config import DownloadConfig
@@ -28,6 +28,9 @@ MAX_RETRY_AFTER = 120.0
 REFUSED_RETRIES = 1  # a refused connection is tried twice in all
 log = logging.getLogger(__name__)  # retries are shown: the CLI prints this logger's warnings
 USER_AGENT = "ingest (catalog PDF download)"
+
+if TYPE_CHECKING:  # imported where a download is made: a local PDF or a cached one needs no HTTP client
+    import httpx
 
 
 class _Retry(Exception):
@@ -68,6 +71,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _fetch_once(client: httpx.Client, url: str, paper: str, config: DownloadConfig) -> bytes:
+    import httpx
+
     try:
         with client.stream("GET", url, timeout=config.timeout_seconds, follow_redirects=True) as response:
             if response.status_code in RETRY_STATUSES:
@@ -158,6 +163,8 @@ def download_pdf(
         if not isinstance(data, bytes):
             url = f"{pdf_base_url.rstrip('/')}/{key}"
             if client is None:
+                import httpx
+
                 with httpx.Client(headers={"User-Agent": USER_AGENT}) as own:
                     data = fetch_bytes(url, paper, config=config, client=own)
             else:
