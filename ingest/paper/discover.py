@@ -29,6 +29,7 @@ from ingest.config import ArxivConfig
 from ingest.errors import ServiceError, UsageError
 from ingest.models import Candidate, split_arxiv_id
 from ingest.paper.atom import Page, parse_page
+from ingest.paper.tls import tls_context
 from ingest.paper.versions import catalog_versions, newer_versions
 from ingest.paper.window import Coverage, cap
 
@@ -79,7 +80,9 @@ class ArxivApi:
         self.config = config
         self._owned = client is None
         self.client = client or httpx.Client(
-            timeout=httpx.Timeout(60.0, connect=CONNECT_TIMEOUT_SECONDS), headers={"User-Agent": USER_AGENT}
+            timeout=httpx.Timeout(60.0, connect=CONNECT_TIMEOUT_SECONDS),
+            headers={"User-Agent": USER_AGENT},
+            verify=tls_context(),
         )
 
     def __enter__(self) -> ArxivApi:

@@ -22,6 +22,7 @@ from diskcache import Cache
 from ingest.config import DownloadConfig
 from ingest.errors import DownloadError
 from ingest.models import Candidate
+from ingest.paper.tls import tls_context
 
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 120.0
@@ -165,7 +166,7 @@ def download_pdf(
             if client is None:
                 import httpx
 
-                with httpx.Client(headers={"User-Agent": USER_AGENT}) as own:
+                with httpx.Client(headers={"User-Agent": USER_AGENT}, verify=tls_context()) as own:
                     data = fetch_bytes(url, paper, config=config, client=own)
             else:
                 data = fetch_bytes(url, paper, config=config, client=client)
