@@ -23,10 +23,11 @@ from helpers_queue import extraction, new_root
 
 from ingest.catalog.store import CatalogRoot
 from ingest.cli import cli
+from ingest.env import Env
 from ingest.extract.heuristic import HeuristicBackend
 from ingest.extract.score import score
 from ingest.extract.verify import verify
-from ingest.models import Candidate, Decision
+from ingest.models import Candidate, Decision, Extraction
 from ingest.review.propose import propose
 from ingest.review.serve.server import TOKEN_HEADER, ReviewServer, serve_in_thread
 
@@ -48,21 +49,26 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def review_root(tmp_path: Path, corpus_paper: Any, pdfs: Path) -> CatalogRoot:
-    root = new_root(tmp_path / "cat")
-    tax = root.taxonomy
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory: pytest.TempPathFactory, corpus_paper: Any) -> list[Extraction]:
+    """The heuristic's scored extractions of PAPERS, made once a module; each test proposes its own copies."""
+    made = CatalogRoot(tmp_path_factory.mktemp("extracted") / "cat", env=Env()).create()
+    tax, least = made.taxonomy, made.config.check.min_confidence
+    out = []
     for file, arxiv_id, title in PAPERS:
         paper = corpus_paper(file, source=arxiv_id)
         candidate = Candidate(arxiv_id=arxiv_id, version=1, title=title)
         raw = HeuristicBackend(tax).extract(paper, candidate, examples=[])
-        scored = score(
-            verify(raw, paper),
-            taxonomy=tax,
-            cross_check=None,
-            min_confidence=root.config.check.min_confidence,
-        )
-        assert propose(root, scored, run_id="t1") is not None
+        out.append(score(verify(raw, paper), taxonomy=tax, cross_check=None, min_confidence=least))
+    return out
+
+
+@pytest.fixture
+def review_root(tmp_path: Path, extracted: list[Extraction], pdfs: Path) -> CatalogRoot:
+    root = new_root(tmp_path / "cat")
+    tax = root.taxonomy
+    for (file, arxiv_id, _title), scored in zip(PAPERS, extracted, strict=True):
+        assert propose(root, scored.model_copy(deep=True), run_id="t1") is not None
         folder = root.cache_dir / "pdf-files"
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(pdfs / file, folder / f"{arxiv_id}v1.pdf")
