@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_cli import ingest_here
 from helpers_queue import catalog_entry, extraction, new_root, root_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -40,6 +41,12 @@ def ingest(root: CatalogRoot, *args: str, timeout: float = 120) -> subprocess.Co
     )
 
 
+def here(root: CatalogRoot, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI through its entry point in this process: for the refusals that cannot hang or blow up the
+    process (a pipe, nesting and an alias bomb keep their own process above)."""
+    return ingest_here(root.path, *args, env={"NO_COLOR": "1", "COLUMNS": "200"})
+
+
 
 def with_exclusions_section(root: CatalogRoot) -> CatalogRoot:
     """The root's taxonomy with one more section whose role is `exclusions` (papers judged out of scope)."""
@@ -59,12 +66,12 @@ def test_review_refuses_an_entry_in_an_exclusions_section_as_check_does(tmp_path
     made.entry.sections = [tax.catalog_sections[1].id, EXCLUDED]
     proposal = propose(root, made, run_id="r1")
     assert proposal is not None
-    checked = ingest(root, "check")
+    checked = here(root, "check")
     assert checked.returncode == 1
     assert f"review_queue/{proposal.id}.yaml" in checked.stdout
     assert f"sections: '{EXCLUDED}' lists exclusions" in checked.stdout
     before = root_files(root)
-    approved = ingest(root, "review", "approve", proposal.id)
+    approved = here(root, "review", "approve", proposal.id)
     assert approved.returncode == 1, approved.stdout + approved.stderr
     lines = [line for line in approved.stderr.splitlines() if EXCLUDED in line]
     assert lines
@@ -170,7 +177,7 @@ def test_nesting_deeper_than_the_limit_is_refused(catalog: CatalogRoot) -> None:
 
 def test_a_file_over_the_size_limit_is_refused(catalog: CatalogRoot) -> None:
     (catalog.entries_dir / "big.yaml").write_text("id: big\nnotes: " + "x" * MAX_FILE_BYTES + "\n")
-    one_line_refusal(ingest(catalog, "check"), "entries/big.yaml", f"larger than {MAX_FILE_BYTES} bytes")
+    one_line_refusal(here(catalog, "check"), "entries/big.yaml", f"larger than {MAX_FILE_BYTES} bytes")
 
 
 def test_a_named_pipe_is_refused_without_blocking(catalog: CatalogRoot) -> None:
@@ -182,7 +189,7 @@ def test_a_symlink_out_of_the_root_is_refused(catalog: CatalogRoot, tmp_path: Pa
     outside = tmp_path / "outside.yaml"
     outside.write_text("id: x\nname: Secret\nsections:\n  - white-box\n")
     (catalog.entries_dir / "x.yaml").symlink_to(outside)
-    one_line_refusal(ingest(catalog, "check"), "entries/x.yaml", "resolves outside the catalog root")
+    one_line_refusal(here(catalog, "check"), "entries/x.yaml", "resolves outside the catalog root")
 
 
 @pytest.mark.parametrize("value", ["{a: 1}", "[[external]]"])
@@ -196,8 +203,8 @@ def test_an_axis_value_of_the_wrong_shape_is_one_line_in_check_and_review(
     )
     (catalog.queue_dir / "odd.yaml").write_text(text)
     before = root_files(catalog)
-    one_line_refusal(ingest(catalog, "check"), "review_queue/odd.yaml:7", "changes.")
-    one_line_refusal(ingest(catalog, "review", "approve", "odd"), "review_queue/odd.yaml:7", "changes.")
+    one_line_refusal(here(catalog, "check"), "review_queue/odd.yaml:7", "changes.")
+    one_line_refusal(here(catalog, "review", "approve", "odd"), "review_queue/odd.yaml:7", "changes.")
     assert root_files(catalog) == before
 
 

@@ -1,5 +1,9 @@
-"""Issue 11's probes on the catalog and review side, each run as a real `ingest` process: the exit code, one
-line naming the file and what to do, and nothing else changed on disk (a hash of every file of the root)."""
+"""Issue 11's probes on the catalog and review side, each against the `ingest` command: the exit code, one
+line naming the file and what to do, and nothing else changed on disk (a hash of every file of the root).
+
+A real `ingest` process (cli) where the process is the point: a lock held by another process, a memory
+limit, a read that would block, the umask a child inherits, a run and an add at once. The other probes call
+the CLI's entry point in this process (helpers_cli.ingest_here): the same exit code, lines and files."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers_cli import ingest_here
 from helpers_queue import extraction, new_root
 from helpers_run import NEW, arxiv_ids_in_queue, paper_texts, responder, spawn, wait_for
 
@@ -105,10 +110,10 @@ def approve_by_hand(root: CatalogRoot, entry_id: str, axes: dict[str, list[str]]
 def test_import_over_reviewed_entries_keeps_them_and_says_so(imported: CatalogRoot) -> None:
     approve_by_hand(imported, "bond", {"rollout_consumption": ["all"], "teacher_source": ["external"]})
     before = snapshot(imported.path)
-    dry = cli(imported.path, "import-markdown", "--dry-run", str(LIST))
+    dry = ingest_here(imported.path, "import-markdown", "--dry-run", str(LIST))
     assert dry.returncode == 0, dry.stderr
     assert snapshot(imported.path) == before
-    done = cli(imported.path, "import-markdown", str(LIST))
+    done = ingest_here(imported.path, "import-markdown", str(LIST))
     assert done.returncode == 0, done.stderr
     for out in (dry.stdout, done.stdout):
         assert "kept: bond axes.rollout_consumption: the list does not say" in out
@@ -134,13 +139,13 @@ def test_import_takes_what_the_list_changed_and_overwrite_is_explicit(
     changed.write_text(
         text.replace("Best-of-N Distillation", "Best-of-N Distillation, revised", 1), encoding="utf-8"
     )
-    done = cli(imported.path, "import-markdown", str(changed))
+    done = ingest_here(imported.path, "import-markdown", str(changed))
     assert done.returncode == 0, done.stderr
     entry = imported.read_entry("bond")
     assert entry.title == "Best-of-N Distillation, revised"  # never reviewed: the list's new value
     assert entry.axes["rollout_consumption"] == ["all"]  # reviewed: kept
     assert "changed: bond title: the list changed it" in done.stdout
-    over = cli(imported.path, "import-markdown", "--overwrite", str(LIST))
+    over = ingest_here(imported.path, "import-markdown", "--overwrite", str(LIST))
     assert over.returncode == 0, over.stderr
     assert imported.read_entry("bond").axes["rollout_consumption"] == ["unknown"]
     assert imported.read_entry("bond").reviewed == {}
@@ -150,7 +155,7 @@ def test_import_of_a_file_with_no_tables_leaves_no_folder(tmp_path: Path) -> Non
     prose = tmp_path / "notes.md"
     prose.write_text("# Notes\n\nJust prose, no table.\n", encoding="utf-8")
     root = tmp_path / "new-root"
-    done = cli(root, "import-markdown", str(prose))
+    done = ingest_here(root, "import-markdown", str(prose))
     assert done.returncode == 2
     assert "no table matched a section" in one_line(done.stderr)
     assert not root.exists()
@@ -162,7 +167,7 @@ def test_import_of_a_file_with_no_tables_into_a_root_changes_nothing(
     prose = tmp_path / "notes.md"
     prose.write_text("# Notes\n\nJust prose, no table.\n", encoding="utf-8")
     before = snapshot(imported.path)
-    done = cli(imported.path, "import-markdown", str(prose))
+    done = ingest_here(imported.path, "import-markdown", str(prose))
     assert done.returncode == 2
     assert "nothing was imported" in one_line(done.stderr)
     assert snapshot(imported.path) == before
@@ -201,11 +206,11 @@ def test_a_mapping_or_nested_list_in_a_change_is_one_line_for_check_and_approve(
     root, proposal_id = queued
     set_first_change(root, proposal_id, value)
     before = snapshot(root.path)
-    check = cli(root.path, "check")
+    check = ingest_here(root.path, "check")
     assert check.returncode == 1
     assert "Traceback" not in check.stdout + check.stderr
     assert f"review_queue/{proposal_id}.yaml:85: error: " in check.stdout
-    approve = cli(root.path, "review", "approve", proposal_id)
+    approve = ingest_here(root.path, "review", "approve", proposal_id)
     assert approve.returncode == 1
     line = one_line(approve.stderr)
     assert line.startswith(f"error: review_queue/{proposal_id}.yaml:8")
@@ -223,7 +228,7 @@ def test_a_mapping_or_nested_list_as_an_entry_axis_is_one_line_for_check(
         text.replace("  teacher_source:\n    - earlier-checkpoint\n", f"  teacher_source:\n    - {value}\n")
     )
     before = snapshot(imported.path)
-    check = cli(imported.path, "check")
+    check = ingest_here(imported.path, "check")
     assert check.returncode == 1
     assert "Traceback" not in check.stdout + check.stderr
     assert (
@@ -272,11 +277,11 @@ def test_a_symlinked_entry_pointing_outside_the_root_is_not_read(
     outside.write_text("id: secret\nname: a file outside the root\nsections: [opd-rl]\n", encoding="utf-8")
     (imported.entries_dir / "secret.yaml").symlink_to(outside)
     before = snapshot(imported.path)
-    check = cli(imported.path, "check")
+    check = ingest_here(imported.path, "check")
     assert check.returncode == 1
     assert f"entries/secret.yaml: error: resolves outside the catalog root (to {outside})" in check.stdout
     assert "a file outside the root" not in check.stdout
-    render = cli(imported.path, "render")
+    render = ingest_here(imported.path, "render")
     assert render.returncode == 1
     assert "resolves outside the catalog root" in one_line(render.stderr)
     assert snapshot(imported.path) == before
@@ -292,20 +297,14 @@ def test_a_kept_edit_is_reopened_not_overwritten(queued: tuple[CatalogRoot, str]
     breaks.write_text('#!/bin/sh\nprintf "\\nbroken: [\\n" >> "$1"\n', encoding="utf-8")
     looks = tmp_path / "look.sh"
     looks.write_text(f'#!/bin/sh\ncp "$1" "{seen}"\n', encoding="utf-8")
-    first = subprocess.run(
-        [sys.executable, "-m", "ingest", "--root", str(root.path), "review", "edit", proposal_id],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "EDITOR": f"sh {breaks}"},
-    )  # fmt: skip
+    first = ingest_here(root.path, "review", "edit", proposal_id, env={"EDITOR": f"sh {breaks}"})
     assert first.returncode == 1
     assert "YAML syntax error" in first.stderr
     assert "reopened by the next `review edit`" in first.stderr
     kept = root.path / ".ingest-journal" / "edits" / f"{proposal_id}.yaml"
     assert kept.read_text(encoding="utf-8").endswith("broken: [\n")
     before = snapshot(root.path)
-    second = subprocess.run(
-        [sys.executable, "-m", "ingest", "--root", str(root.path), "review", "edit", proposal_id],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "EDITOR": f"sh {looks}"},
-    )  # fmt: skip
+    second = ingest_here(root.path, "review", "edit", proposal_id, env={"EDITOR": f"sh {looks}"})
     assert seen.read_text(encoding="utf-8").endswith("broken: [\n")  # the editor got the kept edit back
     assert f"reopening your kept edit {kept}" in second.stderr
     assert second.returncode == 1
@@ -361,7 +360,7 @@ def test_a_writer_waits_out_a_lock_released_within_its_wait(imported: CatalogRoo
 
 
 def test_a_bad_lock_wait_is_named(imported: CatalogRoot) -> None:
-    done = cli(imported.path, "render", env={"INGEST_LOCK_WAIT": "soon"})
+    done = ingest_here(imported.path, "render", env={"INGEST_LOCK_WAIT": "soon"})
     assert done.returncode == 2
     assert "INGEST_LOCK_WAIT" in one_line(done.stderr)
 
@@ -399,7 +398,7 @@ def test_a_run_and_an_add_at_once_never_duplicate_a_proposal(
     assert arxiv_ids_in_queue(root) == sorted(papers)
     # After the run: the paper is queued, so it is neither extracted (no LLM call) nor proposed twice.
     calls = len(llm_server.requests)
-    again = cli(root.path, "add", papers[0], *options)
+    again = ingest_here(root.path, "add", papers[0], *options)  # the run is over: no process needed
     assert again.returncode == 0, again.stderr
     assert f"not extracted {papers[0]}: already in the review queue as " in again.stderr
     assert len(llm_server.requests) == calls
@@ -457,15 +456,15 @@ def test_check_strict_passes_on_a_fully_reviewed_catalog_and_flags_a_change_sinc
     root = new_root(tmp_path / "cat")
     proposal = propose(root, extraction(root.taxonomy, confidence=0.3), run_id="t1")
     assert proposal is not None
-    strict = cli(root.path, "check", "--strict")
+    strict = ingest_here(root.path, "check", "--strict")
     assert strict.returncode == 1
     assert "low-confidence" in strict.stdout
-    approve = cli(root.path, "review", "approve", proposal.id)
+    approve = ingest_here(root.path, "review", "approve", proposal.id)
     assert approve.returncode == 0, approve.stderr
     entry = root.read_entry(proposal.entry.id if proposal.entry else "")
     assert entry.reviewed
     assert all(entry.evidence[p].confidence < 0.5 for p in entry.evidence if p.startswith("axes."))
-    strict = cli(root.path, "check", "--strict")
+    strict = ingest_here(root.path, "check", "--strict")
     assert strict.returncode == 0, strict.stdout
     assert "0 errors, 0 warnings" in strict.stdout
     # a field changed by hand after the review is no longer quiet
@@ -475,7 +474,7 @@ def test_check_strict_passes_on_a_fully_reviewed_catalog_and_flags_a_change_sinc
     other = next(v.id for v in root.taxonomy.axis(axis).values if [v.id] != data["axes"][axis])
     data["axes"][axis] = [other]
     write_yaml(path, data)
-    strict = cli(root.path, "check", "--strict")
+    strict = ingest_here(root.path, "check", "--strict")
     assert strict.returncode == 1
     assert f"axes.{axis}" in strict.stdout
     assert "low-confidence" in strict.stdout
@@ -503,6 +502,6 @@ def test_check_strict_passes_after_approving_a_real_heuristic_extraction(tmp_pat
 def test_a_lock_file_left_by_a_killed_process_does_not_block(imported: CatalogRoot) -> None:
     # what `kill -9` leaves: the file still names its holder, but the kernel freed the flock with the process
     (imported.path / LOCK).write_text("ingest run pid 999999\n", encoding="utf-8")
-    done = cli(imported.path, "render")
+    done = ingest_here(imported.path, "render")
     assert done.returncode == 0, done.stderr
     assert (imported.path / LOCK).read_text(encoding="utf-8") == ""

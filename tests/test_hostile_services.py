@@ -1,8 +1,11 @@
-"""Hostile services, hostile model answers and hostile catalog text, each against the CLI as a real process.
+"""Hostile services, hostile model answers and hostile catalog text, each against the CLI.
 
 Every probe asserts the exit code, a one-line message, and (where nothing should change) that the root's bytes
-are the same before and after. The services are real loopback sockets: one that accepts and never answers,
-a port nobody listens on, an OpenAI-compatible server that answers 401 or a scripted hostile answer.
+are the same before and after. A deadline is the whole process's (`ingest` as a real process, which exits only
+when every thread has); the other probes call the CLI's entry point in this process (helpers_cli.ingest_here:
+the same exit code and lines, without an interpreter start that imports `openai` each time). The services are
+real loopback sockets: one that accepts and never answers, a port nobody listens on, an OpenAI-compatible
+server that answers 401 or a scripted hostile answer.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 from fpdf import FPDF
+from helpers_cli import ingest_here
 from llm_server import LLMServer, completion, error, valid_arguments
 
 from ingest.catalog.store import CatalogRoot
@@ -63,6 +67,13 @@ def ingest(root: Path, *args: str, timeout: float = 90, **env: str) -> tuple[Don
         env=environ,
         check=False,
     )
+    return done, time.monotonic() - start
+
+
+def here(root: Path, *args: str, **env: str) -> tuple[Done, float]:
+    """The same command through the CLI's entry point in this process, timed."""
+    start = time.monotonic()
+    done = ingest_here(root, *args, env=env)
     return done, time.monotonic() - start
 
 
@@ -185,7 +196,7 @@ def test_a_refused_llm_connection_fails_fast_with_exit_3(tmp_path: Path) -> None
     root = new_root(tmp_path / "root", "extract:\n  backend: openai\n").path
     before = tree_hash(root)
     url = f"http://127.0.0.1:{free_port()}/v1"
-    done, took = ingest(root, "add", str(pdf), OPENAI_BASE_URL=url, OPENAI_API_KEY="k")
+    done, took = here(root, "add", str(pdf), OPENAI_BASE_URL=url, OPENAI_API_KEY="k")
 
     assert done.returncode == 3, done.stderr
     [line] = error_lines(done)
@@ -202,7 +213,7 @@ def test_http_401_from_the_llm_endpoint_is_exit_2_with_what_to_check(
     root = new_root(tmp_path / "root", "extract:\n  backend: openai\n").path
     before = tree_hash(root)
     llm_server.default = error(401, message="invalid api key")
-    done, _ = ingest(root, "add", str(pdf))
+    done, _ = here(root, "add", str(pdf))
 
     assert done.returncode == 2, done.stderr
     [line] = error_lines(done)
@@ -219,7 +230,7 @@ def test_an_unreachable_arxiv_fails_within_seconds_showing_its_retry(tmp_path: P
     root = new_root(tmp_path / "root").path
     before = tree_hash(root)
     url = f"http://127.0.0.1:{free_port()}/api/query"
-    done, took = ingest(root, "fetch", "--since", "2026-01-01", INGEST_ARXIV_URL=url, INGEST_ARXIV_DELAY="0")
+    done, took = here(root, "fetch", "--since", "2026-01-01", INGEST_ARXIV_URL=url, INGEST_ARXIV_DELAY="0")
 
     assert done.returncode == 3, done.stderr
     [line] = error_lines(done)
@@ -242,7 +253,7 @@ def test_an_unreachable_arxiv_fails_within_seconds_showing_its_retry(tmp_path: P
 def test_a_malformed_service_url_is_exit_2_at_once(tmp_path: Path, name: str, value: str) -> None:
     root = new_root(tmp_path / "root").path
     before = tree_hash(root)
-    done, took = ingest(root, "fetch", "--since", "2026-01-01", **{name: value})
+    done, took = here(root, "fetch", "--since", "2026-01-01", **{name: value})
 
     assert done.returncode == 2, done.stderr
     [line] = error_lines(done)
@@ -280,10 +291,10 @@ def test_an_end_marker_and_markup_in_entries_never_reach_the_list(tmp_path: Path
     readme = root.path / "README.md"
     readme.write_text(f"# My list\n\n{BEGIN}\n{END}\n\nfooter\n", encoding="utf-8")
 
-    first, _ = ingest(root.path, "render")
+    first, _ = here(root.path, "render")
     assert first.returncode == 0, first.stderr
     once = readme.read_bytes()
-    second, _ = ingest(root.path, "render")
+    second, _ = here(root.path, "render")
     assert second.returncode == 0, second.stderr
     assert readme.read_bytes() == once  # the list does not grow on each render
     text = once.decode()
@@ -294,7 +305,7 @@ def test_an_end_marker_and_markup_in_entries_never_reach_the_list(tmp_path: Path
     assert "&lt;script&gt;" in text
     assert "Evil \\|" in text
 
-    check, _ = ingest(root.path, "check")  # the dropped links are errors with file and line
+    check, _ = here(root.path, "check")  # the dropped links are errors with file and line
     assert check.returncode == 1, check.stdout + check.stderr
     unsafe = [line for line in check.stdout.splitlines() if "not an http(s) URL" in line]
     assert len(unsafe) == 2, check.stdout
@@ -316,7 +327,7 @@ def test_check_reports_missing_or_duplicated_markers_with_file_and_line(
     root = new_root(tmp_path / "root")
     (root.path / "README.md").write_text(readme, encoding="utf-8")
     before = tree_hash(root.path)
-    done, _ = ingest(root.path, "check", "--format", "json")
+    done, _ = here(root.path, "check", "--format", "json")
 
     assert done.returncode == 1, done.stderr
     problems = [p for p in json.loads(done.stdout)["problems"] if p["code"] == "render-markers"]
@@ -324,7 +335,7 @@ def test_check_reports_missing_or_duplicated_markers_with_file_and_line(
     assert problems[0]["file"] == "README.md"
     assert problems[0]["line"] == line
     assert what in problems[0]["message"]
-    render, _ = ingest(root.path, "render")  # render refuses the same file, one line, nothing written
+    render, _ = here(root.path, "render")  # render refuses the same file, one line, nothing written
     assert render.returncode == 2
     [message] = error_lines(render)
     assert "README.md" in message
@@ -352,7 +363,7 @@ def test_a_hostile_model_answer_is_flagged_and_never_reaches_a_path_or_the_list(
     llm_server.default = lambda request: completion(request, json.dumps(args))
     outside = sorted(p.name for p in tmp_path.iterdir() if p.name != "cache")  # the taxonomy read is cached
 
-    done, _ = ingest(root.path, "add", "--json", str(pdf))
+    done, _ = here(root.path, "add", "--json", str(pdf))
     assert done.returncode == 0, done.stderr
     [item] = json.loads(done.stdout)
     extraction = item["extraction"]
@@ -368,7 +379,7 @@ def test_a_hostile_model_answer_is_flagged_and_never_reaches_a_path_or_the_list(
     assert proposal.parent == root.path / "review_queue"
     assert "injection-suspect" in proposal.read_text(encoding="utf-8")
 
-    approve, _ = ingest(root.path, "review", "approve", proposal.stem)
+    approve, _ = here(root.path, "review", "approve", proposal.stem)
     assert approve.returncode == 0, approve.stderr
     rendered = (root.path / "README.md").read_text(encoding="utf-8")
     assert "<script" not in rendered

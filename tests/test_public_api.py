@@ -125,11 +125,68 @@ def test_check_imports_only_what_validating_needs(tmp_path: Path) -> None:
     assert cli_imports(tmp_path / "cache", (*NEVER, "pydantic", *NO_MODELS), "check") == []
 
 
-def _paper(path: Path) -> Path:
+# The offline commands, one after the other in one process (one interpreter start for all): after each, the
+# LLM client and the HTTP client must still be unloaded. The heuristic `add` of a local PDF asks no service.
+OFFLINE = """
+import json, sys
+from pathlib import Path
+from ingest.cli import main
+
+root, listing, pdf, other = sys.argv[1:5]
+def ingest(*args):
+    sys.argv = ["ingest", "--root", root, *args]
+    try:
+        main()
+    except SystemExit as exc:
+        assert not exc.code, f"{args}: exit {exc.code}"
+    loaded = sorted(m for m in ("openai", "instructor", "httpx") if m in sys.modules)
+    print("after", args[0], args[1] if len(args) > 1 and not args[1].startswith("/") else "", loaded)
+def queued():
+    return sorted(p.stem for p in (Path(root) / "review_queue").glob("*.yaml"))
+
+ingest("import-markdown", listing)
+ingest("render")
+ingest("check")
+ingest("add", "--backend", "heuristic", pdf)
+[first] = queued()
+ingest("review", "list")
+ingest("review", "show", first)
+ingest("review", "approve", first)
+ingest("add", "--backend", "heuristic", other)
+[second] = queued()
+ingest("review", "reject", second, "--reason", "not this list")
+ingest("render")
+ingest("check")
+"""
+
+
+def test_the_offline_commands_never_import_the_llm_client(tmp_path: Path) -> None:
+    """import, render, check, a heuristic add and the review commands need no LLM or HTTP client: `openai`
+    alone costs 1 to 2.5 s of CPU to import (its pydantic types), more than most of these commands' work."""
+    listing = REPO / "tests" / "fixtures" / "awesomeopd-later" / "README.md"
+    pdf = _paper(tmp_path / "paper.pdf")
+    other = _paper(tmp_path / "other.pdf", title="Teacher Hints: Distilling Reasoning Traces On Policy")
+    done = subprocess.run(
+        [sys.executable, "-c", OFFLINE, str(tmp_path / "cat"), str(listing), str(pdf), str(other)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "INGEST_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert done.returncode == 0, done.stderr
+    after = [line for line in done.stdout.splitlines() if line.startswith("after ")]
+    assert len(after) == 11, done.stdout
+    assert all(line.endswith(" []") for line in after), "\n".join(after)
+
+
+TITLE = "Student Rollouts: On-Policy Distillation of Small Language Models"
+
+
+def _paper(path: Path, title: str = TITLE) -> Path:
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("helvetica", size=18)
-    title = "Student Rollouts: On-Policy Distillation of Small Language Models"
     pdf.multi_cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", size=11)
     pdf.multi_cell(

@@ -11,15 +11,18 @@ import pytest
 from conftest import SEED_LIST, need_shared
 from markdown_it import MarkdownIt
 
+from ingest.catalog.records import read_record
 from ingest.catalog.store import CatalogRoot, bundled, read_model
 from ingest.config import RenderConfig
 from ingest.errors import UsageError
 from ingest.markdown.layout import shields_escape
 from ingest.markdown.render import render_catalog, render_root
 from ingest.models import Entry, Exclusion, Link, LinkKind, Verdict
-from ingest.taxonomy import AxesDisplay, load_taxonomy
+from ingest.taxonomy import AxesDisplay, Taxonomy, load_taxonomy
 
-TAXONOMY = load_taxonomy(bundled("taxonomy.yaml"))
+# The record loader a root reads its taxonomy with (libyaml, ~20 ms): every xdist worker imports this module
+# to collect it, and ruamel's load_taxonomy takes ~0.5 s of CPU for the same model.
+TAXONOMY = Taxonomy.model_validate(read_record(bundled("taxonomy.yaml")).data)
 CONFIG = RenderConfig()
 
 

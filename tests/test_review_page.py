@@ -27,7 +27,7 @@ from ingest.env import Env
 from ingest.extract.heuristic import HeuristicBackend
 from ingest.extract.score import score
 from ingest.extract.verify import verify
-from ingest.models import Candidate, Decision
+from ingest.models import Candidate, Decision, Extraction
 from ingest.review.propose import propose
 from ingest.review.serve.server import TOKEN_HEADER, ReviewServer, serve_in_thread
 
@@ -49,21 +49,26 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def review_root(tmp_path: Path, corpus_paper: Any, pdfs: Path) -> CatalogRoot:
-    root = new_root(tmp_path / "cat")
-    tax = root.taxonomy
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory: pytest.TempPathFactory, corpus_paper: Any) -> list[Extraction]:
+    """The heuristic's scored extractions of PAPERS, made once a module; each test proposes its own copies."""
+    made = CatalogRoot(tmp_path_factory.mktemp("extracted") / "cat", env=Env()).create()
+    tax, least = made.taxonomy, made.config.check.min_confidence
+    out = []
     for file, arxiv_id, title in PAPERS:
         paper = corpus_paper(file, source=arxiv_id)
         candidate = Candidate(arxiv_id=arxiv_id, version=1, title=title)
         raw = HeuristicBackend(tax).extract(paper, candidate, examples=[])
-        scored = score(
-            verify(raw, paper),
-            taxonomy=tax,
-            cross_check=None,
-            min_confidence=root.config.check.min_confidence,
-        )
-        assert propose(root, scored, run_id="t1") is not None
+        out.append(score(verify(raw, paper), taxonomy=tax, cross_check=None, min_confidence=least))
+    return out
+
+
+@pytest.fixture
+def review_root(tmp_path: Path, extracted: list[Extraction], pdfs: Path) -> CatalogRoot:
+    root = new_root(tmp_path / "cat")
+    tax = root.taxonomy
+    for (file, arxiv_id, _title), scored in zip(PAPERS, extracted, strict=True):
+        assert propose(root, scored.model_copy(deep=True), run_id="t1") is not None
         folder = root.cache_dir / "pdf-files"
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(pdfs / file, folder / f"{arxiv_id}v1.pdf")
@@ -328,29 +333,37 @@ def _browser(sync_api: Any) -> Any:
     return playwright, browser
 
 
-@contextmanager
-def _queue_page(server: ReviewServer) -> Iterator[Any]:
-    """The review page in chromium, opened on the server with its first proposal shown."""
-    playwright, browser = _browser(need_browser())
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One chromium for the module's browser tests (its start costs seconds of CPU): each test opens its
+    own page in a new context, so no cookie, storage or page state passes from one test to the next."""
+    playwright, chromium = _browser(need_browser())
     try:
-        page = browser.new_page(bypass_csp=True)
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+@contextmanager
+def _queue_page(server: ReviewServer, browser: Any) -> Iterator[Any]:
+    """The review page in chromium, opened on the server with its first proposal shown."""
+    page = browser.new_page(bypass_csp=True)
+    try:
         page.goto(server.url)
         page.wait_for_function("document.body.dataset.shown")
         yield page
     finally:
-        browser.close()
-        playwright.stop()
+        page.close()
 
 
 def test_in_chromium_the_quote_is_highlighted_on_its_page_and_keys_edit_approve_and_reject(
-    server: ReviewServer, pdfs: Path, tmp_path: Path
+    server: ReviewServer, pdfs: Path, tmp_path: Path, browser: Any
 ) -> None:
-    sync_api = need_browser()
     root = server.root
-    playwright, browser = _browser(sync_api)
+    # bypass_csp: Playwright evaluates its waits as strings, which the page's CSP forbids scripts to do.
+    page = browser.new_page(viewport={"width": 1500, "height": 1000}, bypass_csp=True)
     try:
-        # bypass_csp: Playwright evaluates its waits as strings, which the page's CSP forbids scripts to do.
-        page = browser.new_page(viewport={"width": 1500, "height": 1000}, bypass_csp=True)
         page.goto(server.url)
         page.wait_for_function("document.body.dataset.shown")
         shown = page.evaluate("document.body.dataset.shown")
@@ -422,8 +435,7 @@ def test_in_chromium_the_quote_is_highlighted_on_its_page_and_keys_edit_approve_
         page.keyboard.press("Enter")
         page.wait_for_function(f"document.getElementById('status').textContent === 'rejected {second}'")
     finally:
-        browser.close()
-        playwright.stop()
+        page.close()
 
     remaining = [p.stem for p in root.queue_dir.glob("*.yaml")]
     assert shown not in remaining
@@ -440,8 +452,10 @@ def test_in_chromium_the_quote_is_highlighted_on_its_page_and_keys_edit_approve_
     assert (rejected.action, rejected.reason) == ("rejected", "out of scope for the catalog")
 
 
-def test_in_chromium_a_proposal_without_a_pdf_shows_the_arxiv_link(server: ReviewServer) -> None:
-    with _queue_page(server) as page:
+def test_in_chromium_a_proposal_without_a_pdf_shows_the_arxiv_link(
+    server: ReviewServer, browser: Any
+) -> None:
+    with _queue_page(server, browser) as page:
         page.locator(".q[data-id='dpo-2305.18290v2']").click()
         page.wait_for_function("document.body.dataset.shown === 'dpo-2305.18290v2'")
         link = page.locator("#page-info a")
@@ -449,7 +463,9 @@ def test_in_chromium_a_proposal_without_a_pdf_shows_the_arxiv_link(server: Revie
         assert "No local PDF" in page.locator("#page-info").inner_text()
 
 
-def test_in_chromium_a_broken_proposal_is_listed_and_can_be_rejected(server: ReviewServer) -> None:
+def test_in_chromium_a_broken_proposal_is_listed_and_can_be_rejected(
+    server: ReviewServer, browser: Any
+) -> None:
     root = server.root
     broken = root.queue_dir / "broken-2401.00001v1.yaml"
     broken.write_text("id: broken-2401.00001v1\narxiv_id: '2401.00001'\n  title: misindented\n", "utf-8")
@@ -458,7 +474,7 @@ def test_in_chromium_a_broken_proposal_is_listed_and_can_be_rejected(server: Rev
     assert [item["id"] for item in listed] == ["broken-2401.00001v1"]
     assert listed[0]["problem"].startswith("review_queue/broken-2401.00001v1.yaml")
 
-    with _queue_page(server) as page:
+    with _queue_page(server, browser) as page:
         page.locator("button.reject-broken[data-id='broken-2401.00001v1']").click()
         assert page.locator("#reject-id").inner_text() == "broken-2401.00001v1"
         page.locator("#reject-reason").fill("the extraction file is damaged")

@@ -18,6 +18,7 @@ import httpcore
 import httpx
 
 from ingest.errors import UsageError
+from ingest.paper.tls import tls_context
 
 
 def _left(local: threading.local, timeout: float | None, error: type[Exception]) -> float | None:
@@ -91,12 +92,12 @@ class DeadlineTransport(httpx.HTTPTransport):
     `proxy` (an http:// or https:// proxy URL), requests go through that proxy, on the same terms."""
 
     def __init__(self, local: threading.local, *, proxy: str | None = None) -> None:
-        super().__init__()
+        super().__init__(verify=tls_context())
         self._local = local
         # httpx takes no network backend, so its pool is built again with ours and httpx's own defaults
-        # (TLS context from the environment, HTTP/1.1, its connection limits).
+        # (TLS context from the environment, built once a process, HTTP/1.1, its connection limits).
         pool: dict[str, typing.Any] = {
-            "ssl_context": httpx.create_ssl_context(),
+            "ssl_context": tls_context(),
             "max_connections": 100,
             "max_keepalive_connections": 20,
             "keepalive_expiry": 5.0,
@@ -140,10 +141,10 @@ def deadline_client(local: threading.local, proxies: typing.Mapping[str, str]) -
             mounts[f"{scheme}://"] = DeadlineTransport(local, proxy=url)
     for host in (h.strip() for h in proxies.get("NO_PROXY", "").split(",")):
         if host == "*":
-            return httpx.Client(transport=DeadlineTransport(local))
+            return httpx.Client(transport=DeadlineTransport(local), verify=tls_context())
         if host:
             mounts[_bypass_pattern(host)] = None  # None: reached directly, by the client's own transport
-    return httpx.Client(transport=DeadlineTransport(local), mounts=mounts)
+    return httpx.Client(transport=DeadlineTransport(local), mounts=mounts, verify=tls_context())
 
 
 def _bypass_pattern(host: str) -> str:

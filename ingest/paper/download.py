@@ -16,19 +16,23 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from diskcache import Cache
 
 from ingest.config import DownloadConfig
 from ingest.errors import DownloadError
 from ingest.models import Candidate
+from ingest.paper.tls import tls_context
 
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 120.0
 REFUSED_RETRIES = 1  # a refused connection is tried twice in all
 log = logging.getLogger(__name__)  # retries are shown: the CLI prints this logger's warnings
 USER_AGENT = "ingest (catalog PDF download)"
+
+if TYPE_CHECKING:  # imported where a download is made: a local PDF or a cached one needs no HTTP client
+    import httpx
 
 
 class _Retry(Exception):
@@ -69,6 +73,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _fetch_once(client: httpx.Client, url: str, paper: str, config: DownloadConfig) -> bytes:
+    import httpx
+
     try:
         with client.stream("GET", url, timeout=config.timeout_seconds, follow_redirects=True) as response:
             if response.status_code in RETRY_STATUSES:
@@ -159,7 +165,9 @@ def download_pdf(
         if not isinstance(data, bytes):
             url = f"{pdf_base_url.rstrip('/')}/{key}"
             if client is None:
-                with httpx.Client(headers={"User-Agent": USER_AGENT}) as own:
+                import httpx
+
+                with httpx.Client(headers={"User-Agent": USER_AGENT}, verify=tls_context()) as own:
                     data = fetch_bytes(url, paper, config=config, client=own)
             else:
                 data = fetch_bytes(url, paper, config=config, client=client)
