@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from conftest import PDFS, need_shared
 from helpers_queue import extraction, new_root
 
 from ingest.catalog.store import CatalogRoot
@@ -37,7 +38,12 @@ PAPERS = [
     ("gkd-2306.13649-iclr2024.pdf", "2306.13649", "On-Policy Distillation of Language Models"),
     ("falcon-2412.12639-aaai2025.pdf", "2412.12639", "Falcon: Faster and Parallel Inference of LLMs"),
 ]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Debian's package is `chromium`; Ubuntu's and GitHub's runner images name theirs `chromium-browser` or ship
+# Google Chrome: Playwright drives any of them.
+CHROMIUM = next(
+    (found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))),
+    "/usr/bin/chromium",
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -336,7 +342,9 @@ def _browser(sync_api: Any) -> Any:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One chromium for the module's browser tests (its start costs seconds of CPU): each test opens its
-    own page in a new context, so no cookie, storage or page state passes from one test to the next."""
+    own page in a new context, so no cookie, storage or page state passes from one test to the next. The
+    corpus first: every browser test shows its papers, so a fork without it skips them, browser or not."""
+    need_shared(PDFS)
     playwright, chromium = _browser(need_browser())
     try:
         yield chromium
