@@ -313,6 +313,17 @@ def test_eval_limit_and_clear_errors(
     assert refused.exit_code == 2
     assert "bad.json: not an ingest eval JSON report" in refused.stderr
 
+    # A truth file that is missing or wrong, given by --truth or by ingest.yaml: one line with file and line.
+    truth = tmp_path / "truth.yaml"
+    truth.write_text("papers:\n- file: a.pdf\n  arxiv_id: '2306.13649'\n  in_scope: true\n", encoding="utf-8")
+    expected = {str(truth): f"{truth}:2: papers.0.title: Field required", "missing": "truth file not found"}
+    for path, said in expected.items():
+        wrong = run_eval(root, "--backend", "heuristic", "--pdfs", str(folder), "--truth", path)
+        assert wrong.exit_code == 2, wrong.output
+        [line] = [x for x in wrong.stderr.splitlines() if x.strip()]
+        assert line.startswith("error: "), line
+        assert said in line, line
+
 
 def test_eval_with_the_openai_backend_on_the_loopback_server(
     eval_root: tuple[Path, Path],

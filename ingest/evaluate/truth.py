@@ -14,9 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.catalog.store import CatalogRoot
-from ingest.errors import CatalogError, UsageError
+from ingest.errors import CatalogError, ConfigError
 from ingest.models import Candidate, Entry
-from ingest.yamlio import load_yaml
+from ingest.yamlio import line_of, load_yaml
 
 Half = Literal["tuning", "reporting"]
 
@@ -44,12 +44,22 @@ class Truth(BaseModel):
 
 
 def load_truth(path: Path) -> Truth:
+    """The truth file at `path` (given by --truth or by evaluate.truth in ingest.yaml); a problem is one
+    line with the file and, where known, the line (exit 2: bad usage)."""
+    hint = "fix the truth file, or give another with --truth (format: tests/data/corpus-truth.yaml)"
+    if not path.is_file():
+        raise ConfigError(path, "truth file not found", hint=hint)
     try:
-        return Truth.model_validate(load_yaml(path))
-    except (CatalogError, FileNotFoundError, ValidationError) as exc:
-        raise UsageError(
-            f"--truth {path}: {exc}", hint="see tests/data/corpus-truth.yaml for the format"
-        ) from exc
+        data = load_yaml(path)
+    except CatalogError as exc:
+        raise ConfigError(exc.file, exc.detail, line=exc.line, hint=hint) from exc
+    try:
+        return Truth.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = list(err["loc"])
+        where = ".".join(map(str, loc)) or "truth"
+        raise ConfigError(path, f"{where}: {err['msg']}", line=line_of(data, loc), hint=hint) from exc
 
 
 def negative_targets(
