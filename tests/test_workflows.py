@@ -283,3 +283,75 @@ def test_the_suggest_paper_step_works_on_a_fork_without_the_openai_secret(
     patch = (tmp_path / "runner" / "handover" / "changes.patch").read_text()
     assert "review_queue/" in patch
     assert "backend: heuristic" in patch
+
+
+def _fake_gh(tmp: Path) -> Path:
+    """A `gh` on PATH that records its arguments, one per line, instead of calling GitHub."""
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    calls = tmp / "gh-calls"
+    gh = bin_dir / "gh"
+    gh.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> "{calls}"\n')
+    gh.chmod(0o755)
+    return calls
+
+
+def _job_script(job: str) -> tuple[str, dict[str, Any]]:
+    step = _load("suggest-paper.yml")["jobs"][job]["steps"][-1]
+    return step["run"], step.get("env", {})
+
+
+def test_a_suggestion_that_adds_nothing_or_fails_is_answered_on_the_issue_with_the_reason(
+    tmp_path: Path, arxiv_mirror
+) -> None:
+    from helpers_queue import new_root
+
+    root = new_root(tmp_path / "cat")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], cwd=root.path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root.path, check=True)
+    subprocess.run([*git, "commit", "-qm", "catalog"], cwd=root.path, check=True)
+    script, _ = _step_script("suggest-paper.yml", "ingest add")
+    unset = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "INGEST_MODEL": ""}
+    first = _as_github_runs(script, root.path, {**unset, "PAPER": "2306.13649"}, tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    # The proposal's pull request merged, the same paper is suggested again while the proposal waits in the
+    # queue: nothing to propose, and the reason.
+    subprocess.run([*git, "add", "-A"], cwd=root.path, check=True)
+    subprocess.run([*git, "commit", "-qm", "the suggestion's pull request"], cwd=root.path, check=True)
+    output = tmp_path / "output"
+    output.write_text("")
+    again = _as_github_runs(script, root.path, {**unset, "PAPER": "2306.13649"}, tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert outputs["proposed"] == "0"
+    assert outputs["why"].startswith("not extracted 2306.13649: already in the review queue as ")
+    calls = _fake_gh(tmp_path)
+    answer, env = _job_script("pull-request")
+    assert env["WHY"] == "${{ needs.add.outputs.why }}"
+    mapped = {"ISSUE": "7", "PAPER": "2306.13649", "PROPOSED": "0", "WHY": outputs["why"], "GH_TOKEN": "x"}
+    done = _as_github_runs(answer, root.path, {**mapped, "GITHUB_REPOSITORY": "o/r"}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    body = calls.read_text().splitlines()[-1]
+    assert body == f"Nothing new to propose for arXiv 2306.13649: {outputs['why']}"
+
+    # A paper arXiv does not know: the add step fails with ingest's one line, and another job says it.
+    output.write_text("")
+    failed = _as_github_runs(script, root.path, {**unset, "PAPER": "2999.00001"}, tmp_path)
+    assert failed.returncode != 0
+    error = dict(line.split("=", 1) for line in output.read_text().splitlines())["error"]
+    assert "2999.00001" in error
+    assert not error.startswith("error: ")
+    job = _load("suggest-paper.yml")["jobs"]["answer-failure"]
+    assert job["needs"] == "add"
+    assert "failure()" in job["if"]
+    assert job["permissions"] == {"issues": "write"}
+    answer, env = _job_script("answer-failure")
+    assert env["ERROR"] == "${{ needs.add.outputs.error }}"
+    run = {"ISSUE": "7", "ERROR": error, "GH_TOKEN": "x", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "42"}
+    done = _as_github_runs(answer, root.path, {**run, "GITHUB_SERVER_URL": "https://github.com"}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    body = calls.read_text().splitlines()[-1]
+    assert body.startswith(f"ingest could not propose this paper: {error}. Log: ")
+    assert "https://github.com/o/r/actions/runs/42" in body
