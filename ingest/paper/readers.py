@@ -128,14 +128,11 @@ class Readers:
 
     def result(self, future: Future[Any]) -> PaperText:
         """The parsed text, or the worker's ReadError raised again in this process."""
+        source = self._sources.pop(future, "a paper")  # asked once per job: the map does not grow with a run
         try:
             done = future.result()
         except BrokenProcessPool as exc:
-            raise ReadError(
-                self._sources.get(future, "a paper"),
-                BROKEN,
-                hint=BROKEN_HINT,
-            ) from exc
+            raise ReadError(source, BROKEN, hint=BROKEN_HINT) from exc
         paper = job_result(done)
         if isinstance(paper, PaperText):
             return paper
