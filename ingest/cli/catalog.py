@@ -149,6 +149,8 @@ def render_cmd(root: CatalogRoot, output: str | None) -> None:
     else:
         with root.lock("ingest render"):
             result = render_root(root, output)
+    for line in result.left_out:
+        err_console.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
     if result.path is None:
         sys.stdout.write(result.text)
         sys.stdout.flush()

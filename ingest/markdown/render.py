@@ -34,7 +34,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.catalog.records import load_catalog_files
+from ingest.catalog.diskcache import bulk
+from ingest.catalog.records import Record, catalog_files, read_entry, read_records
 from ingest.catalog.store import CatalogRoot
 from ingest.config import RenderConfig
 from ingest.errors import UsageError
@@ -259,6 +260,34 @@ class RenderResult:
     changed: bool
     entries: int
     counts: dict[str, int]
+    # One line for each entry (or cross-listing) the taxonomy has no section for: render leaves it out of the
+    # list, and must say so, or a renamed section silently drops its rows from the published list.
+    left_out: list[str] = field(default_factory=list)
+
+
+def left_out(root: CatalogRoot, taxonomy: Taxonomy, records: list[Record], entries: list[Entry]) -> list[str]:
+    """`file:line: ...` for every entry that lists a section the taxonomy does not render."""
+    catalog = [s.id for s in taxonomy.catalog_sections]
+    out: list[str] = []
+    for record, entry in zip(records, entries, strict=True):
+        unknown = [(i, sid) for i, sid in enumerate(entry.sections) if sid not in catalog]
+        if not unknown:
+            continue
+        rendered = [sid for sid in entry.sections if sid in catalog]
+        path = record.path
+        where = path.relative_to(root.path).as_posix() if path.is_relative_to(root.path) else str(path)
+        line = record.line(["sections", unknown[0][0]]) or 1
+        names = ", ".join(repr(sid) for _, sid in unknown)
+        fate = (
+            f"it is listed only under {', '.join(rendered)}"
+            if rendered
+            else f"{entry.name} is left out of the list"
+        )
+        out.append(
+            f"{where}:{line}: section {names} is not a catalog section of taxonomy.yaml, so {fate}; "
+            f"move the entry to one of {catalog} or put the section back in taxonomy.yaml"
+        )
+    return out
 
 
 def full_document(taxonomy: Taxonomy, block: str, config: RenderConfig) -> str:
@@ -322,12 +351,18 @@ def render_root(root: CatalogRoot, output: str | None = None) -> RenderResult:
     """Render the root's entries: to `output` (a path, or '-' for stdout) or to the configured file."""
     config = root.config.render
     taxonomy = root.taxonomy
-    entries, exclusions, files = load_catalog_files(root)
+    entry_records = read_records(root.entries_dir, root.cache_dir)
+    exclusion_records = read_records(root.exclusions_dir, root.cache_dir)
+    with bulk():
+        entries = [read_entry(record) for record in entry_records]
+        exclusions = [record.validate(Exclusion) for record in exclusion_records]
+    files = catalog_files(entry_records, exclusion_records)
+    dropped = left_out(root, taxonomy, entry_records, entries)
     block, counts = render_text(taxonomy, entries, exclusions, config)
     remember_render(root.cache_dir, render_inputs(taxonomy, config, files), block)  # check need not render
     if output == "-":
         text = full_document(taxonomy, block, config)
-        return RenderResult(None, "stdout", text, True, len(entries), counts)
+        return RenderResult(None, "stdout", text, True, len(entries), counts, dropped)
     path = Path(output).resolve() if output else render_output_path(root.path, config)
     text, mode, changed = write_rendered(path, block, taxonomy, config)
-    return RenderResult(path, mode, text, changed, len(entries), counts)
+    return RenderResult(path, mode, text, changed, len(entries), counts, dropped)

@@ -94,7 +94,8 @@ def render_catalog(root: CatalogRoot) -> None:
         render_root,  # render is its own stage; imported here so review loads without it
     )
 
-    render_root(root)
+    for line in render_root(root).left_out:  # an entry the list leaves out is said, as `render` says it
+        warn_stderr(line)
 
 
 def check_render_target(root: CatalogRoot) -> None:
