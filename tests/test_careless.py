@@ -6,7 +6,11 @@ the point (Ctrl-C: a real signal to a real `ingest` process)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,29 @@ from helpers_cli import ingest_here
 
 REPO = Path(__file__).resolve().parent.parent
 ROOT_FILES = ("entries", "ingest.yaml", "taxonomy.yaml", "CATALOG.md")
+# Tuning-half corpus papers (tests/data/corpus-truth.yaml): two updates of catalog entries and an exclusion.
+TUNING = ("openclaw-rl-2603.10165.pdf", "hy-mt1.5-2512.24092-report.pdf", "kd-survey-2006.05525v4.pdf")
+
+# `ingest` in a child that sends itself a real SIGINT (what Ctrl-C sends) at the first audit event once
+# argv[1] exists, or, with argv[1] = "replace:NAME", when it is about to move a file onto NAME.
+CTRL_C_AT = """
+import os, signal, sys
+from pathlib import Path
+when, fired = sys.argv[1], []
+def hook(event, args):
+    if fired or event == "os.kill":
+        return
+    if when.startswith("replace:"):
+        due = event == "os.rename" and str(args[1]).endswith(when[len("replace:"):])
+    else:
+        due = Path(when).exists()
+    if due:
+        fired.append(1)
+        os.kill(os.getpid(), signal.SIGINT)
+sys.addaudithook(hook)
+from ingest.cli import cli
+cli(sys.argv[2:], prog_name="ingest")
+"""
 
 
 @pytest.fixture
@@ -77,3 +104,61 @@ def test_render_names_a_cross_listing_the_taxonomy_lost(catalog: Path) -> None:
     warned = [line for line in done.stderr.splitlines() if line.startswith("warning: entries/")]
     assert len(warned) == len(entries)
     assert all("section 'agent' is not a catalog section of taxonomy.yaml" in line for line in warned)
+
+
+# -- Ctrl-C -------------------------------------------------------------------------------------------------
+
+
+def ctrl_c_at(root: Path, when: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", CTRL_C_AT, when, "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+
+
+def queued(root: Path) -> list[str]:
+    return sorted(p.stem for p in (root / "review_queue").glob("*.yaml"))
+
+
+def test_ctrl_c_in_a_batch_approve_says_what_it_approved_and_what_is_still_queued(
+    catalog: Path, pdfs: Path
+) -> None:
+    added = ingest_here(catalog, "add", "--backend", "heuristic", *(str(pdfs / name) for name in TUNING))
+    assert added.returncode == 0, added.stderr
+    ids = queued(catalog)
+    assert len(ids) == 3
+    first, second, third = ids
+    done = ctrl_c_at(catalog, str(catalog / "decisions" / f"{second}.yaml"), "review", "approve", *ids)
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: interrupted (Ctrl-C): approved 2 of 3 ({first}, {second}); still in the queue: {third} "
+        f"(run `ingest review approve {third}` to finish)"
+    ]
+    assert queued(catalog) == [third]
+    assert sorted(p.stem for p in (catalog / "decisions").glob("*.yaml")) == [first, second]
+    assert not list((catalog / ".ingest-journal").glob("*.yaml"))
+    check = ingest_here(catalog, "check")
+    assert check.returncode == 0, check.stdout  # the two approvals are rendered: the list is in sync
+    again = ingest_here(catalog, "review", "approve", third)
+    assert again.returncode == 0, again.stderr
+    assert queued(catalog) == []
+
+
+def test_ctrl_c_in_render_leaves_the_old_list_whole_and_says_so(catalog: Path) -> None:
+    listed = catalog / "CATALOG.md"
+    edit(catalog / "entries" / "gkd.yaml", "name: GKD\n", "name: GKD renamed\n")
+    before = hashlib.sha256(listed.read_bytes()).hexdigest()
+    done = ctrl_c_at(catalog, "replace:CATALOG.md", "render")
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: interrupted (Ctrl-C): every file ingest writes is replaced whole, so what it finished is "
+        "kept and nothing is half-written (run the command again to finish)"
+    ]
+    assert hashlib.sha256(listed.read_bytes()).hexdigest() == before
+    assert [p.name for p in catalog.iterdir() if p.name.startswith(".CATALOG.md.")] == []
+    assert ingest_here(catalog, "render").returncode == 0
+    assert "GKD renamed" in listed.read_text(encoding="utf-8")

@@ -84,6 +84,19 @@ class IngestGroup(click.Group):
                 f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True
             )
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # Ctrl-C outside a step that says what it finished (review approve/reject do): click's bare
+            # "Aborted!" left a maintainer guessing whether the root was damaged. Every write is atomic.
+            from ingest.cli.ui import err_console
+
+            err_console.print(
+                "error: interrupted (Ctrl-C): every file ingest writes is replaced whole, so what it "
+                "finished is kept and nothing is half-written (run the command again to finish)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            ctx.exit(130)
         except OSError as exc:
             # A path the user gave or the disk refused (a folder where a file belongs, permissions, a full
             # disk): one line that names the file, not a traceback.
