@@ -162,3 +162,37 @@ def test_ctrl_c_in_render_leaves_the_old_list_whole_and_says_so(catalog: Path) -
     assert [p.name for p in catalog.iterdir() if p.name.startswith(".CATALOG.md.")] == []
     assert ingest_here(catalog, "render").returncode == 0
     assert "GKD renamed" in listed.read_text(encoding="utf-8")
+
+
+# -- the rendered list edited by hand ----------------------------------------------------------------------
+
+
+def test_render_says_it_replaced_a_hand_edit_between_the_markers_and_keeps_the_old_file(
+    catalog: Path, tmp_path: Path
+) -> None:
+    listed = catalog / "CATALOG.md"
+    assert ingest_here(catalog, "render").returncode == 0  # ingest now knows what it wrote
+    edit(listed, "| [GKD](", "| [GKD, our favourite](")
+    edited = listed.read_text(encoding="utf-8")
+    line = next(i for i, text in enumerate(edited.splitlines(), 1) if "GKD, our favourite" in text)
+    done = ingest_here(catalog, "render")
+    assert done.returncode == 0, done.stderr
+    kept = Path(os.environ["INGEST_CACHE_DIR"]) / "replaced" / "CATALOG.md"
+    assert done.stderr.strip().splitlines() == [
+        f"warning: CATALOG.md:{line}: the catalog between the markers was edited by hand since ingest last "
+        f"rendered it, and render replaced the edit (the old file is kept at {kept}); "
+        "make the change in entries/ (or outside the markers, which render keeps)"
+    ]
+    assert "GKD, our favourite" not in listed.read_text(encoding="utf-8")
+    assert kept.read_text(encoding="utf-8") == edited  # nothing lost
+    assert ingest_here(catalog, "render").stderr == ""  # said once, for the edit it replaced
+
+
+def test_render_after_an_entry_changed_is_not_taken_for_a_hand_edit(catalog: Path) -> None:
+    assert ingest_here(catalog, "render").returncode == 0
+    edit(catalog / "entries" / "gkd.yaml", "name: GKD\n", "name: GKD renamed\n")
+    assert ingest_here(catalog, "check").returncode == 1  # out of sync: check renders, writes nothing
+    done = ingest_here(catalog, "render")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "GKD renamed" in (catalog / "CATALOG.md").read_text(encoding="utf-8")

@@ -53,7 +53,13 @@ from ingest.markdown.layout import (
     table,
     verdict_notes,
 )
-from ingest.markdown.rendered import remember_render, render_inputs
+from ingest.markdown.rendered import (
+    block_digest,
+    last_written,
+    remember_render,
+    remember_written,
+    render_inputs,
+)
 from ingest.markdown.rendered import render_output_path as render_output_path  # its callers import it here
 from ingest.models import Entry, Exclusion
 from ingest.taxonomy import Section, Taxonomy
@@ -263,6 +269,9 @@ class RenderResult:
     # One line for each entry (or cross-listing) the taxonomy has no section for: render leaves it out of the
     # list, and must say so, or a renamed section silently drops its rows from the published list.
     left_out: list[str] = field(default_factory=list)
+    # Set when the block render replaced had been edited by hand since render last wrote it: where, and
+    # where the old file is kept.
+    replaced_edit: str | None = None
 
 
 def left_out(root: CatalogRoot, taxonomy: Taxonomy, records: list[Record], entries: list[Entry]) -> list[str]:
@@ -364,5 +373,43 @@ def render_root(root: CatalogRoot, output: str | None = None) -> RenderResult:
         text = full_document(taxonomy, block, config)
         return RenderResult(None, "stdout", text, True, len(entries), counts, dropped)
     path = Path(output).resolve() if output else render_output_path(root.path, config)
+    edit = hand_edit(root, path, block, config)
     text, mode, changed = write_rendered(path, block, taxonomy, config)
-    return RenderResult(path, mode, text, changed, len(entries), counts, dropped)
+    remember_written(root.cache_dir, path, block)
+    return RenderResult(path, mode, text, changed, len(entries), counts, dropped, edit)
+
+
+def _shown(root: CatalogRoot, path: Path) -> str:
+    return path.relative_to(root.path).as_posix() if path.is_relative_to(root.path) else str(path)
+
+
+def hand_edit(root: CatalogRoot, path: Path, block: str, config: RenderConfig) -> str | None:
+    """When the block between `path`'s markers was edited since render last wrote it, and this render would
+    replace the edit: keep a copy of the file in the cache and say where the edit was and where the copy is.
+    Without a memory of the last write (a fresh clone) an edit cannot be told from older entries: None."""
+    try:
+        old = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    span = marker_span(old, config)
+    if span is None:
+        return None
+    current = old[span[0] : span[1]].replace("\r\n", "\n")
+    digest = block_digest(current)
+    written = last_written(root.cache_dir, path)
+    if written is None or digest in (written, block_digest(block)):
+        return None
+    kept = root.cache_dir / "replaced" / path.name
+    atomic_write_text(kept, old)
+    before = current.strip("\n").split("\n")
+    after = block.strip("\n").split("\n")
+    first = next(
+        (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+        min(len(before), len(after)),
+    )
+    line = old[: span[0]].count("\n") + 2 + first  # the begin marker's line, then the block's lines
+    return (
+        f"{_shown(root, path)}:{line}: the catalog between the markers was edited by hand since ingest last "
+        f"rendered it, and render replaced the edit (the old file is kept at {_shown(root, kept)}); make "
+        "the change in entries/ (or outside the markers, which render keeps)"
+    )

@@ -94,8 +94,9 @@ def render_catalog(root: CatalogRoot) -> None:
         render_root,  # render is its own stage; imported here so review loads without it
     )
 
-    for line in render_root(root).left_out:  # an entry the list leaves out is said, as `render` says it
-        warn_stderr(line)
+    result = render_root(root)
+    for line in [*result.left_out, *([result.replaced_edit] if result.replaced_edit else [])]:
+        warn_stderr(line)  # what `ingest render` says, said here too
 
 
 def check_render_target(root: CatalogRoot) -> None:
