@@ -113,6 +113,34 @@ def _duplicate_key(text: str, path: Path | str, exc: DuplicateKeyError) -> Catal
     return CatalogError(path, f"duplicate key {key!r}{where}", line=line, hint="keep one of the two")
 
 
+_CONFLICT = re.compile(r"^(?:<{7}|>{7})(?: |$)", re.MULTILINE)
+
+
+def syntax_error(path: Path | str, text: str, problem: str, line: int | None) -> CatalogError:
+    """A YAML syntax error as one line, naming the two slips a parser words obscurely: a merge conflict
+    left in the file (the parser says "could not find expected ':'") and a tab in the indentation ("found
+    character that cannot start any token")."""
+    conflict = _CONFLICT.search(text)
+    if conflict is not None:
+        at = text.count("\n", 0, conflict.start()) + 1
+        return CatalogError(
+            path,
+            "a merge conflict is left in the file (a <<<<<<< or >>>>>>> line)",
+            line=at,
+            hint="keep the side you want and delete the <<<<<<<, ======= and >>>>>>> lines",
+        )
+    lines = text.split("\n")
+    tabbed = [i + 1 for i, ln in enumerate(lines) if "\t" in ln[: len(ln) - len(ln.lstrip(" \t"))]]
+    if tabbed and (line in tabbed or "tab" in problem or "cannot start any token" in problem):
+        return CatalogError(
+            path,
+            "a tab indents this line; YAML indents with spaces only",
+            line=line if line in tabbed else tabbed[0],
+            hint="replace the tab with spaces",
+        )
+    return CatalogError(path, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax")
+
+
 def loads_yaml(text: str, path: Path | str = "<string>") -> Any:
     """YAML text through ruamel's round-trip loader (lines kept), within the limits above."""
     from ruamel.yaml.constructor import DuplicateKeyError
@@ -130,9 +158,7 @@ def loads_yaml(text: str, path: Path | str = "<string>") -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise CatalogError(
-            path, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax"
-        ) from exc
+        raise syntax_error(path, text, problem, line) from exc
     except ReaderError as exc:  # a control character: its line from its position
         line = text.count("\n", 0, max(0, exc.position)) + 1
         problem = f"character {exc.character!r} is not allowed in YAML"

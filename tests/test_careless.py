@@ -196,3 +196,66 @@ def test_render_after_an_entry_changed_is_not_taken_for_a_hand_edit(catalog: Pat
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert "GKD renamed" in (catalog / "CATALOG.md").read_text(encoding="utf-8")
+
+
+# -- hand edits a parser words obscurely ---------------------------------------------------------------------
+
+
+CONFLICT = "<<<<<<< HEAD\nname: GKD\n=======\nname: GKD (ICLR 2024)\n>>>>>>> their-branch\n"
+CONFLICT_LINE = (
+    "a merge conflict is left in the file (a <<<<<<< or >>>>>>> line) (keep the side you want and delete "
+    "the <<<<<<<, ======= and >>>>>>> lines)"
+)
+TAB_LINE = "a tab indents this line; YAML indents with spaces only (replace the tab with spaces)"
+
+
+def test_a_merge_conflict_left_in_an_entry_is_named_with_its_line(catalog: Path) -> None:
+    gkd = catalog / "entries" / "gkd.yaml"
+    edit(gkd, "name: GKD\n", CONFLICT)
+    before = (catalog / "CATALOG.md").read_bytes()
+    check = ingest_here(catalog, "check")
+    assert check.returncode == 1
+    assert "entries/gkd.yaml:2: error: a merge conflict is left in the file" in check.stdout
+    render = ingest_here(catalog, "render")
+    assert render.returncode == 1
+    assert render.stderr.strip() == f"error: {gkd}:2: {CONFLICT_LINE}"
+    assert (catalog / "CATALOG.md").read_bytes() == before
+
+
+def test_a_merge_conflict_left_in_ingest_yaml_is_named_with_its_line(catalog: Path) -> None:
+    settings = catalog / "ingest.yaml"
+    edit(
+        settings, "  max_reasks: 2\n", "<<<<<<< HEAD\n  max_reasks: 2\n=======\n  max_reasks: 3\n>>>>>>> b\n"
+    )
+    line = line_of(settings, "<<<<<<< HEAD")
+    render = ingest_here(catalog, "render")
+    assert render.returncode == 2
+    assert render.stderr.strip() == f"error: {settings}:{line}: {CONFLICT_LINE}"
+
+
+def test_a_tab_in_an_entrys_indentation_is_named_as_a_tab(catalog: Path) -> None:
+    gkd = catalog / "entries" / "gkd.yaml"
+    edit(gkd, "\n  surveys: 6\n", "\n\tsurveys: 6\n")
+    line = line_of(gkd, "\tsurveys: 6")
+    check = ingest_here(catalog, "check")
+    assert check.returncode == 1
+    assert (
+        f"entries/gkd.yaml:{line}: error: a tab indents this line; YAML indents with spaces only"
+        in check.stdout
+    )
+    render = ingest_here(catalog, "render")
+    assert render.stderr.strip() == f"error: {gkd}:{line}: {TAB_LINE}"
+
+
+def test_a_tab_in_a_queued_proposal_is_named_by_review(catalog: Path, pdfs: Path) -> None:
+    added = ingest_here(catalog, "add", "--backend", "heuristic", str(pdfs / TUNING[0]))
+    assert added.returncode == 0, added.stderr
+    (proposal,) = (catalog / "review_queue").glob("*.yaml")
+    text = proposal.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    i = next(i for i, ln in enumerate(lines) if ln.startswith("  ") and not ln.startswith("   "))
+    lines[i] = "\t" + lines[i][2:]
+    proposal.write_text("\n".join(lines), encoding="utf-8")
+    shown = ingest_here(catalog, "review", "show", proposal.stem)
+    assert shown.returncode == 1
+    assert f"review_queue/{proposal.name}:{i + 1}: a tab indents this line" in shown.stderr + shown.stdout

@@ -14,7 +14,15 @@ from typing import Any
 import yaml
 
 from ingest.errors import CatalogError
-from ingest.yamlio import MAX_DEPTH, MAX_FILE_BYTES, atomic_write_text, dumps_yaml, limit_error, scan_limits
+from ingest.yamlio import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    atomic_write_text,
+    dumps_yaml,
+    limit_error,
+    scan_limits,
+    syntax_error,
+)
 
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -173,9 +181,7 @@ def parse(text: str, source: Path | str = "<string>") -> Any:
         line = mark.line + 1 if mark else None
         if problem.startswith("duplicate key"):
             raise CatalogError(source, problem, line=line, hint="keep one of the two") from exc
-        raise CatalogError(
-            source, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax"
-        ) from exc
+        raise syntax_error(source, text, problem, line) from exc
     except yaml.reader.ReaderError as exc:  # a control character: its line from its position
         line = text.count("\n", 0, max(0, exc.position)) + 1
         problem = f"character {exc.character!r} is not allowed in YAML"
