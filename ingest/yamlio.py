@@ -254,8 +254,11 @@ def _mode_for(path: Path) -> int:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so that a reader (or a crash) sees either the old content or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # named by the file being written, not mkstemp's random temporary name
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as fh:
@@ -263,11 +266,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            # A full disk fails a write or fsync with no file named: name the file being written.
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,14 @@ ROOT_FILES = ("entries", "ingest.yaml", "taxonomy.yaml", "CATALOG.md")
 # Tuning-half corpus papers (tests/data/corpus-truth.yaml): two updates of catalog entries and an exclusion.
 TUNING = ("openclaw-rl-2603.10165.pdf", "hy-mt1.5-2512.24092-report.pdf", "kd-survey-2006.05525v4.pdf")
 
-# `ingest` in a child that sends itself a real SIGINT (what Ctrl-C sends) at the first audit event once
-# argv[1] exists, or, with argv[1] = "replace:NAME", when it is about to move a file onto NAME.
+# `ingest` in a child that sends itself a real signal, SIGINT (what Ctrl-C sends) unless SIGNAL names another,
+# at the first audit event once argv[1] exists, or, with argv[1] = "replace:NAME", when it is about to move a
+# file onto NAME.
 CTRL_C_AT = """
 import os, signal, sys
 from pathlib import Path
 when, fired = sys.argv[1], []
+sent = getattr(signal, os.environ.get("SIGNAL", "SIGINT"))
 def hook(event, args):
     if fired or event == "os.kill":
         return
@@ -36,7 +39,7 @@ def hook(event, args):
         due = Path(when).exists()
     if due:
         fired.append(1)
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), sent)
 sys.addaudithook(hook)
 from ingest.cli import cli
 cli(sys.argv[2:], prog_name="ingest")
@@ -109,13 +112,13 @@ def test_render_names_a_cross_listing_the_taxonomy_lost(catalog: Path) -> None:
 # -- Ctrl-C -------------------------------------------------------------------------------------------------
 
 
-def ctrl_c_at(root: Path, when: str, *args: str) -> subprocess.CompletedProcess[str]:
+def ctrl_c_at(root: Path, when: str, *args: str, sent: str = "SIGINT") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", CTRL_C_AT, when, "--root", str(root), *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env=dict(os.environ),
+        env={**os.environ, "SIGNAL": sent},
     )
 
 
@@ -259,3 +262,136 @@ def test_a_tab_in_a_queued_proposal_is_named_by_review(catalog: Path, pdfs: Path
     shown = ingest_here(catalog, "review", "show", proposal.stem)
     assert shown.returncode == 1
     assert f"review_queue/{proposal.name}:{i + 1}: a tab indents this line" in shown.stderr + shown.stdout
+
+
+# -- a read-only folder, a full disk -----------------------------------------------------------------------
+
+
+def mount(*args: str) -> bool:
+    return subprocess.run(["mount", *args], capture_output=True, check=False).returncode == 0
+
+
+@pytest.fixture
+def read_only() -> Iterator[Callable[[Path], None]]:
+    """Makes a folder read-only for this process: a read-only bind mount as root (root writes through any
+    mode bits), mode 0555 otherwise; undone after the test."""
+    undo: list[Callable[[], object]] = []
+
+    def make(folder: Path) -> None:
+        if os.geteuid() != 0:
+            folder.chmod(0o555)
+            undo.append(lambda: folder.chmod(0o755))
+        elif mount("--bind", str(folder), str(folder)):
+            undo.append(
+                lambda: mount("-l", "--no-mtab", str(folder)) or subprocess.run(["umount", str(folder)])
+            )
+            if not mount("-o", "remount,ro,bind", str(folder)):
+                pytest.skip("root without the right to remount read-only (a container without CAP_SYS_ADMIN)")
+        else:
+            pytest.skip("root without the right to bind-mount (a container without CAP_SYS_ADMIN)")
+        assert not os.access(folder, os.W_OK)
+
+    yield make
+    for step in reversed(undo):
+        step()
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".ingest.lock"
+    }
+
+
+@pytest.fixture
+def queued_catalog(catalog: Path, pdfs: Path) -> tuple[Path, list[str]]:
+    added = ingest_here(catalog, "add", "--backend", "heuristic", *(str(pdfs / name) for name in TUNING))
+    assert added.returncode == 0, added.stderr
+    return catalog, queued(catalog)
+
+
+def test_approve_into_a_read_only_entries_folder_is_refused_before_anything_is_written(
+    queued_catalog: tuple[Path, list[str]], read_only: Callable[[Path], None]
+) -> None:
+    catalog, ids = queued_catalog
+    read_only(catalog / "entries")
+    before = snapshot(catalog)
+    done = ingest_here(catalog, "review", "approve", *ids)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: entries/ cannot be written (read-only or no write permission); nothing was decided "
+        "(make entries/ writable, then run the command again)"
+    )
+    assert snapshot(catalog) == before
+    excluded = [i for i in ids if i.startswith("exclude-")]
+    assert excluded  # an exclusion writes no entry: it goes through
+    assert ingest_here(catalog, "review", "approve", *excluded).returncode == 0
+
+
+def test_review_list_reads_on_when_a_read_only_folder_keeps_it_from_finishing_a_decision(
+    queued_catalog: tuple[Path, list[str]], read_only: Callable[[Path], None]
+) -> None:
+    catalog, ids = queued_catalog
+    update = next(i for i in ids if i.startswith("update-"))
+    journal = catalog / ".ingest-journal" / f"{update}.yaml"
+    killed = ctrl_c_at(catalog, str(journal), "review", "approve", update, sent="SIGKILL")
+    assert killed.returncode == -9  # died at its commit point, as a machine would
+    assert journal.exists()
+    read_only(catalog / "entries")
+    listed = ingest_here(catalog, "review", "list")
+    assert listed.returncode == 0
+    (warning,) = listed.stderr.strip().splitlines()
+    assert warning.startswith("warning: an interrupted decision could not be finished (")
+    assert "Read-only file system" in warning or "Permission denied" in warning
+    assert warning.endswith("); the next command that can write the root finishes it")
+    assert sorted(line.split("\t")[0] for line in listed.stdout.splitlines()[1:]) == ids
+    assert journal.exists()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1.2 MB tmpfs, to be filled: a full disk for real."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or not mount("-t", "tmpfs", "-o", "size=1200k", "tmpfs", str(disk)):
+        pytest.skip("mounting a tmpfs needs root (CAP_SYS_ADMIN); a full disk cannot be made otherwise")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def fill(disk: Path, leave_kib: int) -> Path:
+    free = shutil.disk_usage(disk).free // 1024
+    filler = disk / "filler"
+    with filler.open("wb") as out:
+        out.write(b"\0" * max(0, free - leave_kib) * 1024)
+    return filler
+
+
+@pytest.mark.parametrize("leave_kib", [0, 60])
+def test_approve_on_a_full_disk_names_the_file_and_the_next_command_finishes_it(
+    queued_catalog: tuple[Path, list[str]], tiny_disk: Path, leave_kib: int
+) -> None:
+    catalog, ids = queued_catalog
+    root = tiny_disk / "cat"
+    shutil.copytree(catalog, root, ignore=shutil.ignore_patterns(".ingest-cache"))
+    filler = fill(tiny_disk, leave_kib)
+    done = ingest_here(root, "review", "approve", *ids)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: {root}/")
+    assert line.endswith(
+        ": No space left on device (free space on that disk, then run the command again: what it finished "
+        "is kept)"
+    )
+    assert not list(root.rglob("*.tmp"))  # no temporary file left behind
+    filler.unlink()
+    listed = ingest_here(root, "review", "list")
+    assert listed.returncode == 0, listed.stderr
+    rest = queued(root)  # what the full disk stopped before its commit point (none once every journal was)
+    if rest:
+        assert ingest_here(root, "review", "approve", *rest).returncode == 0
+    assert queued(root) == []
+    check = ingest_here(root, "check")
+    assert check.returncode == 0, check.stdout
+    assert sorted(p.stem for p in (root / "decisions").glob("*.yaml")) == ids

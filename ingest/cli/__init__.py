@@ -8,6 +8,7 @@ imported only when that command runs, so `ingest --help` imports neither pydanti
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import os
@@ -105,9 +106,13 @@ class IngestGroup(click.Group):
             from ingest.cli.ui import err_console
 
             where = f"{exc.filename}: " if exc.filename else ""
+            todo = "check the path and its permissions, then run again"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                todo = "free space on that disk, then run the command again: what it finished is kept"
+            elif exc.errno == errno.EROFS:
+                todo = "that file system is read-only: remount it writable or work in a copy, then run again"
             err_console.print(
-                f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))} (check the path and its "
-                "permissions, then run again)",
+                f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))} ({todo})",
                 markup=True,
                 highlight=False,
                 soft_wrap=True,

@@ -19,7 +19,7 @@ from ingest.errors import CatalogError, Interrupted, UsageError
 from ingest.models import Decision, Entry, Proposal, Provenance
 from ingest.review.changes import apply_changes
 from ingest.review.commit import JOURNAL as JOURNAL
-from ingest.review.commit import check_render_target, commit, finish
+from ingest.review.commit import check_render_target, check_writable, commit, finish
 from ingest.review.commit import journal_dir as journal_dir
 from ingest.review.commit import pending as pending
 from ingest.review.commit import recover as recover
@@ -130,6 +130,8 @@ def approve(root: CatalogRoot, ids: list[str], *, reviewer: str | None = None) -
             if proposal.kind != "exclude":
                 _approved_entry(root, proposal, reviewer)
         check_render_target(root)
+        kinds = {p.kind == "exclude" for p in proposals}
+        check_writable(root, entries=False in kinds, exclusions=True in kinds)
         decisions: list[Decision] = []
         journals: list[Path] = []
         try:
@@ -215,6 +217,7 @@ def reject(root: CatalogRoot, ids: list[str], *, reason: str, reviewer: str | No
         raise UsageError("a rejection needs a reason", hint="pass --reason TEXT")
     with root.lock("ingest review reject"):
         recover(root)
+        check_writable(root, entries=False, exclusions=False)
         decisions = []
         for proposal_id in ids:
             path = root.proposal_path(proposal_id)
