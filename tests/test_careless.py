@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from helpers_cli import ingest_here
 
+from ingest.yamlio import load_yaml
+
 REPO = Path(__file__).resolve().parent.parent
 ROOT_FILES = ("entries", "ingest.yaml", "taxonomy.yaml", "CATALOG.md")
 # Tuning-half corpus papers (tests/data/corpus-truth.yaml): two updates of catalog entries and an exclusion.
@@ -107,6 +109,35 @@ def test_render_names_a_cross_listing_the_taxonomy_lost(catalog: Path) -> None:
     warned = [line for line in done.stderr.splitlines() if line.startswith("warning: entries/")]
     assert len(warned) == len(entries)
     assert all("section 'agent' is not a catalog section of taxonomy.yaml" in line for line in warned)
+
+
+def test_an_axis_value_renamed_in_one_place_of_the_taxonomy_points_at_the_place_still_using_it(
+    catalog: Path,
+) -> None:
+    taxonomy = catalog / "taxonomy.yaml"
+    edit(taxonomy, "      - id: external\n", "      - id: outside-teacher\n")
+    data = load_yaml(taxonomy)
+    first = next(i["id"] for i in data["implications"] if "external" in i["axes"].get("teacher_source", []))
+    lines = taxonomy.read_text(encoding="utf-8").splitlines()
+    implication = next(n for n, text in enumerate(lines, 1) if f"id: {first}" in text)
+    render = ingest_here(catalog, "render")
+    assert render.returncode == 2
+    (line,) = render.stderr.strip().splitlines()
+    assert line.startswith(f"error: {taxonomy}:{implication}: taxonomy: implication ")
+    assert "['external'] not values of axis teacher_source" in line
+    assert "Value error" not in line
+    assert line.endswith("(an id renamed in one place must be renamed everywhere taxonomy.yaml uses it)")
+    # Renamed everywhere in the taxonomy: each entry still using the old value is named by check.
+    text = taxonomy.read_text(encoding="utf-8")
+    taxonomy.write_text(text.replace("teacher_source: [external]", "teacher_source: [outside-teacher]"))
+    check = ingest_here(catalog, "check")
+    assert check.returncode == 1
+    gkd = catalog / "entries" / "gkd.yaml"
+    at = line_of(gkd, "    - external")
+    assert (
+        f"entries/gkd.yaml:{at}: error: axes.teacher_source: 'external' is not in its vocabulary"
+        in check.stdout
+    )
 
 
 # -- Ctrl-C -------------------------------------------------------------------------------------------------
