@@ -223,6 +223,40 @@ def dumps_yaml(data: Any) -> str:
     return buf.getvalue()
 
 
+def with_comments(old_text: str, data: Mapping[str, Any]) -> str | None:
+    """`data` written over the document `old_text` with ruamel's round trip, so that the comments a person
+    wrote in the file (on a line of its own or after a value) stay with the keys that remain; None when the
+    old text has no comment or does not load as a mapping. Keys come in `data`'s order."""
+    if "#" not in old_text:
+        return None
+    from ruamel.yaml.comments import CommentedMap
+
+    try:
+        doc = _loader().load(old_text)
+    except Exception:  # ruamel raises several unrelated types; the caller then writes `data` plainly
+        return None
+    if not isinstance(doc, CommentedMap):
+        return None
+    _merge_into(doc, data)
+    buf = io.StringIO()
+    _dumper().dump(doc, buf)
+    return buf.getvalue()
+
+
+def _merge_into(target: Any, new: Mapping[str, Any]) -> None:
+    from ruamel.yaml.comments import CommentedMap
+
+    for key in [k for k in target if k not in new]:
+        del target[key]
+    for key, value in new.items():
+        old = target.get(key)
+        if isinstance(value, Mapping) and isinstance(old, CommentedMap):
+            _merge_into(old, value)
+        elif key not in target or plain(old) != plain(value):
+            target[key] = plain(value)
+        target.move_to_end(key)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a text file atomically (UTF-8, '\n' line ends)."""
     atomic_write_bytes(path, text.encode("utf-8"))

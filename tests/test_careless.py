@@ -295,6 +295,26 @@ def test_a_tab_in_a_queued_proposal_is_named_by_review(catalog: Path, pdfs: Path
     assert f"review_queue/{proposal.name}:{i + 1}: a tab indents this line" in shown.stderr + shown.stdout
 
 
+def test_approving_an_update_keeps_the_comments_a_maintainer_wrote_in_the_entry(
+    queued_catalog: tuple[Path, list[str]],
+) -> None:
+    catalog, ids = queued_catalog
+    update = next(i for i in ids if i.startswith("update-openclaw-rl-"))
+    entry = catalog / "entries" / "openclaw-rl.yaml"
+    plain = catalog.parent / "plain"
+    shutil.copytree(catalog, plain)
+    commented = "# checked by hand against the v2 PDF\nname: OpenClaw-RL  # the list's name\n"
+    edit(entry, "name: OpenClaw-RL\n", commented)
+    assert ingest_here(catalog, "review", "approve", update).returncode == 0
+    assert ingest_here(plain, "review", "approve", update).returncode == 0
+    text = entry.read_text(encoding="utf-8")
+    assert commented in text
+    # Otherwise the very text an entry without comments gets: the comments are all that differs.
+    without = text.replace("# checked by hand against the v2 PDF\n", "").replace("  # the list's name", "")
+    assert without == (plain / "entries" / "openclaw-rl.yaml").read_text(encoding="utf-8")
+    assert ingest_here(catalog, "check").returncode == 0
+
+
 # -- a read-only folder, a full disk -----------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from ingest.yamlio import (
     limit_error,
     scan_limits,
     syntax_error,
+    with_comments,
 )
 
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -213,3 +214,20 @@ def dumps_record(data: Any) -> str:
 def write_record(path: Path, data: Any) -> None:
     """Write a record file atomically (dumps_record)."""
     atomic_write_text(path, dumps_record(data))
+
+
+def rewrite_record(path: Path, data: Any) -> None:
+    """Write a record over the file at `path` keeping the comments a person wrote in it (an approve rewrites
+    a hand-edited entry); the text must read back as `data`, else it is written as write_record writes it."""
+    try:
+        old = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        old = ""
+    text = with_comments(old, data) if isinstance(data, dict) else None
+    try:
+        if text is not None and parse(text, path) == data:
+            atomic_write_text(path, text)
+            return
+    except CatalogError:
+        pass
+    write_record(path, data)
