@@ -315,6 +315,23 @@ def test_approving_an_update_keeps_the_comments_a_maintainer_wrote_in_the_entry(
     assert ingest_here(catalog, "check").returncode == 0
 
 
+def test_add_of_a_paper_whose_entry_file_is_broken_names_that_file(catalog: Path, pdfs: Path) -> None:
+    copy = catalog / "entries" / "openclaw-copy.yaml"
+    shutil.copy(catalog / "entries" / "openclaw-rl.yaml", copy)  # a copy made in an editor, its id unchanged
+    (catalog / "entries" / "openclaw-rl.yaml").unlink()
+    done = ingest_here(catalog, "add", "--backend", "heuristic", str(pdfs / TUNING[0]))
+    assert done.returncode == 0, done.stderr
+    assert (
+        "not proposed 2603.10165: entries/openclaw-copy.yaml, which does not load, names it: mend that file "
+        "first (`ingest check` shows how)"
+    ) in done.stdout + done.stderr
+    check = ingest_here(catalog, "check")
+    assert (
+        "entries/openclaw-copy.yaml:1: error: entry id 'openclaw-rl' does not match the file name"
+        in check.stdout
+    )
+
+
 # -- a read-only folder, a full disk -----------------------------------------------------------------------
 
 
