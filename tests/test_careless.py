@@ -72,6 +72,27 @@ def line_of(path: Path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line == text)
 
 
+@pytest.mark.parametrize("moved", ["entries/gkd.yml", "entries/old/gkd.yaml"])
+def test_an_entry_renamed_to_yml_or_moved_into_a_subfolder_is_named_not_dropped_silently(
+    catalog: Path, moved: str
+) -> None:
+    assert ingest_here(catalog, "check").returncode == 0  # the check remembered for an unchanged root
+    target = catalog / moved
+    target.parent.mkdir(exist_ok=True)
+    (catalog / "entries" / "gkd.yaml").rename(target)
+    shown = "entries/gkd.yml" if moved.endswith(".yml") else "entries/old"
+    what = (
+        "not read: only files named *.yaml are; rename it to gkd.yaml"
+        if moved.endswith(".yml")
+        else "a folder: only the .yaml files directly in entries/ are read; move its files up"
+    )
+    check = ingest_here(catalog, "check")
+    assert f"{shown}: warning: {what} [not-read]" in check.stdout
+    render = ingest_here(catalog, "render")
+    assert render.returncode == 0
+    assert render.stderr.strip().splitlines() == [f"warning: {shown}: {what}; its entry is not in the list"]
+
+
 # -- a section renamed or removed while entries use it -------------------------------------------------------
 
 

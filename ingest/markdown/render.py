@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.catalog.diskcache import bulk
-from ingest.catalog.records import Record, catalog_files, read_entry, read_records
+from ingest.catalog.records import Record, catalog_files, read_entry, read_records, unread_files
 from ingest.catalog.store import CatalogRoot
 from ingest.config import RenderConfig
 from ingest.errors import UsageError
@@ -366,7 +366,10 @@ def render_root(root: CatalogRoot, output: str | None = None) -> RenderResult:
         entries = [read_entry(record) for record in entry_records]
         exclusions = [record.validate(Exclusion) for record in exclusion_records]
     files = catalog_files(entry_records, exclusion_records)
-    dropped = left_out(root, taxonomy, entry_records, entries)
+    dropped = [
+        f"{_shown(root, path)}: {what}; its entry is not in the list"
+        for path, what in unread_files(root.entries_dir)
+    ] + left_out(root, taxonomy, entry_records, entries)
     block, counts = render_text(taxonomy, entries, exclusions, config)
     remember_render(root.cache_dir, render_inputs(taxonomy, config, files), block)  # check need not render
     if output == "-":
