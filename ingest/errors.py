@@ -17,7 +17,8 @@ IngestError                         exit 2 unless a subclass says otherwise
 │   │   │   └── EndpointAuthError   2  HTTP 401/403 from the LLM endpoint: the key, its rights, the URL
 │   │   └── ExtractionTimeout       3  the LLM call used up extract.deadline_seconds; nothing was written
 │   └── UnexpectedError             1  a bug inside one paper's chain, recorded like any paper failure
-└── LockedError                     2  another run holds the root's lock
+├── LockedError                     2  another run holds the root's lock
+└── Interrupted                   130  Ctrl-C (SIGINT) stopped the command; says what it had finished
 """
 
 from __future__ import annotations
@@ -180,3 +181,9 @@ class UnexpectedError(PaperError):
 
 class LockedError(IngestError):
     """Another `ingest` process holds the root's lock."""
+
+
+class Interrupted(IngestError):
+    """Ctrl-C (SIGINT) stopped a command; the message says what it had finished and how to finish the rest."""
+
+    exit_code = 130  # the shell's own code for a command SIGINT stopped

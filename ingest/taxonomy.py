@@ -397,7 +397,27 @@ def load_taxonomy(path: Path) -> Taxonomy:
         return Taxonomy.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = [str(p) if not isinstance(p, int) else p for p in err["loc"]]
+        loc: list[str | int] = [str(p) if not isinstance(p, int) else p for p in err["loc"]]
+        message = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(
-            path, f"{'.'.join(map(str, loc)) or 'taxonomy'}: {err['msg']}", line=line_of(data, loc)
+            path,
+            f"{'.'.join(map(str, loc)) or 'taxonomy'}: {message}",
+            line=line_of(data, loc or _named(data, message)),
+            hint="an id renamed in one place must be renamed everywhere taxonomy.yaml uses it"
+            if "not values of axis" in message or "is not a section id" in message
+            else None,
         ) from exc
+
+
+_NAMED = re.compile(r"^(implication|section) (\S+?):")
+
+
+def _named(data: object, message: str) -> list[str | int]:
+    """The place of the implication or section a whole-taxonomy check names (`implication X: ...`), so its
+    error points at that item's line rather than the file's first."""
+    found = _NAMED.match(message)
+    items = data.get(f"{found.group(1)}s") if found and isinstance(data, dict) else None
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and found is not None and item.get("id") == found.group(2):
+            return [f"{found.group(1)}s", i]
+    return []

@@ -113,6 +113,34 @@ def _duplicate_key(text: str, path: Path | str, exc: DuplicateKeyError) -> Catal
     return CatalogError(path, f"duplicate key {key!r}{where}", line=line, hint="keep one of the two")
 
 
+_CONFLICT = re.compile(r"^(?:<{7}|>{7})(?: |$)", re.MULTILINE)
+
+
+def syntax_error(path: Path | str, text: str, problem: str, line: int | None) -> CatalogError:
+    """A YAML syntax error as one line, naming the two slips a parser words obscurely: a merge conflict
+    left in the file (the parser says "could not find expected ':'") and a tab in the indentation ("found
+    character that cannot start any token")."""
+    conflict = _CONFLICT.search(text)
+    if conflict is not None:
+        at = text.count("\n", 0, conflict.start()) + 1
+        return CatalogError(
+            path,
+            "a merge conflict is left in the file (a <<<<<<< or >>>>>>> line)",
+            line=at,
+            hint="keep the side you want and delete the <<<<<<<, ======= and >>>>>>> lines",
+        )
+    lines = text.split("\n")
+    tabbed = [i + 1 for i, ln in enumerate(lines) if "\t" in ln[: len(ln) - len(ln.lstrip(" \t"))]]
+    if tabbed and (line in tabbed or "tab" in problem or "cannot start any token" in problem):
+        return CatalogError(
+            path,
+            "a tab indents this line; YAML indents with spaces only",
+            line=line if line in tabbed else tabbed[0],
+            hint="replace the tab with spaces",
+        )
+    return CatalogError(path, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax")
+
+
 def loads_yaml(text: str, path: Path | str = "<string>") -> Any:
     """YAML text through ruamel's round-trip loader (lines kept), within the limits above."""
     from ruamel.yaml.constructor import DuplicateKeyError
@@ -130,9 +158,7 @@ def loads_yaml(text: str, path: Path | str = "<string>") -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise CatalogError(
-            path, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax"
-        ) from exc
+        raise syntax_error(path, text, problem, line) from exc
     except ReaderError as exc:  # a control character: its line from its position
         line = text.count("\n", 0, max(0, exc.position)) + 1
         problem = f"character {exc.character!r} is not allowed in YAML"
@@ -197,6 +223,40 @@ def dumps_yaml(data: Any) -> str:
     return buf.getvalue()
 
 
+def with_comments(old_text: str, data: Mapping[str, Any]) -> str | None:
+    """`data` written over the document `old_text` with ruamel's round trip, so that the comments a person
+    wrote in the file (on a line of its own or after a value) stay with the keys that remain; None when the
+    old text has no comment or does not load as a mapping. Keys come in `data`'s order."""
+    if "#" not in old_text:
+        return None
+    from ruamel.yaml.comments import CommentedMap
+
+    try:
+        doc = _loader().load(old_text)
+    except Exception:  # ruamel raises several unrelated types; the caller then writes `data` plainly
+        return None
+    if not isinstance(doc, CommentedMap):
+        return None
+    _merge_into(doc, data)
+    buf = io.StringIO()
+    _dumper().dump(doc, buf)
+    return buf.getvalue()
+
+
+def _merge_into(target: Any, new: Mapping[str, Any]) -> None:
+    from ruamel.yaml.comments import CommentedMap
+
+    for key in [k for k in target if k not in new]:
+        del target[key]
+    for key, value in new.items():
+        old = target.get(key)
+        if isinstance(value, Mapping) and isinstance(old, CommentedMap):
+            _merge_into(old, value)
+        elif key not in target or plain(old) != plain(value):
+            target[key] = plain(value)
+        target.move_to_end(key)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a text file atomically (UTF-8, '\n' line ends)."""
     atomic_write_bytes(path, text.encode("utf-8"))
@@ -228,8 +288,11 @@ def _mode_for(path: Path) -> int:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so that a reader (or a crash) sees either the old content or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # named by the file being written, not mkstemp's random temporary name
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as fh:
@@ -237,11 +300,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            # A full disk fails a write or fsync with no file named: name the file being written.
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

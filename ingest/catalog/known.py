@@ -274,10 +274,15 @@ class KnownPapers:
 
     def in_broken_entry(self, arxiv_id: str | None, title: str | None) -> bool:
         """Whether a hand-broken entry file holds this paper: by arXiv id, or by title (as entry_by_title)."""
+        return self.broken_entry(arxiv_id, title) is not None
+
+    def broken_entry(self, arxiv_id: str | None, title: str | None) -> str | None:
+        """The file stem of the hand-broken entry that holds this paper (as in_broken_entry), or None."""
         if arxiv_id and arxiv_id in self.broken_arxiv:
-            return True
+            hit = self.ids.get(arxiv_id)
+            return (hit.entry_id if hit is not None else None) or ""
         index = self.idless_broken_titles if arxiv_id else self.broken_titles
-        return index.match(title, self.threshold) is not None
+        return index.match(title, self.threshold)
 
     def classify(self, candidate: Candidate) -> tuple[str, Known | None]:
         """'new', 'update' (a newer version of an entry) or 'known', with what matched (discover's dedupe)."""

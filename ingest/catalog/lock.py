@@ -58,9 +58,12 @@ def _open(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
 
-def _write_holder(fd: int, command: str) -> None:
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{command} pid {os.getpid()}\n".encode(), 0)
+def _write_holder(fd: int, command: str, path: Path) -> None:
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{command} pid {os.getpid()}\n".encode(), 0)
+    except OSError as exc:  # a full disk: name the file, as every other write does
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
 @contextmanager
@@ -75,7 +78,7 @@ def root_lock(path: Path, command: str, *, wait: float = LOCK_WAIT_SECONDS) -> I
             if time.monotonic() >= deadline:
                 raise _locked_error(path, _holder(fd))
             time.sleep(_POLL_SECONDS)
-        _write_holder(fd, command)
+        _write_holder(fd, command, path)
         try:
             yield
         finally:
@@ -93,7 +96,7 @@ def lock_if_free(path: Path, command: str) -> Iterator[bool]:
     try:
         held = _try(fd)
         if held:
-            _write_holder(fd, command)
+            _write_holder(fd, command, path)
         try:
             yield held
         finally:

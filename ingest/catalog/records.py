@@ -300,6 +300,33 @@ def record_files(folder: Path) -> list[Path]:
     return [known.get(name) or known.setdefault(name, folder / name) for name in names]
 
 
+def unread_files(folder: Path) -> list[tuple[Path, str]]:
+    """What a person put in a record folder that no command reads, with what to do: a `.yml` (or `.YAML`)
+    file, a folder holding YAML files. Render and check would otherwise leave its record out unsaid."""
+    try:
+        found = sorted(os.scandir(folder), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    out: list[tuple[Path, str]] = []
+    for entry in found:
+        name, path = entry.name, Path(entry.path)
+        if name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            try:
+                holds = any(n.lower().endswith((".yaml", ".yml")) for n in os.listdir(path))
+            except OSError:
+                holds = False
+            if holds:
+                where = f"{folder.name}/"
+                what = f"a folder: only the .yaml files directly in {where} are read; move its files up"
+                out.append((path, what))
+        elif name.lower().endswith((".yml", ".yaml")) and not name.endswith(".yaml"):
+            stem = name.rsplit(".", 1)[0]
+            out.append((path, f"not read: only files named *.yaml are; rename it to {stem}.yaml"))
+    return out
+
+
 def read_records(folder: Path, cache_dir: Path | None = None) -> list[Record]:
     """Every record of a folder; the folder is checked to lie inside the root once, not per file.
     `cache_dir`: keep the parsed records there between commands (DiskCache)."""

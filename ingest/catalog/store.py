@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.catalog.diskcache import DiskCache
 from ingest.catalog.records import read_entry, read_model, read_record, read_records, record_files
-from ingest.catalog.yaml12 import write_record
+from ingest.catalog.yaml12 import rewrite_record, write_record
 from ingest.env import Env
 from ingest.errors import CatalogError, InvalidFile, UsageError
 from ingest.models import check_id
@@ -283,7 +283,7 @@ class CatalogRoot:
 
     def write_entry(self, entry: Entry) -> Path:
         path = self.entry_path(entry.id)
-        write_record(path, model_to_yaml_data(entry))
+        rewrite_record(path, model_to_yaml_data(entry))  # a maintainer's comments in the entry stay
         return path
 
     # -- proposals, decisions, exclusions -----------------------------------------------------------------

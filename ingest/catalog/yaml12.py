@@ -14,7 +14,16 @@ from typing import Any
 import yaml
 
 from ingest.errors import CatalogError
-from ingest.yamlio import MAX_DEPTH, MAX_FILE_BYTES, atomic_write_text, dumps_yaml, limit_error, scan_limits
+from ingest.yamlio import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    atomic_write_text,
+    dumps_yaml,
+    limit_error,
+    scan_limits,
+    syntax_error,
+    with_comments,
+)
 
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -173,9 +182,7 @@ def parse(text: str, source: Path | str = "<string>") -> Any:
         line = mark.line + 1 if mark else None
         if problem.startswith("duplicate key"):
             raise CatalogError(source, problem, line=line, hint="keep one of the two") from exc
-        raise CatalogError(
-            source, f"YAML syntax error: {problem}", line=line, hint="fix the YAML syntax"
-        ) from exc
+        raise syntax_error(source, text, problem, line) from exc
     except yaml.reader.ReaderError as exc:  # a control character: its line from its position
         line = text.count("\n", 0, max(0, exc.position)) + 1
         problem = f"character {exc.character!r} is not allowed in YAML"
@@ -207,3 +214,20 @@ def dumps_record(data: Any) -> str:
 def write_record(path: Path, data: Any) -> None:
     """Write a record file atomically (dumps_record)."""
     atomic_write_text(path, dumps_record(data))
+
+
+def rewrite_record(path: Path, data: Any) -> None:
+    """Write a record over the file at `path` keeping the comments a person wrote in it (an approve rewrites
+    a hand-edited entry); the text must read back as `data`, else it is written as write_record writes it."""
+    try:
+        old = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        old = ""
+    text = with_comments(old, data) if isinstance(data, dict) else None
+    try:
+        if text is not None and parse(text, path) == data:
+            atomic_write_text(path, text)
+            return
+    except CatalogError:
+        pass
+    write_record(path, data)

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ingest.catalog.diskcache import bulk, save_caches
-from ingest.catalog.records import Record, catalog_files, id_mismatch, read_records
+from ingest.catalog.records import Record, catalog_files, id_mismatch, read_records, unread_files
 from ingest.catalog.rules import TaxonomyRules, field_loc
 from ingest.catalog.store import CatalogRoot
 from ingest.check.rendered import compare_rendered
@@ -216,6 +216,13 @@ class _Checker:
         )
 
     # -- folders -------------------------------------------------------------------------------------------
+    def check_unread(self) -> None:
+        """Files in the record folders that nothing reads (`gkd.yml`, `entries/old/`): a warning each."""
+        root = self.root
+        for folder in (root.entries_dir, root.queue_dir, root.exclusions_dir, root.decisions_dir):
+            for path, what in unread_files(folder):
+                self.add(path, None, "warning", "not-read", what)
+
     def check_entries(self) -> list[Record]:
         """Every entry file's problems; returns the valid ones (their models are built only if needed)."""
         records = self.entry_records = read_records(self.root.entries_dir, self.root.cache_dir)
@@ -395,6 +402,7 @@ def check_root(root: CatalogRoot, *, min_confidence: float | None = None) -> Che
         exclusions = checker.check_exclusions()
         checker.check_decisions()
         checker.check_journal()
+        checker.check_unread()
         checker.check_rendered(entries, exclusions)
     save_caches()  # the lines of flagged records, for the next check
     # errors first, then warnings, then info (which may refer to the errors), each by file and line

@@ -8,6 +8,7 @@ imported only when that command runs, so `ingest --help` imports neither pydanti
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import os
@@ -84,6 +85,19 @@ class IngestGroup(click.Group):
                 f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True
             )
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # Ctrl-C outside a step that says what it finished (review approve/reject do): click's bare
+            # "Aborted!" left a maintainer guessing whether the root was damaged. Every write is atomic.
+            from ingest.cli.ui import err_console
+
+            err_console.print(
+                "error: interrupted (Ctrl-C): every file ingest writes is replaced whole, so what it "
+                "finished is kept and nothing is half-written (run the command again to finish)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            ctx.exit(130)
         except OSError as exc:
             # A path the user gave or the disk refused (a folder where a file belongs, permissions, a full
             # disk): one line that names the file, not a traceback.
@@ -92,9 +106,13 @@ class IngestGroup(click.Group):
             from ingest.cli.ui import err_console
 
             where = f"{exc.filename}: " if exc.filename else ""
+            todo = "check the path and its permissions, then run again"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                todo = "free space on that disk, then run the command again: what it finished is kept"
+            elif exc.errno == errno.EROFS:
+                todo = "that file system is read-only: remount it writable or work in a copy, then run again"
             err_console.print(
-                f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))} (check the path and its "
-                "permissions, then run again)",
+                f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))} ({todo})",
                 markup=True,
                 highlight=False,
                 soft_wrap=True,

@@ -140,7 +140,10 @@ def render_cmd(root: CatalogRoot, output: str | None) -> None:
     """Write the catalog markdown from entries/: between the markers of an existing file, or a new file.
 
     A file that exists without the two marker lines (render.begin_marker, render.end_marker) is refused,
-    so nothing a person wrote is overwritten. Exit codes: 0 written or already current; 2 bad usage."""
+    so nothing a person wrote is overwritten. What lies between the markers is render's: a hand edit there
+    since the last render is replaced, with a warning naming its line and the copy of the old file kept in
+    the cache (replaced/). An entry in a section taxonomy.yaml does not have is named too, with its file and
+    line. Exit codes: 0 written or already current; 2 bad usage."""
     from ingest.markdown.render import render_root  # here: `check` needs no renderer
 
     root.require()
@@ -149,6 +152,8 @@ def render_cmd(root: CatalogRoot, output: str | None) -> None:
     else:
         with root.lock("ingest render"):
             result = render_root(root, output)
+    for line in [*result.left_out, *([result.replaced_edit] if result.replaced_edit else [])]:
+        err_console.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
     if result.path is None:
         sys.stdout.write(result.text)
         sys.stdout.flush()

@@ -34,7 +34,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.catalog.records import load_catalog_files
+from ingest.catalog.diskcache import bulk
+from ingest.catalog.records import Record, catalog_files, read_entry, read_records, unread_files
 from ingest.catalog.store import CatalogRoot
 from ingest.config import RenderConfig
 from ingest.errors import UsageError
@@ -52,7 +53,13 @@ from ingest.markdown.layout import (
     table,
     verdict_notes,
 )
-from ingest.markdown.rendered import remember_render, render_inputs
+from ingest.markdown.rendered import (
+    block_digest,
+    last_written,
+    remember_render,
+    remember_written,
+    render_inputs,
+)
 from ingest.markdown.rendered import render_output_path as render_output_path  # its callers import it here
 from ingest.models import Entry, Exclusion
 from ingest.taxonomy import Section, Taxonomy
@@ -259,6 +266,37 @@ class RenderResult:
     changed: bool
     entries: int
     counts: dict[str, int]
+    # One line for each entry (or cross-listing) the taxonomy has no section for: render leaves it out of the
+    # list, and must say so, or a renamed section silently drops its rows from the published list.
+    left_out: list[str] = field(default_factory=list)
+    # Set when the block render replaced had been edited by hand since render last wrote it: where, and
+    # where the old file is kept.
+    replaced_edit: str | None = None
+
+
+def left_out(root: CatalogRoot, taxonomy: Taxonomy, records: list[Record], entries: list[Entry]) -> list[str]:
+    """`file:line: ...` for every entry that lists a section the taxonomy does not render."""
+    catalog = [s.id for s in taxonomy.catalog_sections]
+    out: list[str] = []
+    for record, entry in zip(records, entries, strict=True):
+        unknown = [(i, sid) for i, sid in enumerate(entry.sections) if sid not in catalog]
+        if not unknown:
+            continue
+        rendered = [sid for sid in entry.sections if sid in catalog]
+        path = record.path
+        where = path.relative_to(root.path).as_posix() if path.is_relative_to(root.path) else str(path)
+        line = record.line(["sections", unknown[0][0]]) or 1
+        names = ", ".join(repr(sid) for _, sid in unknown)
+        fate = (
+            f"it is listed only under {', '.join(rendered)}"
+            if rendered
+            else f"{entry.name} is left out of the list"
+        )
+        out.append(
+            f"{where}:{line}: section {names} is not a catalog section of taxonomy.yaml, so {fate}; "
+            f"move the entry to one of {catalog} or put the section back in taxonomy.yaml"
+        )
+    return out
 
 
 def full_document(taxonomy: Taxonomy, block: str, config: RenderConfig) -> str:
@@ -322,12 +360,59 @@ def render_root(root: CatalogRoot, output: str | None = None) -> RenderResult:
     """Render the root's entries: to `output` (a path, or '-' for stdout) or to the configured file."""
     config = root.config.render
     taxonomy = root.taxonomy
-    entries, exclusions, files = load_catalog_files(root)
+    entry_records = read_records(root.entries_dir, root.cache_dir)
+    exclusion_records = read_records(root.exclusions_dir, root.cache_dir)
+    with bulk():
+        entries = [read_entry(record) for record in entry_records]
+        exclusions = [record.validate(Exclusion) for record in exclusion_records]
+    files = catalog_files(entry_records, exclusion_records)
+    dropped = [
+        f"{_shown(root, path)}: {what}; its entry is not in the list"
+        for path, what in unread_files(root.entries_dir)
+    ] + left_out(root, taxonomy, entry_records, entries)
     block, counts = render_text(taxonomy, entries, exclusions, config)
     remember_render(root.cache_dir, render_inputs(taxonomy, config, files), block)  # check need not render
     if output == "-":
         text = full_document(taxonomy, block, config)
-        return RenderResult(None, "stdout", text, True, len(entries), counts)
+        return RenderResult(None, "stdout", text, True, len(entries), counts, dropped)
     path = Path(output).resolve() if output else render_output_path(root.path, config)
+    edit = hand_edit(root, path, block, config)
     text, mode, changed = write_rendered(path, block, taxonomy, config)
-    return RenderResult(path, mode, text, changed, len(entries), counts)
+    remember_written(root.cache_dir, path, block)
+    return RenderResult(path, mode, text, changed, len(entries), counts, dropped, edit)
+
+
+def _shown(root: CatalogRoot, path: Path) -> str:
+    return path.relative_to(root.path).as_posix() if path.is_relative_to(root.path) else str(path)
+
+
+def hand_edit(root: CatalogRoot, path: Path, block: str, config: RenderConfig) -> str | None:
+    """When the block between `path`'s markers was edited since render last wrote it, and this render would
+    replace the edit: keep a copy of the file in the cache and say where the edit was and where the copy is.
+    Without a memory of the last write (a fresh clone) an edit cannot be told from older entries: None."""
+    try:
+        old = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    span = marker_span(old, config)
+    if span is None:
+        return None
+    current = old[span[0] : span[1]].replace("\r\n", "\n")
+    digest = block_digest(current)
+    written = last_written(root.cache_dir, path)
+    if written is None or digest in (written, block_digest(block)):
+        return None
+    kept = root.cache_dir / "replaced" / path.name
+    atomic_write_text(kept, old)
+    before = current.strip("\n").split("\n")
+    after = block.strip("\n").split("\n")
+    first = next(
+        (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+        min(len(before), len(after)),
+    )
+    line = old[: span[0]].count("\n") + 2 + first  # the begin marker's line, then the block's lines
+    return (
+        f"{_shown(root, path)}:{line}: the catalog between the markers was edited by hand since ingest last "
+        f"rendered it, and render replaced the edit (the old file is kept at {_shown(root, kept)}); make "
+        "the change in entries/ (or outside the markers, which render keeps)"
+    )

@@ -92,3 +92,38 @@ def render_output_path(root_path: Path, config: RenderConfig) -> Path:
             f"render.output {config.output!r} is outside the root", hint="use a path inside the root"
         )
     return path
+
+
+# What render last wrote into a file, by the file's path: a block that differs from it and from the new
+# render was changed by a hand (a maintainer's edit between the markers), which render must not replace
+# silently. A plain file: it decides only whether to warn, so a damaged one warns less, never wrongly writes.
+WRITTEN = "written.json"
+
+
+def _written_file(cache_dir: Path) -> Path:
+    return cache_dir / "records" / WRITTEN
+
+
+def last_written(cache_dir: Path, path: Path) -> str | None:
+    """block_digest of the block render last wrote into `path`, when the cache remembers it."""
+    try:
+        document = json.loads(_written_file(cache_dir).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    found = document.get(str(path)) if isinstance(document, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def remember_written(cache_dir: Path, path: Path, block: str) -> None:
+    """Keep block_digest(block) as what `path` holds between its markers (a read-only cache keeps none)."""
+    try:
+        document = json.loads(_written_file(cache_dir).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        document = {}
+    if not isinstance(document, dict):
+        document = {}
+    document[str(path)] = block_digest(block)
+    try:
+        atomic_write_bytes(_written_file(cache_dir), json.dumps(document).encode())
+    except OSError:
+        pass

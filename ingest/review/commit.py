@@ -18,6 +18,7 @@ kills a real approve right after each step (an audit hook in the child process w
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -94,7 +95,9 @@ def render_catalog(root: CatalogRoot) -> None:
         render_root,  # render is its own stage; imported here so review loads without it
     )
 
-    render_root(root)
+    result = render_root(root)
+    for line in [*result.left_out, *([result.replaced_edit] if result.replaced_edit else [])]:
+        warn_stderr(line)  # what `ingest render` says, said here too
 
 
 def check_render_target(root: CatalogRoot) -> None:
@@ -115,12 +118,40 @@ def check_render_target(root: CatalogRoot) -> None:
         )
 
 
+def check_writable(root: CatalogRoot, *, entries: bool, exclusions: bool) -> None:
+    """Refuse (UsageError, exit 2) before anything is written when a folder a decision writes is read-only
+    (a read-only mount, a folder without write permission): otherwise the batch stops half-way, its
+    decided proposals waiting in journals until the folder is writable again."""
+    folders = [root.review_journal_dir, root.decisions_dir, root.queue_dir]
+    folders += [root.entries_dir] if entries else []
+    folders += [root.exclusions_dir] if exclusions else []
+    for folder in folders:
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent  # a folder to be made: its parent must be writable
+        if not os.access(existing, os.W_OK):
+            shown = existing.relative_to(root.path) if existing.is_relative_to(root.path) else existing
+            raise UsageError(
+                f"{shown}/ cannot be written (read-only or no write permission); nothing was decided",
+                hint=f"make {shown}/ writable, then run the command again",
+            )
+
+
 def try_recover(root: CatalogRoot, warn: Callable[[str], None] = warn_stderr) -> list[str]:
-    """recover() when the lock is free at once; a reader must not wait for a running job."""
+    """recover() when the lock is free at once; a reader must not wait for a running job, nor fail on a root
+    it cannot write (a read-only entries/, a full disk): it says so and reads on."""
     if not pending(root):
         return []
-    with lock_if_free(root.lock_path, "ingest (finishing an interrupted review)") as held:
-        return recover(root, warn) if held else []
+    try:
+        with lock_if_free(root.lock_path, "ingest (finishing an interrupted review)") as held:
+            return recover(root, warn) if held else []
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        warn(
+            f"an interrupted decision could not be finished ({where}{exc.strerror or exc}); the next command "
+            "that can write the root finishes it"
+        )
+        return []
 
 
 def pending(root: CatalogRoot) -> list[Path]:

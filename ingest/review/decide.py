@@ -15,11 +15,11 @@ from ingest.catalog.merge import reviewed_fields
 from ingest.catalog.queue import load_proposal, raw_arxiv_id
 from ingest.catalog.records import load_catalog, read_record
 from ingest.catalog.store import CatalogRoot
-from ingest.errors import CatalogError, UsageError
+from ingest.errors import CatalogError, Interrupted, UsageError
 from ingest.models import Decision, Entry, Proposal, Provenance
 from ingest.review.changes import apply_changes
 from ingest.review.commit import JOURNAL as JOURNAL
-from ingest.review.commit import check_render_target, commit, finish
+from ingest.review.commit import check_render_target, check_writable, commit, finish
 from ingest.review.commit import journal_dir as journal_dir
 from ingest.review.commit import pending as pending
 from ingest.review.commit import recover as recover
@@ -130,28 +130,51 @@ def approve(root: CatalogRoot, ids: list[str], *, reviewer: str | None = None) -
             if proposal.kind != "exclude":
                 _approved_entry(root, proposal, reviewer)
         check_render_target(root)
-        decisions, journals = [], []
-        for proposal in proposals:
-            if proposal.kind == "exclude":
-                assert proposal.exclusion is not None
-                exclusion = proposal.exclusion.model_copy(
-                    update={
-                        "provenance": Provenance(
-                            source="extracted", by=reviewer, at=_now(), run_id=proposal.provenance.run_id
-                        )
-                    }
-                )
-                decision = _decision(
-                    proposal, "approved", reviewer=reviewer, reason=exclusion.reason, entry_id=None
-                )
-                journals.append(commit(root, decision, exclusion=exclusion))
-            else:
-                entry = _approved_entry(root, proposal, reviewer)
-                decision = _decision(proposal, "approved", reviewer=reviewer, reason=None, entry_id=entry.id)
-                journals.append(commit(root, decision, entry=entry))
-            decisions.append(decision)
-        finish(root, journals)
+        kinds = {p.kind == "exclude" for p in proposals}
+        check_writable(root, entries=False in kinds, exclusions=True in kinds)
+        decisions: list[Decision] = []
+        journals: list[Path] = []
+        try:
+            for proposal in proposals:
+                if proposal.kind == "exclude":
+                    assert proposal.exclusion is not None
+                    exclusion = proposal.exclusion.model_copy(
+                        update={
+                            "provenance": Provenance(
+                                source="extracted", by=reviewer, at=_now(), run_id=proposal.provenance.run_id
+                            )
+                        }
+                    )
+                    decision = _decision(
+                        proposal, "approved", reviewer=reviewer, reason=exclusion.reason, entry_id=None
+                    )
+                    journals.append(commit(root, decision, exclusion=exclusion))
+                else:
+                    entry = _approved_entry(root, proposal, reviewer)
+                    decision = _decision(
+                        proposal, "approved", reviewer=reviewer, reason=None, entry_id=entry.id
+                    )
+                    journals.append(commit(root, decision, entry=entry))
+                decisions.append(decision)
+            finish(root, journals)
+        except KeyboardInterrupt:
+            # Ctrl-C: what was committed (the decision it cut short too, once its journal is written) is
+            # finished and rendered now, and said; a bare "Aborted!" hid that part of the batch was merged.
+            raise interrupted("approve", recover(root), [p.id for p in proposals]) from None
         return decisions
+
+
+def interrupted(verb: str, done: list[str], asked: list[str]) -> Interrupted:
+    """What Ctrl-C left of `review approve|reject IDS`: the decisions made and what is still queued."""
+    rest = [pid for pid in asked if pid not in done]
+    past = f"{verb}d" if verb.endswith("e") else f"{verb}ed"
+    made = f"{past} {len(done)} of {len(asked)}" + (f" ({', '.join(done)})" if done else "")
+    if not rest:
+        return Interrupted(f"interrupted (Ctrl-C), but every decision was made: {made}")
+    return Interrupted(
+        f"interrupted (Ctrl-C): {made}; still in the queue: {', '.join(rest)}",
+        hint=f"run `ingest review {verb} {' '.join(rest)}` to finish",
+    )
 
 
 _VERSION_RE = re.compile(r"v(\d+)$")
@@ -194,6 +217,7 @@ def reject(root: CatalogRoot, ids: list[str], *, reason: str, reviewer: str | No
         raise UsageError("a rejection needs a reason", hint="pass --reason TEXT")
     with root.lock("ingest review reject"):
         recover(root)
+        check_writable(root, entries=False, exclusions=False)
         decisions = []
         for proposal_id in ids:
             path = root.proposal_path(proposal_id)
@@ -210,6 +234,9 @@ def reject(root: CatalogRoot, ids: list[str], *, reason: str, reviewer: str | No
                     proposal, "rejected", reviewer=reviewer, reason=reason, entry_id=proposal.target
                 )
                 decisions.append(decision)
-        journals = [commit(root, decision) for decision in decisions]
-        finish(root, journals, render=False)  # a rejection changes no entry: nothing to re-render
+        try:
+            journals = [commit(root, decision) for decision in decisions]
+            finish(root, journals, render=False)  # a rejection changes no entry: nothing to re-render
+        except KeyboardInterrupt:
+            raise interrupted("reject", recover(root), [d.id for d in decisions]) from None
         return decisions

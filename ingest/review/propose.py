@@ -159,8 +159,10 @@ def _held(known: KnownPapers, extraction: Extraction, arxiv_id: str | None) -> s
         return held
     if not arxiv_id and title_key(extraction.entry.title or extraction.entry.name) in known.queued_titles:
         return "a proposal of the same title is already in the review queue"
-    if known.in_broken_entry(arxiv_id, extraction.entry.title):
-        return "an entry file that does not load names it: mend that file first (`ingest check` shows it)"
+    broken = known.broken_entry(arxiv_id, extraction.entry.title)
+    if broken is not None:
+        where = f"entries/{broken}.yaml" if broken else "an entry file"
+        return f"{where}, which does not load, names it: mend that file first (`ingest check` shows how)"
     return None
 
 
