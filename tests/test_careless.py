@@ -371,9 +371,8 @@ def read_only() -> Iterator[Callable[[Path], None]]:
             folder.chmod(0o555)
             undo.append(lambda: folder.chmod(0o755))
         elif mount("--bind", str(folder), str(folder)):
-            undo.append(
-                lambda: mount("-l", "--no-mtab", str(folder)) or subprocess.run(["umount", str(folder)])
-            )
+            # lazy: the folder is unmounted even if a process of the test still has a file open in it
+            undo.append(lambda: subprocess.run(["umount", "-l", str(folder)], check=False))
             if not mount("-o", "remount,ro,bind", str(folder)):
                 pytest.skip("root without the right to remount read-only (a container without CAP_SYS_ADMIN)")
         else:
@@ -445,8 +444,10 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     disk.mkdir()
     if os.geteuid() != 0 or not mount("-t", "tmpfs", "-o", "size=1200k", "tmpfs", str(disk)):
         pytest.skip("mounting a tmpfs needs root (CAP_SYS_ADMIN); a full disk cannot be made otherwise")
-    yield disk
-    subprocess.run(["umount", str(disk)], check=True)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
 
 
 def fill(disk: Path, leave_kib: int) -> Path:
