@@ -1,0 +1,197 @@
+"""The GitHub loop walked end to end with real parts: each workflow step's own script under bash, a fake `gh`,
+a git repository with a bare "GitHub" remote, the loopback arXiv mirror; two weeks and a reviewer between."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers_queue import new_root
+from test_workflows import _as_github_runs, _load
+
+REPO_NAME = "o/r"
+GKD, HY = "2306.13649", "2512.24092"  # tuning-half corpus papers
+UNSET = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "INGEST_MODEL": "", "SINCE": "", "MAX": ""}
+
+
+class Loop:
+    """A fork on "GitHub" (a bare repository the push URL is redirected to) and a runner's temp folders."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.origin = tmp / "origin.git"
+        self.calls = tmp / "gh-calls"
+        self.answers = tmp / "gh-answers"
+        self.answers.mkdir()
+        self.runs = 0
+        url = f"https://x-access-token:x@github.com/{REPO_NAME}.git"
+        self.env = {
+            "GITHUB_REPOSITORY": REPO_NAME,
+            "GH_TOKEN": "x",
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"url.{self.origin}.insteadOf",
+            "GIT_CONFIG_VALUE_0": url,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.org",
+        }
+        bin_dir = tmp / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        gh = bin_dir / "gh"
+        # records its arguments; answers `gh A B …` with the file gh-answers/A-B when there is one
+        gh.write_text(
+            f'#!/bin/sh\nprintf "%s\\n" "$@" >> "{self.calls}"\necho "--" >> "{self.calls}"\n'
+            f'if [ -f "{self.answers}/$1-$2" ]; then cat "{self.answers}/$1-$2"; fi\n'
+        )
+        gh.chmod(0o755)
+
+    def git(self, cwd: Path, *args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=self._git_env())
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def _git_env(self) -> dict[str, str]:
+        import os
+
+        return {**os.environ, **self.env}
+
+    def checkout(self, ref: str, path: str = "") -> Path:
+        """actions/checkout (`path:` under a new workspace): a fresh clone at `ref` (default branch when empty)."""
+        self.runs += 1
+        where = self.tmp / f"checkout-{self.runs}" / path
+        self.git(self.tmp, "clone", "-q", str(self.origin), str(where))
+        if ref:
+            self.git(where, "checkout", "-q", ref)
+        return where
+
+    def step(self, workflow: str, job: str, name_or_command: str, cwd: Path, env: dict[str, str]) -> Any:
+        steps = _load(workflow)["jobs"][job]["steps"]
+        step = next(s for s in steps if name_or_command in s.get("name", "") + s.get("run", ""))
+        run_dir = self.tmp / f"job-{self.runs}"
+        run_dir.mkdir(exist_ok=True)
+        (run_dir / "bin").mkdir(exist_ok=True)
+        (run_dir / "bin" / "gh").write_bytes((self.tmp / "bin" / "gh").read_bytes())
+        (run_dir / "bin" / "gh").chmod(0o755)
+        done = _as_github_runs(step["run"], cwd, {**self.env, **env}, run_dir)
+        return done
+
+    def outputs(self) -> dict[str, str]:
+        path = self.tmp / f"job-{self.runs}" / "output"
+        text = path.read_text() if path.exists() else ""
+        return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+    def gh_calls(self) -> list[list[str]]:
+        text = self.calls.read_text() if self.calls.exists() else ""
+        return [c.strip("\n").splitlines() for c in text.split("--\n") if c.strip()]
+
+
+@pytest.fixture
+def loop(tmp_path: Path) -> Loop:
+    loop = Loop(tmp_path)
+    root = new_root(tmp_path / "fork")
+    loop.git(root.path, "init", "-q", "-b", "main")
+    loop.git(root.path, "add", "-A")
+    loop.git(root.path, "commit", "-qm", "the list")
+    loop.git(tmp_path, "clone", "-q", "--bare", str(root.path), str(loop.origin))
+    return loop
+
+
+def weekly(loop: Loop) -> dict[str, str]:
+    """One scheduled weekly-ingest run: job ingest, then job pull-request when something was proposed."""
+    wf = "weekly-ingest.yml"
+    find = loop.step(wf, "ingest", "Find the open weekly", loop.tmp, {})
+    assert find.returncode == 0, find.stderr
+    branch = loop.outputs()["branch"]
+    work = loop.checkout(branch)
+    run = loop.step(wf, "ingest", "ingest run", work, UNSET)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = loop.outputs() | {"branch": branch}
+    if out["proposed"] == "0":
+        return out
+    check = loop.step(wf, "ingest", "ingest check", work, {})
+    handover = loop.step(wf, "ingest", "pr-body", work, {})
+    assert handover.returncode == 0, handover.stderr
+    hand = loop.tmp / f"job-{loop.runs}" / "runner" / "handover"
+    write = loop.checkout(branch)
+    runner = loop.tmp / f"job-{loop.runs}" / "runner" / "handover"
+    runner.mkdir(parents=True)
+    for f in hand.iterdir():
+        (runner / f.name).write_bytes(f.read_bytes())
+    env = {"BRANCH": branch, "PROPOSED": out["proposed"], "RUN_ID": str(100 + loop.runs)}
+    pushed = loop.step(wf, "pull-request", "git push", write, env)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    return out | {"check": check.stdout, "body": (hand / "body.md").read_text()}
+
+
+def comment(loop: Loop, branch: str, body: str, *, association: str = "OWNER", cross: bool = False) -> str:
+    """One review-comment.yml run on the pull request of `branch`: the reply posted."""
+    wf = "review-comment.yml"
+    info = {"headRefName": branch, "isCrossRepository": cross, "state": "OPEN"}
+    (loop.answers / "pr-view").write_text(json.dumps(info))
+    guard = loop.step(wf, "decide", "must be one of ours", loop.tmp, {"PR": "5"})
+    assert guard.returncode == 0, guard.stderr
+    ours = loop.outputs().get("branch", "")
+    if not ours:
+        return ""
+    pr = loop.checkout(ours, "pr")
+    decide_env = {"COMMENT_BODY": body, "AUTHOR": "alice", "ASSOCIATION": association}
+    decide = loop.step(wf, "decide", "github comment", pr.parent, decide_env)
+    if loop.outputs().get("acted") == "true":
+        loop.step(wf, "decide", "git push", pr, {"BRANCH": ours, "AUTHOR": "alice"})
+    outcome = "success" if decide.returncode == 0 else "failure"
+    answer = loop.step(wf, "decide", "gh pr comment", pr, {"PR": "5", "OUTCOME": outcome})
+    assert answer.returncode == 0, answer.stderr
+    reply = loop.tmp / f"job-{loop.runs}" / "runner" / "reply.md"
+    return reply.read_text() if reply.exists() else ""
+
+
+def files(loop: Loop, ref: str, folder: str) -> list[str]:
+    out = loop.git(loop.origin, "ls-tree", "--name-only", f"{ref}:{folder}") if ref else ""
+    return sorted(n for n in out.splitlines() if n.endswith(".yaml"))
+
+
+def branches(loop: Loop) -> list[str]:
+    refs = loop.git(loop.origin, "for-each-ref", "--format=%(refname:short)", "refs/heads/")
+    return sorted(r for r in refs.split() if r != "main")
+
+
+def test_two_weeks_with_an_open_pull_request_and_a_reviewer_between(loop: Loop, arxiv_mirror) -> None:
+    arxiv_mirror.list_paper(GKD, submitted=datetime.now(UTC) - timedelta(days=3))
+    first = weekly(loop)
+    assert first["proposed"] == "1"
+    [branch] = branches(loop)
+    assert branch.startswith("ingest/weekly-")
+    assert files(loop, branch, "review_queue") == ["gkd-2306.13649v1.yaml"]
+    create = loop.gh_calls()[-1]
+    assert create[:2] == ["pr", "create"]
+    assert "`gkd-2306.13649v1` · new" in first["body"]
+    assert "::warning file=review_queue/gkd-2306.13649v1.yaml" in first["check"]
+
+    reply = comment(loop, branch, "/ingest approve gkd-2306.13649v1")
+    assert "- approved: `gkd-2306.13649v1`" in reply
+    assert files(loop, branch, "decisions") == ["gkd-2306.13649v1.yaml"]
+
+    # The second Monday: the pull request is still open (gh finds its branch); a new paper is listed.
+    arxiv_mirror.list_paper(HY, submitted=datetime.now(UTC) - timedelta(days=1))
+    (loop.answers / "pr-list").write_text(branch + "\n")
+    second = weekly(loop)
+    assert second["proposed"] == "1"  # GKD, queued and then approved on the branch, is not proposed again
+    assert branches(loop) == [branch]  # no second pull request
+    assert files(loop, branch, "review_queue") == ["hy-mt1.5-2512.24092v1.yaml"]
+    assert files(loop, branch, "decisions") == ["gkd-2306.13649v1.yaml"]  # the reviewer's decision kept
+    assert files(loop, branch, "entries") == ["gkd.yaml"]
+    log = loop.git(loop.origin, "log", "--format=%s", branch).splitlines()
+    assert log[:3] == [
+        "ingest run: 1 new proposal(s)",
+        "review: decisions by alice (pull-request comment)",
+        "ingest run: 1 new proposal(s)",
+    ]
+    edit = loop.gh_calls()[-1]
+    assert edit[:3] == ["pr", "edit", branch]
+    assert "hy-mt1.5-2512.24092v1" in second["body"]
+    assert "`gkd-2306.13649v1` ·" not in second["body"]
