@@ -8,6 +8,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from collections.abc import Callable
 
 import pytest
 from helpers_queue import new_root
@@ -101,7 +102,7 @@ def loop(tmp_path: Path) -> Loop:
     return loop
 
 
-def weekly(loop: Loop) -> dict[str, str]:
+def weekly(loop: Loop, between: Callable[[], None] = lambda: None) -> dict[str, str]:
     """One scheduled weekly-ingest run: job ingest, then job pull-request when something was proposed."""
     wf = "weekly-ingest.yml"
     find = loop.step(wf, "ingest", "Find the open weekly", loop.tmp, {})
@@ -118,6 +119,7 @@ def weekly(loop: Loop) -> dict[str, str]:
     assert handover.returncode == 0, handover.stderr
     hand = loop.tmp / f"job-{loop.runs}" / "runner" / "handover"
     write = loop.checkout(branch)
+    between()  # what else happens to the branch while the job runs
     runner = loop.tmp / f"job-{loop.runs}" / "runner" / "handover"
     runner.mkdir(parents=True)
     for f in hand.iterdir():
@@ -128,7 +130,15 @@ def weekly(loop: Loop) -> dict[str, str]:
     return out | {"check": check.stdout, "body": (hand / "body.md").read_text()}
 
 
-def comment(loop: Loop, branch: str, body: str, *, association: str = "OWNER", cross: bool = False) -> str:
+def comment(
+    loop: Loop,
+    branch: str,
+    body: str,
+    *,
+    association: str = "OWNER",
+    cross: bool = False,
+    between: Callable[[], None] = lambda: None,
+) -> str:
     """One review-comment.yml run on the pull request of `branch`: the reply posted."""
     wf = "review-comment.yml"
     info = {"headRefName": branch, "isCrossRepository": cross, "state": "OPEN"}
@@ -139,12 +149,16 @@ def comment(loop: Loop, branch: str, body: str, *, association: str = "OWNER", c
     if not ours:
         return ""
     pr = loop.checkout(ours, "pr")
+    between()  # what else happens to the branch while this job runs
     decide_env = {"COMMENT_BODY": body, "AUTHOR": "alice", "ASSOCIATION": association}
     decide = loop.step(wf, "decide", "github comment", pr.parent, decide_env)
+    committed = "skipped"
     if loop.outputs().get("acted") == "true":
-        loop.step(wf, "decide", "git push", pr, {"BRANCH": ours, "AUTHOR": "alice"})
+        push = loop.step(wf, "decide", "git push", pr, {"BRANCH": ours, "AUTHOR": "alice"})
+        committed = "success" if push.returncode == 0 else "failure"
+    run = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "42", "PR": "5"}
     outcome = "success" if decide.returncode == 0 else "failure"
-    answer = loop.step(wf, "decide", "gh pr comment", pr, {"PR": "5", "OUTCOME": outcome})
+    answer = loop.step(wf, "decide", "gh pr comment", pr, {**run, "OUTCOME": outcome, "COMMITTED": committed})
     assert answer.returncode == 0, answer.stderr
     reply = loop.tmp / f"job-{loop.runs}" / "runner" / "reply.md"
     return reply.read_text() if reply.exists() else ""
@@ -195,3 +209,39 @@ def test_two_weeks_with_an_open_pull_request_and_a_reviewer_between(loop: Loop, 
     assert edit[:3] == ["pr", "edit", branch]
     assert "hy-mt1.5-2512.24092v1" in second["body"]
     assert "`gkd-2306.13649v1` ·" not in second["body"]
+
+
+def test_a_decision_lands_on_a_branch_that_moved_and_a_refused_push_is_not_reported_as_committed(
+    loop: Loop, arxiv_mirror
+) -> None:
+    arxiv_mirror.list_paper(GKD, submitted=datetime.now(UTC) - timedelta(days=3))
+    arxiv_mirror.list_paper(HY, submitted=datetime.now(UTC) - timedelta(days=2))
+    assert weekly(loop)["proposed"] == "2"
+    [branch] = branches(loop)
+
+    def weekly_pushes_meanwhile() -> None:
+        other = loop.checkout(branch)
+        (other / "NOTE.md").write_text("another commit on the branch\n")
+        loop.git(other, "add", "-A")
+        loop.git(other, "commit", "-qm", "meanwhile")
+        loop.git(other, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
+
+    # Before: the push was refused (the branch had moved since the checkout), the decision was lost, and
+    # the answer still said "Committed to this branch".
+    reply = comment(loop, branch, "/ingest approve gkd-2306.13649v1", between=weekly_pushes_meanwhile)
+    assert "- approved: `gkd-2306.13649v1`" in reply
+    log = loop.git(loop.origin, "log", "--format=%s", branch).splitlines()
+    assert log[:2] == ["review: decisions by alice (pull-request comment)", "meanwhile"]
+    assert files(loop, branch, "decisions") == ["gkd-2306.13649v1.yaml"]
+
+    # A push GitHub refuses (a protected branch, a revoked token): the answer says nothing changed.
+    hook = loop.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    reply = comment(loop, branch, "/ingest reject hy-mt1.5-2512.24092v1 because a translation report")
+    assert reply.startswith("Nothing was changed: the decisions could not be pushed to this branch")
+    assert "https://github.com/o/r/actions/runs/42" in reply
+    assert "Committed" not in reply
+    assert files(loop, branch, "decisions") == ["gkd-2306.13649v1.yaml"]
+    assert loop.gh_calls()[-1][:2] == ["pr", "comment"]
+
