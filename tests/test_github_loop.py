@@ -245,3 +245,24 @@ def test_a_decision_lands_on_a_branch_that_moved_and_a_refused_push_is_not_repor
     assert files(loop, branch, "decisions") == ["gkd-2306.13649v1.yaml"]
     assert loop.gh_calls()[-1][:2] == ["pr", "comment"]
 
+
+def test_the_weekly_run_lands_on_its_open_branch_after_a_reviewer_committed_to_it_meanwhile(
+    loop: Loop, arxiv_mirror
+) -> None:
+    arxiv_mirror.list_paper(GKD, submitted=datetime.now(UTC) - timedelta(days=3))
+    weekly(loop)
+    [branch] = branches(loop)
+    arxiv_mirror.list_paper(HY, submitted=datetime.now(UTC) - timedelta(days=1))
+    (loop.answers / "pr-list").write_text(branch + "\n")
+
+    def reviewer_decides_meanwhile() -> None:
+        assert "approved" in comment(loop, branch, "/ingest approve gkd-2306.13649v1")
+
+    # Before: the write job's push was refused (not a fast-forward) and the week's proposals never
+    # reached the pull request.
+    second = weekly(loop, between=reviewer_decides_meanwhile)
+    assert second["proposed"] == "1"
+    log = loop.git(loop.origin, "log", "--format=%s", branch).splitlines()
+    assert log[:2] == ["ingest run: 1 new proposal(s)", "review: decisions by alice (pull-request comment)"]
+    assert files(loop, branch, "review_queue") == ["hy-mt1.5-2512.24092v1.yaml"]
+    assert files(loop, branch, "decisions") == ["gkd-2306.13649v1.yaml"]
