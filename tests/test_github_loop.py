@@ -4,15 +4,16 @@ a git repository with a bare "GitHub" remote, the loopback arXiv mirror; two wee
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 import pytest
+from helpers_github import as_github_runs, load_workflow
 from helpers_queue import new_root
-from test_workflows import _as_github_runs, _load
 
 REPO_NAME = "o/r"
 GKD, HY = "2306.13649", "2512.24092"  # tuning-half corpus papers
@@ -57,12 +58,10 @@ class Loop:
         return done.stdout
 
     def _git_env(self) -> dict[str, str]:
-        import os
-
         return {**os.environ, **self.env}
 
     def checkout(self, ref: str, path: str = "") -> Path:
-        """actions/checkout (`path:` under a new workspace): a fresh clone at `ref` (default branch when empty)."""
+        """actions/checkout (`path:` in a new workspace): a fresh clone at `ref` ('': default)."""
         self.runs += 1
         where = self.tmp / f"checkout-{self.runs}" / path
         self.git(self.tmp, "clone", "-q", str(self.origin), str(where))
@@ -71,14 +70,14 @@ class Loop:
         return where
 
     def step(self, workflow: str, job: str, name_or_command: str, cwd: Path, env: dict[str, str]) -> Any:
-        steps = _load(workflow)["jobs"][job]["steps"]
+        steps = load_workflow(workflow)["jobs"][job]["steps"]
         step = next(s for s in steps if name_or_command in s.get("name", "") + s.get("run", ""))
         run_dir = self.tmp / f"job-{self.runs}"
         run_dir.mkdir(exist_ok=True)
         (run_dir / "bin").mkdir(exist_ok=True)
         (run_dir / "bin" / "gh").write_bytes((self.tmp / "bin" / "gh").read_bytes())
         (run_dir / "bin" / "gh").chmod(0o755)
-        done = _as_github_runs(step["run"], cwd, {**self.env, **env}, run_dir)
+        done = as_github_runs(step["run"], cwd, {**self.env, **env}, run_dir)
         return done
 
     def outputs(self) -> dict[str, str]:
