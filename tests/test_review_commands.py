@@ -224,3 +224,34 @@ def test_the_pull_request_body_lists_fields_confidence_flags_and_page_links(queu
     assert body.index(DPO) < body.index(PPO)  # weakest first
     assert "/ingest approve all" in body
     assert "### `ingest check`" in body
+
+
+def test_a_redelivered_approve_or_an_approve_after_a_rejection_says_who_decided(queued: CatalogRoot) -> None:
+    # Before: both answered "`ID` is not in review_queue/ (decided, or a typo)", with no way to tell which.
+    first = handle_comment(queued, f"/ingest approve {DPO}", author="ana", association="OWNER")
+    assert first.acted
+    before = root_files(queued)
+    again = handle_comment(queued, f"/ingest approve {DPO}", author="ana", association="OWNER")
+    assert not again.acted  # the re-delivered webhook commits nothing
+    assert root_files(queued) == before
+    [problem] = again.problems
+    assert problem.startswith(f"`{DPO}` was already approved by ana (GitHub) on 20")
+    assert problem.endswith(": nothing to do")
+    handle_comment(queued, f"/ingest reject {PPO} because off topic", author="bo", association="OWNER")
+    late = handle_comment(queued, f"/ingest approve {PPO}", author="ana", association="OWNER")
+    assert late.problems[0].startswith(f"`{PPO}` was already rejected by bo (GitHub) on ")
+    assert PPO not in queued_ids(queued)
+    typo = handle_comment(queued, "/ingest approve gkd-2306.13649v9", author="ana", association="OWNER")
+    assert "is not in review_queue/ (a typo?" in typo.problems[0]
+    assert read_model(queued.decision_path(DPO), Decision).reviewer == "ana (GitHub)"
+
+
+def test_a_reviewer_name_from_a_local_decision_is_shown_without_markup(queued: CatalogRoot) -> None:
+    from ingest.review.decide import reject
+
+    reject(queued, [DPO], reason="dup", reviewer="[me](javascript:alert(1)) <b>@everyone</b> `x`")
+    outcome = handle_comment(queued, f"/ingest approve {DPO}", author="ana", association="OWNER")
+    [problem] = outcome.problems
+    assert problem.startswith(f"`{DPO}` was already rejected by me(javascriptalert(1)) beveryoneb x on ")
+    for char in "[]<>@`":
+        assert char not in problem.split(" by ", 1)[1]

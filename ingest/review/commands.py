@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ingest.catalog.store import CatalogRoot
+from ingest.catalog.store import CatalogRoot, read_model
 from ingest.errors import IngestError
-from ingest.models import ID_RE
+from ingest.models import ID_RE, Decision
 from ingest.review.decide import approve, reject
 
 WRITE_ACCESS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
@@ -137,7 +137,7 @@ def handle_comment(root: CatalogRoot, body: str, *, author: str, association: st
         ids = sorted(queued) if command.all else list(command.ids)
         for proposal_id in ids:
             if proposal_id not in queued:
-                outcome.problems.append(f"`{proposal_id}` is not in review_queue/ (decided, or a typo)")
+                outcome.problems.append(_not_queued(root, proposal_id))
                 continue
             try:  # one at a time: a proposal that cannot be approved does not hold back the others
                 if command.action == "approve":
@@ -152,6 +152,21 @@ def handle_comment(root: CatalogRoot, body: str, *, author: str, association: st
     outcome.acted = bool(outcome.approved or outcome.rejected)
     outcome.reply = _reply(outcome, author, len(parsed.commands))
     return outcome
+
+
+def _not_queued(root: CatalogRoot, proposal_id: str) -> str:
+    """Why an id is not in the queue: its decision (a re-delivered comment, a second reviewer), or a typo."""
+    path = root.decision_path(proposal_id)
+    if path.is_file():
+        try:
+            decision = read_model(path, Decision)
+        except IngestError:
+            return f"`{proposal_id}` was already decided (decisions/{path.name}): nothing to do"
+        # the reviewer's name is data a local `--reviewer` set: shown without what markdown acts on
+        who = re.sub(r"[^\w .()-]", "", decision.reviewer or "")[:80].strip() or "a reviewer"
+        when = f"{decision.at:%Y-%m-%d}"
+        return f"`{proposal_id}` was already {decision.action} by {who} on {when}: nothing to do"
+    return f"`{proposal_id}` is not in review_queue/ (a typo? the ids are in the pull request's body)"
 
 
 def _reply(outcome: Outcome, author: str, commands: int) -> str:
