@@ -255,3 +255,19 @@ def test_a_reviewer_name_from_a_local_decision_is_shown_without_markup(queued: C
     assert problem.startswith(f"`{DPO}` was already rejected by me(javascriptalert(1)) beveryoneb x on ")
     for char in "[]<>@`":
         assert char not in problem.split(" by ", 1)[1]
+
+
+def test_the_answer_to_a_comment_full_of_unknown_ids_stays_postable(queued: CatalogRoot) -> None:
+    # Before: ten lines of 200 unknown ids (a comment within GitHub's 65536 characters) made a ~150 KB
+    # answer that GitHub refuses to post, so the reviewer got no answer at all.
+    line = "/ingest approve " + " ".join(f"Ärger{i}" for i in range(200))
+    body = f"{line}\n/ingest approve {DPO}\n" + f"{line}\n" * 8
+    outcome = handle_comment(queued, body, author="a", association="OWNER")
+    assert outcome.approved == [DPO]
+    assert len(outcome.reply) < 5000
+    assert "- approved: `dpo-2305.18290v2`" in outcome.reply
+    assert outcome.reply.count("ignored a word that is no proposal id") == 1  # the same line once
+    ids = "/ingest approve " + " ".join(f"no-such-{i}" for i in range(200))
+    many = handle_comment(queued, ids, author="a", association="OWNER")
+    assert len(many.reply.splitlines()) < 30
+    assert "- … and 180 more problem(s) not shown" in many.reply

@@ -26,6 +26,7 @@ MAX_BODY = 65536  # GitHub's own limit on a comment; anything longer is not read
 MAX_COMMANDS = 10
 MAX_IDS = 200
 MAX_REASON = 2000
+MAX_PROBLEMS_SHOWN = 20
 _LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
 _BECAUSE = re.compile(r"\s+because\s+", re.IGNORECASE)
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -178,7 +179,11 @@ def _reply(outcome: Outcome, author: str, commands: int) -> str:
     if outcome.rejected:
         rejected = ", ".join(f"`{i}`" for i in outcome.rejected)
         lines.append(f"- rejected: {rejected} (the reason is in decisions/)")
-    lines += [f"- {p}" for p in outcome.problems]
+    # GitHub refuses a comment over 65536 characters: ten commands of 200 words each could make one
+    problems = list(dict.fromkeys(outcome.problems))
+    lines += [f"- {p}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"- … and {len(problems) - MAX_PROBLEMS_SHOWN} more problem(s) not shown")
     if outcome.acted:
         lines += ["", "Committed to this branch; merging the pull request lands the approved entries."]
     else:
