@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -271,3 +272,12 @@ def test_the_answer_to_a_comment_full_of_unknown_ids_stays_postable(queued: Cata
     many = handle_comment(queued, ids, author="a", association="OWNER")
     assert len(many.reply.splitlines()) < 30
     assert "- … and 180 more problem(s) not shown" in many.reply
+
+
+def test_the_hint_for_a_word_that_is_no_id_shows_ids_as_the_queue_names_them(queued: CatalogRoot) -> None:
+    # Before: "ids are like `new-gkd-2306.13649v1`", a prefix no proposal id has.
+    outcome = handle_comment(queued, "/ingest approve GKD", author="a", association="OWNER")
+    [problem] = outcome.problems
+    examples = re.findall(r"`([^`]+)`", problem)
+    assert examples == ["gkd-2306.13649v1", "update-gkd-2306.13649v2"]
+    assert "gkd-2306.13649v1" in queued_ids(queued)  # a new proposal's id, as the fixture queued it

@@ -27,6 +27,7 @@ MAX_COMMANDS = 10
 MAX_IDS = 200
 MAX_REASON = 2000
 MAX_PROBLEMS_SHOWN = 20
+ID_HINT = "ids are like `gkd-2306.13649v1` or `update-gkd-2306.13649v2`"
 _LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
 _BECAUSE = re.compile(r"\s+because\s+", re.IGNORECASE)
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -72,7 +73,7 @@ def _ids(words: list[str], parsed: Parsed) -> tuple[str, ...]:
         if ID_RE.match(word) and ".." not in word:
             ids.append(word)
         elif word:
-            parsed.problems.append(f"ignored {_shown(word)}: ids are like `new-gkd-2306.13649v1`")
+            parsed.problems.append(f"ignored {_shown(word)}: {ID_HINT}")
     return tuple(dict.fromkeys(ids))
 
 
