@@ -280,4 +280,4 @@ def test_the_hint_for_a_word_that_is_no_id_shows_ids_as_the_queue_names_them(que
     [problem] = outcome.problems
     examples = re.findall(r"`([^`]+)`", problem)
     assert examples == ["gkd-2306.13649v1", "update-gkd-2306.13649v2"]
-    assert "gkd-2306.13649v1" in queued_ids(queued)  # a new proposal's id, as the fixture queued it
+    assert queued_ids(queued) == [DPO, PPO, "update-gkd-2306.13649v1"]  # as propose names new and update
