@@ -281,3 +281,19 @@ def test_the_hint_for_a_word_that_is_no_id_shows_ids_as_the_queue_names_them(que
     examples = re.findall(r"`([^`]+)`", problem)
     assert examples == ["gkd-2306.13649v1", "update-gkd-2306.13649v2"]
     assert queued_ids(queued) == [DPO, PPO, "update-gkd-2306.13649v1"]  # as propose names new and update
+
+
+def test_a_command_with_no_break_spaces_or_a_capital_is_read_and_a_look_alike_letter_is_not() -> None:
+    # Before: "/ingest\u00a0approve ID" (pasted from a rendered page) or "/Ingest approve ID" got no answer
+    # at all: the workflow ran (GitHub's contains() ignores case) and the comment was silently skipped.
+    pasted = (f"/ingest\u00a0approve\u00a0{DPO}", f"/Ingest approve {DPO}", f"\u3000/INGEST approve\t{DPO}")
+    for body in pasted:
+        parsed = parse_comment(body)
+        assert [(c.action, c.ids) for c in parsed.commands] == [("approve", (DPO,))], body
+    reject = parse_comment(f"/ingest reject {DPO}\u00a0because\u00a0a survey")
+    assert [(c.action, c.reason) for c in reject.commands] == [("reject", "a survey")]
+    cyrillic = parse_comment(f"/ingest \u0430pprove {DPO}")  # a Cyrillic a
+    assert cyrillic.commands == []
+    assert any("unknown command" in p for p in cyrillic.problems)
+    for other in ("/ingestion approve x", "> /ingest approve x", "/ingest"):
+        assert parse_comment(other).commands == []

@@ -77,9 +77,8 @@ def _ids(words: list[str], parsed: Parsed) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def _command(line: str, parsed: Parsed) -> Command | None:
-    rest = line[len(PREFIX) :].strip()
-    verb, _, args = rest.partition(" ")
+def _command(rest: str, parsed: Parsed) -> Command | None:
+    verb, args = [*rest.split(None, 1), "", ""][:2]
     verb = verb.lower()
     if verb == "approve":
         words = args.split()
@@ -111,13 +110,15 @@ def parse_comment(body: str) -> Parsed:
         if _FENCE.match(line):
             fenced = not fenced
             continue
-        text = line.strip()
-        if fenced or not (text == PREFIX or text.startswith(PREFIX + " ")):
+        # split() cuts at any Unicode space: a command pasted with no-break spaces, or typed `/Ingest`, is
+        # still the command its writer meant (a look-alike letter is not: that stays an unknown word)
+        words = line.split(None, 1)
+        if fenced or not words or words[0].lower() != PREFIX:
             continue
         if len(parsed.commands) >= MAX_COMMANDS:
             parsed.problems.append(f"only the first {MAX_COMMANDS} commands of a comment are run")
             break
-        command = _command(text, parsed)
+        command = _command(words[1] if len(words) > 1 else "", parsed)
         if command is not None:
             parsed.commands.append(command)
     return parsed
