@@ -297,3 +297,24 @@ def test_a_command_with_no_break_spaces_or_a_capital_is_read_and_a_look_alike_le
     assert any("unknown command" in p for p in cyrillic.problems)
     for other in ("/ingestion approve x", "> /ingest approve x", "/ingest"):
         assert parse_comment(other).commands == []
+
+
+def test_approving_a_proposal_edited_to_a_value_the_taxonomy_does_not_know_names_the_file_in_the_root(
+    queued: CatalogRoot,
+) -> None:
+    # A reviewer edited the proposal on the branch (a commit on the pull request) to an unknown axis value.
+    path = queued.queue_dir / f"{DPO}.yaml"
+    axis = queued.taxonomy.axes[0]
+    text = path.read_text()
+    value = f"    {axis.id}:\n      - {{}}\n"
+    edited = text.replace(value.format(axis.values[0].id), value.format("made-up"), 1)
+    assert edited != text
+    path.write_text(edited)
+    outcome = handle_comment(queued, f"/ingest approve {DPO}", author="ana", association="OWNER")
+    assert not outcome.acted
+    [problem] = outcome.problems
+    # Before: the runner's absolute checkout path, e.g. /home/runner/work/r/r/pr/review_queue/…
+    assert problem.startswith(f"`{DPO}` not done: review_queue/{DPO}.yaml:")
+    assert "'made-up' is not in its vocabulary" in problem
+    assert str(queued.path) not in outcome.reply
+    assert DPO in queued_ids(queued)

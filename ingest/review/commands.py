@@ -11,6 +11,7 @@ whatever they write; the workflow checks the same before it runs at all.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -150,7 +151,9 @@ def handle_comment(root: CatalogRoot, body: str, *, author: str, association: st
                     reject(root, [proposal_id], reason=command.reason or "", reviewer=reviewer)
                     outcome.rejected.append(proposal_id)
             except IngestError as exc:
-                first = " ".join(str(exc).split())[:300].replace("`", "'")
+                # the runner's checkout path means nothing on the pull request: files relative to the root
+                text = str(exc).replace(f"{root.path}{os.sep}", "")
+                first = " ".join(text.split())[:300].replace("`", "'")
                 outcome.problems.append(f"`{proposal_id}` not done: {first}")
     outcome.acted = bool(outcome.approved or outcome.rejected)
     outcome.reply = _reply(outcome, author, len(parsed.commands))
