@@ -259,7 +259,7 @@ def test_a_reviewer_name_from_a_local_decision_is_shown_without_markup(queued: C
 
 
 def test_the_answer_to_a_comment_full_of_unknown_ids_stays_postable(queued: CatalogRoot) -> None:
-    # Before: ten lines of 200 unknown ids (a comment within GitHub's 65536 characters) made a ~150 KB
+    # Before: ten lines of 200 unknown ids (a comment within GitHub's 65536 characters) made a 139 KB
     # answer that GitHub refuses to post, so the reviewer got no answer at all.
     line = "/ingest approve " + " ".join(f"Ärger{i}" for i in range(200))
     body = f"{line}\n/ingest approve {DPO}\n" + f"{line}\n" * 8
@@ -318,3 +318,41 @@ def test_approving_a_proposal_edited_to_a_value_the_taxonomy_does_not_know_names
     assert "'made-up' is not in its vocabulary" in problem
     assert str(queued.path) not in outcome.reply
     assert DPO in queued_ids(queued)
+
+
+def test_a_long_queue_makes_a_body_github_accepts_with_every_id_still_decidable(tmp_path: Path) -> None:
+    # Before: 60 flagged proposals made a 108 KB body; GitHub refuses one over 65536 characters, so
+    # `gh pr create` failed after the push and the week's pull request never opened.
+    root = new_root(tmp_path / "cat")
+    for i in range(60):
+        extracted = extraction(
+            root.taxonomy,
+            paper=f"2401.{10000 + i}",
+            version=1,
+            name=f"Method{i} with a long name",
+            title="A title " * 25,
+            confidence=0.3,
+            flags=[Flag.low_confidence],
+        )
+        propose(root, extracted, run_id="r1")
+    report = "## ingest run\n\n" + "| row | of the report |\n" * 3000
+    output = tmp_path / "body.md"
+    result = CliRunner().invoke(
+        cli, ["--root", str(root.path), "github", "pr-body", "--out", str(output)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    body = output.read_text()
+    assert len(body) <= 65536
+    for proposal_id in queued_ids(root):
+        assert f"`{proposal_id}`" in body
+    shown = body.count("\n#### `")
+    assert 10 < shown < 60
+    assert f"- {60 - shown} more proposal(s), not shown here" in body
+    assert "… (all results: the run's job summary, or `ingest check`)" in body
+    assert body.rstrip().endswith("proposals without a decision stay in the queue.")
+
+    from ingest.review.prbody import pull_request_body
+
+    long_report = pull_request_body(root, report)
+    assert len(long_report) <= 65536
+    assert "… (the whole report: the run's job summary)" in long_report
