@@ -45,10 +45,11 @@ class Loop:
         bin_dir = tmp / "bin"
         bin_dir.mkdir(exist_ok=True)
         gh = bin_dir / "gh"
-        # records its arguments; answers `gh A B …` with the file gh-answers/A-B when there is one
+        # records its arguments; answers `gh A B …` with the file gh-answers/A-B (/ as _) when there is one
         gh.write_text(
             f'#!/bin/sh\nprintf "%s\\n" "$@" >> "{self.calls}"\necho "--" >> "{self.calls}"\n'
-            f'if [ -f "{self.answers}/$1-$2" ]; then cat "{self.answers}/$1-$2"; fi\n'
+            f'key="$(printf "%s-%s" "$1" "$2" | tr / _)"\n'
+            f'if [ -f "{self.answers}/$key" ]; then cat "{self.answers}/$key"; fi\n'
         )
         gh.chmod(0o755)
 
@@ -136,13 +137,17 @@ def comment(
     *,
     association: str = "OWNER",
     cross: bool = False,
+    permission: str = "write",
     between: Callable[[], None] = lambda: None,
 ) -> str:
     """One review-comment.yml run on the pull request of `branch`: the reply posted."""
     wf = "review-comment.yml"
     info = {"headRefName": branch, "isCrossRepository": cross, "state": "OPEN"}
     (loop.answers / "pr-view").write_text(json.dumps(info))
-    guard = loop.step(wf, "decide", "must be one of ours", loop.tmp, {"PR": "5"})
+    (loop.answers / f"api-repos_{REPO_NAME.replace('/', '_')}_collaborators_alice_permission").write_text(
+        permission + "\n"
+    )
+    guard = loop.step(wf, "decide", "must be one of ours", loop.tmp, {"PR": "5", "AUTHOR": "alice"})
     assert guard.returncode == 0, guard.stderr
     ours = loop.outputs().get("branch", "")
     if not ours:
@@ -265,3 +270,26 @@ def test_the_weekly_run_lands_on_its_open_branch_after_a_reviewer_committed_to_i
     assert log[:2] == ["ingest run: 1 new proposal(s)", "review: decisions by alice (pull-request comment)"]
     assert files(loop, branch, "review_queue") == ["hy-mt1.5-2512.24092v1.yaml"]
     assert files(loop, branch, "decisions") == ["gkd-2306.13649v1.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("association", "cross", "permission"),
+    [("MEMBER", False, "read"), ("MEMBER", False, "triage"), ("OWNER", True, "admin")],
+)
+def test_an_organization_member_who_may_only_read_or_a_fork_pull_request_decides_nothing(
+    loop: Loop, arxiv_mirror, association: str, cross: bool, permission: str
+) -> None:
+    arxiv_mirror.list_paper(GKD, submitted=datetime.now(UTC) - timedelta(days=3))
+    weekly(loop)
+    [branch] = branches(loop)
+    head = loop.git(loop.origin, "rev-parse", branch)
+    # Before: an organization member with read access only (author association MEMBER) could approve.
+    reply = comment(
+        loop, branch, "/ingest approve all", association=association, cross=cross, permission=permission
+    )
+    assert reply == ""
+    assert loop.git(loop.origin, "rev-parse", branch) == head
+    assert files(loop, branch, "review_queue") == ["gkd-2306.13649v1.yaml"]
+    assert loop.gh_calls()[-1][:2] != ["pr", "comment"]
+    writer = comment(loop, branch, "/ingest approve all", association="MEMBER", permission="write")
+    assert "- approved: `gkd-2306.13649v1`" in writer
