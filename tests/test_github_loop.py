@@ -107,11 +107,16 @@ def weekly(loop: Loop, between: Callable[[], None] = lambda: None) -> dict[str, 
     wf = "weekly-ingest.yml"
     find = loop.step(wf, "ingest", "Find the open weekly", loop.tmp, {})
     assert find.returncode == 0, find.stderr
-    branch = loop.outputs()["branch"]
+    found = loop.outputs()
+    branch = found["branch"]
     work = loop.checkout(branch)
+    take = loop.step(wf, "ingest", "Take in the proposals", work, {"OTHERS": found["others"]})
+    assert take.returncode == 0, take.stderr
     run = loop.step(wf, "ingest", "ingest run", work, UNSET)
     assert run.returncode == 0, run.stdout + run.stderr
-    out = loop.outputs() | {"branch": branch}
+    out = loop.outputs() | {"branch": branch, "others": found["others"]}
+    back = loop.step(wf, "ingest", "Give back", work, {})
+    assert back.returncode == 0, back.stderr
     if out["proposed"] == "0":
         return out
     check = loop.step(wf, "ingest", "ingest check", work, {})
@@ -293,3 +298,43 @@ def test_an_organization_member_who_may_only_read_or_a_fork_pull_request_decides
     assert loop.gh_calls()[-1][:2] != ["pr", "comment"]
     writer = comment(loop, branch, "/ingest approve all", association="MEMBER", permission="write")
     assert "- approved: `gkd-2306.13649v1`" in writer
+
+
+def suggest(loop: Loop, paper: str, issue: str) -> None:
+    """suggest-paper.yml on an issue labeled ingest:add: `ingest add` on the default branch, then its branch
+    ingest/suggest-ISSUE and pull request."""
+    wf = "suggest-paper.yml"
+    work = loop.checkout("")
+    unset = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "INGEST_MODEL": "", "PAPER": paper}
+    add = loop.step(wf, "add", "ingest add", work, unset)
+    assert add.returncode == 0, add.stderr
+    hand = loop.tmp / f"job-{loop.runs}" / "runner" / "handover"
+    write = loop.checkout("")
+    runner = loop.tmp / f"job-{loop.runs}" / "runner" / "handover"
+    runner.mkdir(parents=True)
+    for f in hand.iterdir():
+        (runner / f.name).write_bytes(f.read_bytes())
+    env = {"ISSUE": issue, "PAPER": paper, "PROPOSED": "1", "WHY": ""}
+    opened = loop.step(wf, "pull-request", "gh pr create", write, env)
+    assert opened.returncode == 0, opened.stderr
+
+
+def test_the_weekly_run_does_not_propose_again_a_paper_waiting_in_a_suggested_papers_pull_request(
+    loop: Loop, arxiv_mirror
+) -> None:
+    arxiv_mirror.list_paper(GKD, submitted=datetime.now(UTC) - timedelta(days=3))
+    arxiv_mirror.list_paper(HY, submitted=datetime.now(UTC) - timedelta(days=2))
+    suggest(loop, GKD, "7")
+    assert files(loop, "ingest/suggest-7", "review_queue") == ["gkd-2306.13649v1.yaml"]
+    (loop.answers / "pr-list").write_text("ingest/suggest-7\n")
+    # Before: the weekly run, on the default branch, proposed GKD again in its own pull request (two
+    # reviews of one paper; whichever merged second brought back a proposal already decided).
+    out = weekly(loop)
+    assert out["others"].split() == ["ingest/suggest-7"]
+    assert out["proposed"] == "1"
+    [weekly_branch] = [b for b in branches(loop) if b.startswith("ingest/weekly-")]
+    assert files(loop, weekly_branch, "review_queue") == ["hy-mt1.5-2512.24092v1.yaml"]
+    assert "gkd-2306.13649v1" not in out["body"]
+    assert "gkd-2306.13649v1" not in out["check"]
+    assert files(loop, "ingest/suggest-7", "review_queue") == ["gkd-2306.13649v1.yaml"]  # left as it was
+    assert "review_queue" not in loop.git(loop.origin, "ls-tree", "--name-only", "main").split()
