@@ -300,14 +300,22 @@ def test_an_organization_member_who_may_only_read_or_a_fork_pull_request_decides
     assert "- approved: `gkd-2306.13649v1`" in writer
 
 
-def suggest(loop: Loop, paper: str, issue: str) -> None:
+def suggest(loop: Loop, paper: str, issue: str) -> dict[str, str]:
     """suggest-paper.yml on an issue labeled ingest:add: `ingest add` on the default branch, then its branch
-    ingest/suggest-ISSUE and pull request."""
+    ingest/suggest-ISSUE and pull request, or the answer on the issue."""
     wf = "suggest-paper.yml"
     work = loop.checkout("")
+    take = loop.step(wf, "add", "Take in the proposals", work, {})
+    assert take.returncode == 0, take.stderr
     unset = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "INGEST_MODEL": "", "PAPER": paper}
     add = loop.step(wf, "add", "ingest add", work, unset)
     assert add.returncode == 0, add.stderr
+    out = loop.outputs()
+    if out["proposed"] != "1":
+        env = {"ISSUE": issue, "PAPER": paper, "PROPOSED": out["proposed"], "WHY": out["why"]}
+        answered = loop.step(wf, "pull-request", "gh pr create", loop.tmp, env)
+        assert answered.returncode == 0, answered.stderr
+        return out
     hand = loop.tmp / f"job-{loop.runs}" / "runner" / "handover"
     write = loop.checkout("")
     runner = loop.tmp / f"job-{loop.runs}" / "runner" / "handover"
@@ -317,6 +325,7 @@ def suggest(loop: Loop, paper: str, issue: str) -> None:
     env = {"ISSUE": issue, "PAPER": paper, "PROPOSED": "1", "WHY": ""}
     opened = loop.step(wf, "pull-request", "gh pr create", write, env)
     assert opened.returncode == 0, opened.stderr
+    return out
 
 
 def test_the_weekly_run_does_not_propose_again_a_paper_waiting_in_a_suggested_papers_pull_request(
@@ -338,3 +347,22 @@ def test_the_weekly_run_does_not_propose_again_a_paper_waiting_in_a_suggested_pa
     assert "gkd-2306.13649v1" not in out["check"]
     assert files(loop, "ingest/suggest-7", "review_queue") == ["gkd-2306.13649v1.yaml"]  # left as it was
     assert "review_queue" not in loop.git(loop.origin, "ls-tree", "--name-only", "main").split()
+
+
+def test_a_suggested_paper_waiting_in_the_open_weekly_pull_request_is_answered_not_proposed_twice(
+    loop: Loop, arxiv_mirror
+) -> None:
+    arxiv_mirror.list_paper(GKD, submitted=datetime.now(UTC) - timedelta(days=3))
+    weekly(loop)
+    [branch] = branches(loop)
+    (loop.answers / "pr-list").write_text(branch + "\n")
+    # Before: `ingest add` on the default branch proposed GKD again in an ingest/suggest-7 pull request.
+    out = suggest(loop, GKD, "7")
+    assert out["proposed"] == "0"
+    assert out["why"].startswith("not extracted 2306.13649: already in the review queue as gkd-2306.13649v1")
+    assert branches(loop) == [branch]
+    issue = loop.gh_calls()[-1]
+    assert issue[:3] == ["issue", "comment", "7"]
+    assert issue[-1].startswith("Nothing new to propose for arXiv 2306.13649: not extracted 2306.13649:")
+    work = loop.tmp / f"checkout-{loop.runs}"
+    assert loop.git(work, "status", "--porcelain") == ""  # what was taken in is gone again
