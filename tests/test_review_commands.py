@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -224,3 +225,134 @@ def test_the_pull_request_body_lists_fields_confidence_flags_and_page_links(queu
     assert body.index(DPO) < body.index(PPO)  # weakest first
     assert "/ingest approve all" in body
     assert "### `ingest check`" in body
+
+
+def test_a_redelivered_approve_or_an_approve_after_a_rejection_says_who_decided(queued: CatalogRoot) -> None:
+    # Before: both answered "`ID` is not in review_queue/ (decided, or a typo)", with no way to tell which.
+    first = handle_comment(queued, f"/ingest approve {DPO}", author="ana", association="OWNER")
+    assert first.acted
+    before = root_files(queued)
+    again = handle_comment(queued, f"/ingest approve {DPO}", author="ana", association="OWNER")
+    assert not again.acted  # the re-delivered webhook commits nothing
+    assert root_files(queued) == before
+    [problem] = again.problems
+    assert problem.startswith(f"`{DPO}` was already approved by ana (GitHub) on 20")
+    assert problem.endswith(": nothing to do")
+    handle_comment(queued, f"/ingest reject {PPO} because off topic", author="bo", association="OWNER")
+    late = handle_comment(queued, f"/ingest approve {PPO}", author="ana", association="OWNER")
+    assert late.problems[0].startswith(f"`{PPO}` was already rejected by bo (GitHub) on ")
+    assert PPO not in queued_ids(queued)
+    typo = handle_comment(queued, "/ingest approve gkd-2306.13649v9", author="ana", association="OWNER")
+    assert "is not in review_queue/ (a typo?" in typo.problems[0]
+    assert read_model(queued.decision_path(DPO), Decision).reviewer == "ana (GitHub)"
+
+
+def test_a_reviewer_name_from_a_local_decision_is_shown_without_markup(queued: CatalogRoot) -> None:
+    from ingest.review.decide import reject
+
+    reject(queued, [DPO], reason="dup", reviewer="[me](javascript:alert(1)) <b>@everyone</b> `x`")
+    outcome = handle_comment(queued, f"/ingest approve {DPO}", author="ana", association="OWNER")
+    [problem] = outcome.problems
+    assert problem.startswith(f"`{DPO}` was already rejected by me(javascriptalert(1)) beveryoneb x on ")
+    for char in "[]<>@`":
+        assert char not in problem.split(" by ", 1)[1]
+
+
+def test_the_answer_to_a_comment_full_of_unknown_ids_stays_postable(queued: CatalogRoot) -> None:
+    # Before: ten lines of 200 unknown ids (a comment within GitHub's 65536 characters) made a 139 KB
+    # answer that GitHub refuses to post, so the reviewer got no answer at all.
+    line = "/ingest approve " + " ".join(f"Ärger{i}" for i in range(200))
+    body = f"{line}\n/ingest approve {DPO}\n" + f"{line}\n" * 8
+    outcome = handle_comment(queued, body, author="a", association="OWNER")
+    assert outcome.approved == [DPO]
+    assert len(outcome.reply) < 5000
+    assert "- approved: `dpo-2305.18290v2`" in outcome.reply
+    assert outcome.reply.count("ignored a word that is no proposal id") == 1  # the same line once
+    ids = "/ingest approve " + " ".join(f"no-such-{i}" for i in range(200))
+    many = handle_comment(queued, ids, author="a", association="OWNER")
+    assert len(many.reply.splitlines()) < 30
+    assert "- … and 180 more problem(s) not shown" in many.reply
+
+
+def test_the_hint_for_a_word_that_is_no_id_shows_ids_as_the_queue_names_them(queued: CatalogRoot) -> None:
+    # Before: "ids are like `new-gkd-2306.13649v1`", a prefix no proposal id has.
+    outcome = handle_comment(queued, "/ingest approve GKD", author="a", association="OWNER")
+    [problem] = outcome.problems
+    examples = re.findall(r"`([^`]+)`", problem)
+    assert examples == ["gkd-2306.13649v1", "update-gkd-2306.13649v2"]
+    assert queued_ids(queued) == [DPO, PPO, "update-gkd-2306.13649v1"]  # as propose names new and update
+
+
+def test_a_command_with_no_break_spaces_or_a_capital_is_read_and_a_look_alike_letter_is_not() -> None:
+    # Before: "/ingest\u00a0approve ID" (pasted from a rendered page) or "/Ingest approve ID" got no answer
+    # at all: the workflow ran (GitHub's contains() ignores case) and the comment was silently skipped.
+    pasted = (f"/ingest\u00a0approve\u00a0{DPO}", f"/Ingest approve {DPO}", f"\u3000/INGEST approve\t{DPO}")
+    for body in pasted:
+        parsed = parse_comment(body)
+        assert [(c.action, c.ids) for c in parsed.commands] == [("approve", (DPO,))], body
+    reject = parse_comment(f"/ingest reject {DPO}\u00a0because\u00a0a survey")
+    assert [(c.action, c.reason) for c in reject.commands] == [("reject", "a survey")]
+    cyrillic = parse_comment(f"/ingest \u0430pprove {DPO}")  # a Cyrillic a
+    assert cyrillic.commands == []
+    assert any("unknown command" in p for p in cyrillic.problems)
+    for other in ("/ingestion approve x", "> /ingest approve x", "/ingest"):
+        assert parse_comment(other).commands == []
+
+
+def test_approving_a_proposal_edited_to_a_value_the_taxonomy_does_not_know_names_the_file_in_the_root(
+    queued: CatalogRoot,
+) -> None:
+    # A reviewer edited the proposal on the branch (a commit on the pull request) to an unknown axis value.
+    path = queued.queue_dir / f"{DPO}.yaml"
+    axis = queued.taxonomy.axes[0]
+    text = path.read_text()
+    value = f"    {axis.id}:\n      - {{}}\n"
+    edited = text.replace(value.format(axis.values[0].id), value.format("made-up"), 1)
+    assert edited != text
+    path.write_text(edited)
+    outcome = handle_comment(queued, f"/ingest approve {DPO}", author="ana", association="OWNER")
+    assert not outcome.acted
+    [problem] = outcome.problems
+    # Before: the runner's absolute checkout path, e.g. /home/runner/work/r/r/pr/review_queue/…
+    assert problem.startswith(f"`{DPO}` not done: review_queue/{DPO}.yaml:")
+    assert "'made-up' is not in its vocabulary" in problem
+    assert str(queued.path) not in outcome.reply
+    assert DPO in queued_ids(queued)
+
+
+def test_a_long_queue_makes_a_body_github_accepts_with_every_id_still_decidable(tmp_path: Path) -> None:
+    # Before: 60 flagged proposals made a 108 KB body; GitHub refuses one over 65536 characters, so
+    # `gh pr create` failed after the push and the week's pull request never opened.
+    root = new_root(tmp_path / "cat")
+    for i in range(60):
+        extracted = extraction(
+            root.taxonomy,
+            paper=f"2401.{10000 + i}",
+            version=1,
+            name=f"Method{i} with a long name",
+            title="A title " * 25,
+            confidence=0.3,
+            flags=[Flag.low_confidence],
+        )
+        propose(root, extracted, run_id="r1")
+    report = "## ingest run\n\n" + "| row | of the report |\n" * 3000
+    output = tmp_path / "body.md"
+    result = CliRunner().invoke(
+        cli, ["--root", str(root.path), "github", "pr-body", "--out", str(output)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    body = output.read_text()
+    assert len(body) <= 65536
+    for proposal_id in queued_ids(root):
+        assert f"`{proposal_id}`" in body
+    shown = body.count("\n#### `")
+    assert 10 < shown < 60
+    assert f"- {60 - shown} more proposal(s), not shown here" in body
+    assert "… (all results: the run's job summary, or `ingest check`)" in body
+    assert body.rstrip().endswith("proposals without a decision stay in the queue.")
+
+    from ingest.review.prbody import pull_request_body
+
+    long_report = pull_request_body(root, report)
+    assert len(long_report) <= 65536
+    assert "… (the whole report: the run's job summary)" in long_report

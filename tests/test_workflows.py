@@ -188,7 +188,7 @@ def test_suggest_a_paper_runs_on_a_maintainers_label_and_takes_only_the_id() -> 
     assert workflow["on"] == {"issues": {"types": ["labeled"]}}
     add = workflow["jobs"]["add"]
     assert "ingest:add" in add["if"]
-    assert add["permissions"] == {"contents": "read"}
+    assert add["permissions"] == {"contents": "read", "pull-requests": "read"}
     ref = add["steps"][0]
     assert "grep -oE" in ref["run"]
     assert ref["env"]["ISSUE_BODY"] == "${{ github.event.issue.body }}"

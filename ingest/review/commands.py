@@ -11,13 +11,14 @@ whatever they write; the workflow checks the same before it runs at all.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ingest.catalog.store import CatalogRoot
+from ingest.catalog.store import CatalogRoot, read_model
 from ingest.errors import IngestError
-from ingest.models import ID_RE
+from ingest.models import ID_RE, Decision
 from ingest.review.decide import approve, reject
 
 WRITE_ACCESS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
@@ -26,6 +27,8 @@ MAX_BODY = 65536  # GitHub's own limit on a comment; anything longer is not read
 MAX_COMMANDS = 10
 MAX_IDS = 200
 MAX_REASON = 2000
+MAX_PROBLEMS_SHOWN = 20
+ID_HINT = "ids are like `gkd-2306.13649v1` or `update-gkd-2306.13649v2`"
 _LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
 _BECAUSE = re.compile(r"\s+because\s+", re.IGNORECASE)
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -71,13 +74,12 @@ def _ids(words: list[str], parsed: Parsed) -> tuple[str, ...]:
         if ID_RE.match(word) and ".." not in word:
             ids.append(word)
         elif word:
-            parsed.problems.append(f"ignored {_shown(word)}: ids are like `new-gkd-2306.13649v1`")
+            parsed.problems.append(f"ignored {_shown(word)}: {ID_HINT}")
     return tuple(dict.fromkeys(ids))
 
 
-def _command(line: str, parsed: Parsed) -> Command | None:
-    rest = line[len(PREFIX) :].strip()
-    verb, _, args = rest.partition(" ")
+def _command(rest: str, parsed: Parsed) -> Command | None:
+    verb, args = [*rest.split(None, 1), "", ""][:2]
     verb = verb.lower()
     if verb == "approve":
         words = args.split()
@@ -109,13 +111,15 @@ def parse_comment(body: str) -> Parsed:
         if _FENCE.match(line):
             fenced = not fenced
             continue
-        text = line.strip()
-        if fenced or not (text == PREFIX or text.startswith(PREFIX + " ")):
+        # split() cuts at any Unicode space: a command pasted with no-break spaces, or typed `/Ingest`, is
+        # still the command its writer meant (a look-alike letter is not: that stays an unknown word)
+        words = line.split(None, 1)
+        if fenced or not words or words[0].lower() != PREFIX:
             continue
         if len(parsed.commands) >= MAX_COMMANDS:
             parsed.problems.append(f"only the first {MAX_COMMANDS} commands of a comment are run")
             break
-        command = _command(text, parsed)
+        command = _command(words[1] if len(words) > 1 else "", parsed)
         if command is not None:
             parsed.commands.append(command)
     return parsed
@@ -137,7 +141,7 @@ def handle_comment(root: CatalogRoot, body: str, *, author: str, association: st
         ids = sorted(queued) if command.all else list(command.ids)
         for proposal_id in ids:
             if proposal_id not in queued:
-                outcome.problems.append(f"`{proposal_id}` is not in review_queue/ (decided, or a typo)")
+                outcome.problems.append(_not_queued(root, proposal_id))
                 continue
             try:  # one at a time: a proposal that cannot be approved does not hold back the others
                 if command.action == "approve":
@@ -147,11 +151,28 @@ def handle_comment(root: CatalogRoot, body: str, *, author: str, association: st
                     reject(root, [proposal_id], reason=command.reason or "", reviewer=reviewer)
                     outcome.rejected.append(proposal_id)
             except IngestError as exc:
-                first = " ".join(str(exc).split())[:300].replace("`", "'")
+                # the runner's checkout path means nothing on the pull request: files relative to the root
+                text = str(exc).replace(f"{root.path}{os.sep}", "")
+                first = " ".join(text.split())[:300].replace("`", "'")
                 outcome.problems.append(f"`{proposal_id}` not done: {first}")
     outcome.acted = bool(outcome.approved or outcome.rejected)
     outcome.reply = _reply(outcome, author, len(parsed.commands))
     return outcome
+
+
+def _not_queued(root: CatalogRoot, proposal_id: str) -> str:
+    """Why an id is not in the queue: its decision (a re-delivered comment, a second reviewer), or a typo."""
+    path = root.decision_path(proposal_id)
+    if path.is_file():
+        try:
+            decision = read_model(path, Decision)
+        except IngestError:
+            return f"`{proposal_id}` was already decided (decisions/{path.name}): nothing to do"
+        # the reviewer's name is data a local `--reviewer` set: shown without what markdown acts on
+        who = re.sub(r"[^\w .()-]", "", decision.reviewer or "")[:80].strip() or "a reviewer"
+        when = f"{decision.at:%Y-%m-%d}"
+        return f"`{proposal_id}` was already {decision.action} by {who} on {when}: nothing to do"
+    return f"`{proposal_id}` is not in review_queue/ (a typo? the ids are in the pull request's body)"
 
 
 def _reply(outcome: Outcome, author: str, commands: int) -> str:
@@ -163,7 +184,11 @@ def _reply(outcome: Outcome, author: str, commands: int) -> str:
     if outcome.rejected:
         rejected = ", ".join(f"`{i}`" for i in outcome.rejected)
         lines.append(f"- rejected: {rejected} (the reason is in decisions/)")
-    lines += [f"- {p}" for p in outcome.problems]
+    # GitHub refuses a comment over 65536 characters: ten commands of 200 words each could make one
+    problems = list(dict.fromkeys(outcome.problems))
+    lines += [f"- {p}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"- … and {len(problems) - MAX_PROBLEMS_SHOWN} more problem(s) not shown")
     if outcome.acted:
         lines += ["", "Committed to this branch; merging the pull request lands the approved entries."]
     else:

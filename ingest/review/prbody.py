@@ -15,6 +15,9 @@ from ingest.models import Entry, FieldEvidence, Proposal, Quote
 from ingest.review.commands import USAGE
 
 QUOTE_CHARS = 240
+# GitHub refuses a longer pull-request body: `gh pr create` then fails after the push, and no pull request
+# opens (the next week finds none open and starts over from the default branch)
+MAX_BODY = 65536
 PDF_URL = "https://arxiv.org/pdf/{id}v{version}#page={page}"
 
 
@@ -88,20 +91,43 @@ def proposal_section(proposal: Proposal) -> list[str]:
     return [*lines, ""]
 
 
-def pull_request_body(root: CatalogRoot, report_markdown: str = "", check_summary: str = "") -> str:
-    """The run report, every proposal in the queue (weakest first), the check results and how to decide."""
+def _fit(text: str, budget: int, note: str) -> str:
+    """`text`, or as many of its lines as fit in `budget` characters followed by `note`."""
+    if len(text) <= budget:
+        return text
+    cut = text[: max(0, budget - len(note))]
+    return cut[: cut.rfind("\n") + 1] + note
+
+
+def _ids_line(proposals: list[Proposal]) -> str:
+    ids = ", ".join(f"`{p.id}`" for p in proposals)
+    return (
+        f"- {len(proposals)} more proposal(s), not shown here (a pull request body holds {MAX_BODY} "
+        f"characters; `ingest review show ID` on this branch shows one): {ids}"
+    )
+
+
+def pull_request_body(
+    root: CatalogRoot, report_markdown: str = "", check_summary: str = "", *, limit: int = MAX_BODY
+) -> str:
+    """The run report, every proposal in the queue (weakest first), the check results and how to decide,
+    within `limit` characters: the report and the check results take at most a quarter each, and the
+    proposals that do not fit are listed by id, so each can still be decided by comment."""
     queue = scan_queue(root)
     proposals = sorted(queue.proposals, key=lambda p: (p.confidence, -len(p.flags), p.id))
-    lines = [report_markdown.rstrip(), ""] if report_markdown else []
-    lines += [f"### In the review queue: {len(proposals)} proposal(s)", ""]
-    for proposal in proposals:
-        lines += proposal_section(proposal)
+    report = _fit(report_markdown.rstrip(), limit // 4, "\n… (the whole report: the run's job summary)")
+    check = _fit(
+        check_summary.rstrip(), limit // 4, "\n… (all results: the run's job summary, or `ingest check`)"
+    )
+    head = [report, ""] if report else []
+    head += [f"### In the review queue: {len(proposals)} proposal(s)", ""]
+    tail = []
     for broken in queue.broken_files:
         fix = f"`ingest review edit {broken.path.stem}`"
-        lines.append(f"- `{broken.path.name}` does not load: fix it with {fix}")
-    if check_summary:
-        lines += ["", "### `ingest check`", "", check_summary.rstrip(), ""]
-    lines += [
+        tail.append(f"- `{broken.path.name}` does not load: fix it with {fix}")
+    if check:
+        tail += ["", "### `ingest check`", "", check, ""]
+    tail += [
         "",
         "### Decide here",
         "",
@@ -109,4 +135,16 @@ def pull_request_body(root: CatalogRoot, report_markdown: str = "", check_summar
         "to this branch with you as the reviewer in decisions/. Merging lands the approved entries and the "
         "re-rendered list; proposals without a decision stay in the queue.",
     ]
-    return "\n".join(lines).rstrip() + "\n"
+    room = limit - len("\n".join(head + tail)) - 16
+    shown: list[str] = []
+    for n, proposal in enumerate(proposals):
+        section = proposal_section(proposal)
+        rest = proposals[n + 1 :]
+        needed = len("\n".join(section)) + 1 + (len(_ids_line(rest)) + 1 if rest else 0)
+        if needed > room:
+            shown.append(_ids_line(proposals[n:]))
+            break
+        shown += section
+        room -= len("\n".join(section)) + 1
+    body = "\n".join(head + shown + tail).rstrip() + "\n"
+    return body if len(body) <= limit else body[: limit - 2] + "…\n"  # only ids beyond any sane queue
