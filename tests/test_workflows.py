@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from helpers_github import as_github_runs
 
 from ingest.yamlio import load_yaml
 
@@ -87,6 +86,13 @@ def test_actions_are_pinned_and_checkouts_keep_no_credentials(name: str) -> None
             assert PINNED.match(step["uses"]), step["uses"]
         if str(step.get("uses", "")).startswith("actions/checkout@"):
             assert step["with"]["persist-credentials"] is False
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_script_runs_under_bash_with_pipefail_as_the_tests_run_it(name: str) -> None:
+    # Unset, GitHub runs `bash -e {0}`: a failing command inside a pipe would pass unnoticed there, while
+    # these tests (helpers_github.as_github_runs) run the scripts with -o pipefail.
+    assert _load(name)["defaults"] == {"run": {"shell": "bash"}}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -204,34 +210,17 @@ def _step_script(workflow: str, command: str) -> tuple[str, dict[str, Any]]:
     return step["run"], step.get("env", {})
 
 
-def _as_github_runs(
-    script: str, root: Path, env: dict[str, str], tmp: Path
-) -> subprocess.CompletedProcess[str]:
-    """`script` under bash as a runner runs it: `ingest` on PATH (this checkout), an unset secret or
-    variable mapped to "", GITHUB_OUTPUT and RUNNER_TEMP files."""
-    bin_dir = tmp / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    shim = bin_dir / "ingest"
-    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m ingest "$@"\n')
-    shim.chmod(0o755)
-    (tmp / "runner").mkdir(exist_ok=True)
-    full = {
-        **os.environ,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(tmp / "output"),
-        "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
-        "RUNNER_TEMP": str(tmp / "runner"),
-        **env,
-    }
-    return subprocess.run(
-        ["bash", "-e", "-o", "pipefail", "-c", script],
-        cwd=root,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def _git_catalog(path: Path) -> tuple[Any, list[str]]:
+    """A fresh catalog root committed in a new git repository (as a fork's checkout is), and the git
+    command that commits in it."""
+    from helpers_queue import new_root
+
+    root = new_root(path)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], cwd=root.path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root.path, check=True)
+    subprocess.run([*git, "commit", "-qm", "catalog"], cwd=root.path, check=True)
+    return root, git
 
 
 def test_the_weekly_run_step_works_on_a_fork_without_the_openai_secret(tmp_path: Path, arxiv_mirror) -> None:
@@ -254,7 +243,7 @@ def test_the_weekly_run_step_works_on_a_fork_without_the_openai_secret(tmp_path:
     assert set(env) >= {"OPENAI_API_KEY", "OPENAI_BASE_URL", "INGEST_MODEL", "SINCE", "MAX"}
     # what a scheduled run gets: an unset secret, variable or input is ""
     unset = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "INGEST_MODEL": "", "SINCE": "", "MAX": ""}
-    done = _as_github_runs(script, root.path, unset, tmp_path)
+    done = as_github_runs(script, root.path, unset, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "::notice title=No OPENAI_API_KEY::" in done.stdout
     assert "proposed=1" in (tmp_path / "output").read_text()
@@ -267,17 +256,11 @@ def test_the_weekly_run_step_works_on_a_fork_without_the_openai_secret(tmp_path:
 def test_the_suggest_paper_step_works_on_a_fork_without_the_openai_secret(
     tmp_path: Path, arxiv_mirror
 ) -> None:
-    from helpers_queue import new_root
-
-    root = new_root(tmp_path / "cat")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
-    subprocess.run([*git, "init", "-q"], cwd=root.path, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=root.path, check=True)
-    subprocess.run([*git, "commit", "-qm", "catalog"], cwd=root.path, check=True)
+    root, _ = _git_catalog(tmp_path / "cat")
     script, env = _step_script("suggest-paper.yml", "ingest add")
     assert "OPENAI_API_KEY" in env
     unset = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "INGEST_MODEL": "", "PAPER": "2306.13649"}
-    done = _as_github_runs(script, root.path, unset, tmp_path)
+    done = as_github_runs(script, root.path, unset, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "proposed=1" in (tmp_path / "output").read_text()
     patch = (tmp_path / "runner" / "handover" / "changes.patch").read_text()
@@ -304,16 +287,10 @@ def _job_script(job: str) -> tuple[str, dict[str, Any]]:
 def test_a_suggestion_that_adds_nothing_or_fails_is_answered_on_the_issue_with_the_reason(
     tmp_path: Path, arxiv_mirror
 ) -> None:
-    from helpers_queue import new_root
-
-    root = new_root(tmp_path / "cat")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
-    subprocess.run([*git, "init", "-q"], cwd=root.path, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=root.path, check=True)
-    subprocess.run([*git, "commit", "-qm", "catalog"], cwd=root.path, check=True)
+    root, git = _git_catalog(tmp_path / "cat")
     script, _ = _step_script("suggest-paper.yml", "ingest add")
     unset = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "INGEST_MODEL": ""}
-    first = _as_github_runs(script, root.path, {**unset, "PAPER": "2306.13649"}, tmp_path)
+    first = as_github_runs(script, root.path, {**unset, "PAPER": "2306.13649"}, tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
 
     # The proposal's pull request merged, the same paper is suggested again while the proposal waits in the
@@ -322,7 +299,7 @@ def test_a_suggestion_that_adds_nothing_or_fails_is_answered_on_the_issue_with_t
     subprocess.run([*git, "commit", "-qm", "the suggestion's pull request"], cwd=root.path, check=True)
     output = tmp_path / "output"
     output.write_text("")
-    again = _as_github_runs(script, root.path, {**unset, "PAPER": "2306.13649"}, tmp_path)
+    again = as_github_runs(script, root.path, {**unset, "PAPER": "2306.13649"}, tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
     assert outputs["proposed"] == "0"
@@ -331,14 +308,14 @@ def test_a_suggestion_that_adds_nothing_or_fails_is_answered_on_the_issue_with_t
     answer, env = _job_script("pull-request")
     assert env["WHY"] == "${{ needs.add.outputs.why }}"
     mapped = {"ISSUE": "7", "PAPER": "2306.13649", "PROPOSED": "0", "WHY": outputs["why"], "GH_TOKEN": "x"}
-    done = _as_github_runs(answer, root.path, {**mapped, "GITHUB_REPOSITORY": "o/r"}, tmp_path)
+    done = as_github_runs(answer, root.path, {**mapped, "GITHUB_REPOSITORY": "o/r"}, tmp_path)
     assert done.returncode == 0, done.stderr
     body = calls.read_text().splitlines()[-1]
     assert body == f"Nothing new to propose for arXiv 2306.13649: {outputs['why']}"
 
     # A paper arXiv does not know: the add step fails with ingest's one line, and another job says it.
     output.write_text("")
-    failed = _as_github_runs(script, root.path, {**unset, "PAPER": "2999.00001"}, tmp_path)
+    failed = as_github_runs(script, root.path, {**unset, "PAPER": "2999.00001"}, tmp_path)
     assert failed.returncode != 0
     error = dict(line.split("=", 1) for line in output.read_text().splitlines())["error"]
     assert "2999.00001" in error
@@ -350,7 +327,7 @@ def test_a_suggestion_that_adds_nothing_or_fails_is_answered_on_the_issue_with_t
     answer, env = _job_script("answer-failure")
     assert env["ERROR"] == "${{ needs.add.outputs.error }}"
     run = {"ISSUE": "7", "ERROR": error, "GH_TOKEN": "x", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "42"}
-    done = _as_github_runs(answer, root.path, {**run, "GITHUB_SERVER_URL": "https://github.com"}, tmp_path)
+    done = as_github_runs(answer, root.path, {**run, "GITHUB_SERVER_URL": "https://github.com"}, tmp_path)
     assert done.returncode == 0, done.stderr
     body = calls.read_text().splitlines()[-1]
     assert body.startswith(f"ingest could not propose this paper: {error}. Log: ")
