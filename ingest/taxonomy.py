@@ -23,6 +23,8 @@ DEFAULT_COLUMNS = {"repo": {"header": "Repo"}}
 # A cue word that starts with this is a regex on the lowered text, matched anywhere (a formula, as a sample
 # drawn from the policy, has no word to start at); any other cue is a phrase matched at a word's start.
 REGEX_CUE = "re:"
+# Which side of the heuristic's scope call decides a criterion's verdict (extract/scope.py verdict_of).
+ScopeSide = Literal["own_samples", "supervised"]
 
 
 def _compiles(rx: str, where: str) -> None:
@@ -61,7 +63,7 @@ class Criterion(_Strict):
     label: str
     description: str
     keywords: list[str] = Field(default_factory=list)
-    scope_side: Literal["own_samples", "supervised"] | None = Field(
+    scope_side: ScopeSide | None = Field(
         default=None,
         description="the side of the heuristic's scope call that decides this verdict: the student's own "
         "samples (C1), or a teacher supervising them (C2); none: the verdict is read from its keywords",
@@ -255,10 +257,7 @@ class Implication(_Strict):
             raise ValueError(f"implication {self.id}: `column` and `pattern` go together")
         for rx in (self.heading, self.pattern, self.unless):
             if rx is not None:
-                try:
-                    re.compile(rx)
-                except re.error as exc:
-                    raise ValueError(f"implication {self.id}: bad regex {rx!r}: {exc}") from exc
+                _compiles(rx, f"implication {self.id}")
         return self
 
     @property

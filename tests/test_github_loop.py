@@ -255,12 +255,18 @@ def test_a_decision_lands_on_a_branch_that_moved_and_a_refused_push_is_not_repor
     assert loop.gh_calls()[-1][:2] == ["pr", "comment"]
 
 
-def test_the_weekly_run_lands_on_its_open_branch_after_a_reviewer_committed_to_it_meanwhile(
-    loop: Loop, arxiv_mirror
-) -> None:
+def first_week(loop: Loop, arxiv_mirror: Any) -> str:
+    """GKD listed on arXiv and the weekly run's pull request opened on it: its branch."""
     arxiv_mirror.list_paper(GKD, submitted=datetime.now(UTC) - timedelta(days=3))
     weekly(loop)
     [branch] = branches(loop)
+    return branch
+
+
+def test_the_weekly_run_lands_on_its_open_branch_after_a_reviewer_committed_to_it_meanwhile(
+    loop: Loop, arxiv_mirror
+) -> None:
+    branch = first_week(loop, arxiv_mirror)
     arxiv_mirror.list_paper(HY, submitted=datetime.now(UTC) - timedelta(days=1))
     (loop.answers / "pr-list").write_text(branch + "\n")
 
@@ -284,9 +290,7 @@ def test_the_weekly_run_lands_on_its_open_branch_after_a_reviewer_committed_to_i
 def test_an_organization_member_who_may_only_read_or_a_fork_pull_request_decides_nothing(
     loop: Loop, arxiv_mirror, association: str, cross: bool, permission: str
 ) -> None:
-    arxiv_mirror.list_paper(GKD, submitted=datetime.now(UTC) - timedelta(days=3))
-    weekly(loop)
-    [branch] = branches(loop)
+    branch = first_week(loop, arxiv_mirror)
     head = loop.git(loop.origin, "rev-parse", branch)
     # Before: an organization member with read access only (author association MEMBER) could approve.
     reply = comment(
@@ -352,9 +356,7 @@ def test_the_weekly_run_does_not_propose_again_a_paper_waiting_in_a_suggested_pa
 def test_a_suggested_paper_waiting_in_the_open_weekly_pull_request_is_answered_not_proposed_twice(
     loop: Loop, arxiv_mirror
 ) -> None:
-    arxiv_mirror.list_paper(GKD, submitted=datetime.now(UTC) - timedelta(days=3))
-    weekly(loop)
-    [branch] = branches(loop)
+    branch = first_week(loop, arxiv_mirror)
     (loop.answers / "pr-list").write_text(branch + "\n")
     # Before: `ingest add` on the default branch proposed GKD again in an ingest/suggest-7 pull request.
     out = suggest(loop, GKD, "7")

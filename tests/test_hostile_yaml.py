@@ -228,15 +228,24 @@ LOADERS: dict[str, tuple[str, Callable[[CatalogRoot, Path], Any]]] = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(LOADERS))
-def test_each_record_mutated_below_loads_as_it_is(made: dict[str, Any], tmp_path: Path, kind: str) -> None:
-    # A base that is already invalid would stop every mutation at its first error, deeper checks untried.
+def placed(
+    made: dict[str, Any], kind: str, tmp_path: Path
+) -> tuple[CatalogRoot, Path, Callable[[CatalogRoot, Path], Any]]:
+    """A fresh root, where in it a record of `kind` lives (a queue file is named after its proposal's id),
+    and the loader that reads it."""
     relative, load = LOADERS[kind]
-    if kind == "proposal":  # a queue file is named after its proposal's id
+    if kind == "proposal":
         relative = f"review_queue/{made[kind]['id']}.yaml"
     root = CatalogRoot(tmp_path / "root", env=Env.from_mapping({})).create()
     path = root.path / relative
     path.parent.mkdir(parents=True, exist_ok=True)
+    return root, path, load
+
+
+@pytest.mark.parametrize("kind", sorted(LOADERS))
+def test_each_record_mutated_below_loads_as_it_is(made: dict[str, Any], tmp_path: Path, kind: str) -> None:
+    # A base that is already invalid would stop every mutation at its first error, deeper checks untried.
+    root, path, load = placed(made, kind, tmp_path)
     path.write_text(dump(made[kind]), encoding="utf-8")
     clear_cache()
     assert load(root, path) is not None
@@ -246,12 +255,7 @@ def test_each_record_mutated_below_loads_as_it_is(made: dict[str, Any], tmp_path
 def test_every_loader_gives_a_record_or_one_line_with_file_and_line(
     made: dict[str, Any], tmp_path: Path, kind: str
 ) -> None:
-    relative, load = LOADERS[kind]
-    if kind == "proposal":  # a queue file is named after its proposal's id
-        relative = f"review_queue/{made[kind]['id']}.yaml"
-    root = CatalogRoot(tmp_path / "root", env=Env.from_mapping({})).create()
-    path = root.path / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
+    root, path, load = placed(made, kind, tmp_path)
 
     @given(documents(made[kind]))
     def check(data: bytes) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ingest.extract.sentences import Doc, Sentence, cue_group
 from ingest.extract.support import FIRST_PERSON
 from ingest.models import Scope
-from ingest.taxonomy import Taxonomy
+from ingest.taxonomy import ScopeSide, Taxonomy
 
 # Weighted sentences that say C1 and C2, for an `in` scope; fewer but some make a borderline paper.
 IN_SCOPE_UNITS = 3.0
@@ -150,7 +150,7 @@ def scope_call(evidence: OpdEvidence) -> Scope:
     )
 
 
-def verdict_of(side: str, evidence: OpdEvidence, doc: Doc) -> tuple[str, list[int], float, str]:
+def verdict_of(side: ScopeSide, evidence: OpdEvidence, doc: Doc) -> tuple[str, list[int], float, str]:
     """A criterion's verdict as the scope call read it, with the sentences that back it, their weight and a
     note: C1 (`own_samples`) from the paper's own sentences that say the student samples what it learns from;
     C2 (`supervised`) from those that also say a teacher supervises those samples. With none, "unknown": a
